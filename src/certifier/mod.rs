@@ -1,0 +1,1 @@
+//! The certifier: everything that is not trusted.

@@ -1,0 +1,475 @@
+//! Exact dyadic vectors and matrices: integers times one power of two.
+//!
+//! Every binary64 value is `m * 2^e` with integer `m`, so a matrix of them is
+//! an integer matrix times `2^e_min`. Products and sums of such matrices stay
+//! in that form; nothing is rounded and no gcd is ever taken. Rationals
+//! (`BigRational`) appear only where a division does.
+
+use num_bigint::{BigInt, Sign};
+use num_rational::BigRational;
+use num_traits::{One, Signed, Zero};
+
+/// The exact value of a finite binary64 number as `(mantissa, exponent)`.
+/// Returns `None` for NaN and infinities.
+pub fn f64_parts(v: f64) -> Option<(i64, i32)> {
+    if !v.is_finite() {
+        return None;
+    }
+    if v == 0.0 {
+        return Some((0, 0));
+    }
+    let bits = v.to_bits();
+    let sign = if bits >> 63 == 1 { -1 } else { 1 };
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let frac = (bits & ((1u64 << 52) - 1)) as i64;
+    let (mant, exp) = if biased == 0 {
+        (frac, -1074)
+    } else {
+        (frac | (1i64 << 52), biased - 1075)
+    };
+    // Strip trailing zeros so exponents stay as large as possible.
+    let tz = mant.trailing_zeros() as i32;
+    Some((sign * (mant >> tz), exp + tz))
+}
+
+/// The exact rational value of a finite binary64 number.
+pub fn f64_to_rational(v: f64) -> Option<BigRational> {
+    let (m, e) = f64_parts(v)?;
+    Some(dyadic_to_rational(&BigInt::from(m), e as i64))
+}
+
+/// `m * 2^e` as a rational.
+pub fn dyadic_to_rational(m: &BigInt, e: i64) -> BigRational {
+    if e >= 0 {
+        BigRational::from_integer(m << (e as usize))
+    } else {
+        BigRational::new(m.clone(), BigInt::one() << ((-e) as usize))
+    }
+}
+
+/// A column vector `num * 2^exp`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DVec {
+    pub num: Vec<BigInt>,
+    pub exp: i64,
+}
+
+/// A row-major matrix `num * 2^exp`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DMat {
+    pub rows: usize,
+    pub cols: usize,
+    pub num: Vec<BigInt>,
+    pub exp: i64,
+}
+
+/// A single dyadic number `num * 2^exp`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dyadic {
+    pub num: BigInt,
+    pub exp: i64,
+}
+
+impl Dyadic {
+    pub fn zero() -> Self {
+        Dyadic {
+            num: BigInt::zero(),
+            exp: 0,
+        }
+    }
+    pub fn sign(&self) -> Sign {
+        self.num.sign()
+    }
+    pub fn to_rational(&self) -> BigRational {
+        dyadic_to_rational(&self.num, self.exp)
+    }
+    pub fn neg(mut self) -> Self {
+        self.num = -self.num;
+        self
+    }
+    pub fn add(&self, other: &Dyadic) -> Dyadic {
+        let exp = self.exp.min(other.exp);
+        Dyadic {
+            num: shl(&self.num, self.exp - exp) + shl(&other.num, other.exp - exp),
+            exp,
+        }
+    }
+    pub fn mul(&self, other: &Dyadic) -> Dyadic {
+        Dyadic {
+            num: &self.num * &other.num,
+            exp: self.exp + other.exp,
+        }
+    }
+}
+
+fn shl(v: &BigInt, by: i64) -> BigInt {
+    debug_assert!(by >= 0);
+    if by == 0 || v.is_zero() {
+        v.clone()
+    } else {
+        v << (by as usize)
+    }
+}
+
+/// Converts binary64 values to integers over one common power of two.
+/// Returns `None` if any value is not finite.
+fn common_exponent(values: &[f64]) -> Option<(Vec<BigInt>, i64)> {
+    let parts: Vec<(i64, i32)> = values
+        .iter()
+        .map(|&v| f64_parts(v))
+        .collect::<Option<_>>()?;
+    let exp = parts
+        .iter()
+        .filter(|(m, _)| *m != 0)
+        .map(|&(_, e)| e as i64)
+        .min()
+        .unwrap_or(0);
+    let num = parts
+        .iter()
+        .map(|&(m, e)| shl(&BigInt::from(m), e as i64 - exp))
+        .collect();
+    Some((num, exp))
+}
+
+impl DVec {
+    pub fn zeros(n: usize) -> Self {
+        DVec {
+            num: vec![BigInt::zero(); n],
+            exp: 0,
+        }
+    }
+    pub fn from_f64(values: &[f64]) -> Option<Self> {
+        let (num, exp) = common_exponent(values)?;
+        Some(DVec { num, exp })
+    }
+    pub fn from_integers(num: Vec<BigInt>) -> Self {
+        DVec { num, exp: 0 }
+    }
+    pub fn len(&self) -> usize {
+        self.num.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.num.is_empty()
+    }
+    pub fn entry(&self, i: usize) -> Dyadic {
+        Dyadic {
+            num: self.num[i].clone(),
+            exp: self.exp,
+        }
+    }
+    pub fn to_rationals(&self) -> Vec<BigRational> {
+        self.num
+            .iter()
+            .map(|n| dyadic_to_rational(n, self.exp))
+            .collect()
+    }
+    /// Rewrites the vector over the smaller exponent `exp <= self.exp`.
+    fn at_exp(&self, exp: i64) -> Vec<BigInt> {
+        self.num.iter().map(|n| shl(n, self.exp - exp)).collect()
+    }
+    pub fn sub(&self, other: &DVec) -> DVec {
+        assert_eq!(self.len(), other.len(), "vector length mismatch");
+        let exp = self.exp.min(other.exp);
+        let a = self.at_exp(exp);
+        let b = other.at_exp(exp);
+        DVec {
+            num: a.into_iter().zip(b).map(|(x, y)| x - y).collect(),
+            exp,
+        }
+    }
+    pub fn scale_int(&self, s: &BigInt) -> DVec {
+        DVec {
+            num: self.num.iter().map(|n| n * s).collect(),
+            exp: self.exp,
+        }
+    }
+    pub fn neg(&self) -> DVec {
+        DVec {
+            num: self.num.iter().map(|n| -n).collect(),
+            exp: self.exp,
+        }
+    }
+    /// The inner product, exactly.
+    pub fn dot(&self, other: &DVec) -> Dyadic {
+        assert_eq!(self.len(), other.len(), "vector length mismatch");
+        let num = self
+            .num
+            .iter()
+            .zip(&other.num)
+            .fold(BigInt::zero(), |acc, (a, b)| acc + a * b);
+        Dyadic {
+            num,
+            exp: self.exp + other.exp,
+        }
+    }
+    /// `relu` entrywise.
+    pub fn relu(&self) -> DVec {
+        DVec {
+            num: self
+                .num
+                .iter()
+                .map(|n| {
+                    if n.is_positive() {
+                        n.clone()
+                    } else {
+                        BigInt::zero()
+                    }
+                })
+                .collect(),
+            exp: self.exp,
+        }
+    }
+    /// Keeps the entries whose mask bit is set, zeroes the others.
+    pub fn mask(&self, bits: &[bool]) -> DVec {
+        assert_eq!(self.len(), bits.len(), "mask length mismatch");
+        DVec {
+            num: self
+                .num
+                .iter()
+                .zip(bits)
+                .map(|(n, &b)| if b { n.clone() } else { BigInt::zero() })
+                .collect(),
+            exp: self.exp,
+        }
+    }
+}
+
+impl DMat {
+    pub fn from_f64(rows: usize, cols: usize, values: &[f64]) -> Option<Self> {
+        assert_eq!(values.len(), rows * cols, "matrix size mismatch");
+        let (num, exp) = common_exponent(values)?;
+        Some(DMat {
+            rows,
+            cols,
+            num,
+            exp,
+        })
+    }
+    pub fn identity(n: usize) -> Self {
+        let mut num = vec![BigInt::zero(); n * n];
+        for i in 0..n {
+            num[i * n + i] = BigInt::one();
+        }
+        DMat {
+            rows: n,
+            cols: n,
+            num,
+            exp: 0,
+        }
+    }
+    pub fn row(&self, i: usize) -> &[BigInt] {
+        &self.num[i * self.cols..(i + 1) * self.cols]
+    }
+    pub fn entry(&self, i: usize, j: usize) -> Dyadic {
+        Dyadic {
+            num: self.num[i * self.cols + j].clone(),
+            exp: self.exp,
+        }
+    }
+    /// `self * v`.
+    pub fn mul_vec(&self, v: &DVec) -> DVec {
+        assert_eq!(self.cols, v.len(), "matrix-vector size mismatch");
+        DVec {
+            num: (0..self.rows)
+                .map(|i| dot_ints(self.row(i), &v.num))
+                .collect(),
+            exp: self.exp + v.exp,
+        }
+    }
+    /// `self^T * v`.
+    pub fn tr_mul_vec(&self, v: &DVec) -> DVec {
+        assert_eq!(self.rows, v.len(), "matrix-vector size mismatch");
+        let mut out = vec![BigInt::zero(); self.cols];
+        for (i, vi) in v.num.iter().enumerate() {
+            if vi.is_zero() {
+                continue;
+            }
+            for (o, a) in out.iter_mut().zip(self.row(i)) {
+                if !a.is_zero() {
+                    *o += a * vi;
+                }
+            }
+        }
+        DVec {
+            num: out,
+            exp: self.exp + v.exp,
+        }
+    }
+    /// `self * other`; rows of `self` whose `keep` bit is false are zero
+    /// (that is `D * self * other` with `D` the diagonal 0/1 matrix of `keep`).
+    pub fn mul_masked(&self, other: &DMat, keep: Option<&[bool]>) -> DMat {
+        assert_eq!(self.cols, other.rows, "matrix-matrix size mismatch");
+        let mut num = vec![BigInt::zero(); self.rows * other.cols];
+        for i in 0..self.rows {
+            if let Some(bits) = keep {
+                if !bits[i] {
+                    continue;
+                }
+            }
+            let out = &mut num[i * other.cols..(i + 1) * other.cols];
+            for (l, a) in self.row(i).iter().enumerate() {
+                if a.is_zero() {
+                    continue;
+                }
+                for (o, b) in out.iter_mut().zip(other.row(l)) {
+                    if !b.is_zero() {
+                        *o += a * b;
+                    }
+                }
+            }
+        }
+        DMat {
+            rows: self.rows,
+            cols: other.cols,
+            num,
+            exp: self.exp + other.exp,
+        }
+    }
+    /// `self^T * self` (symmetric).
+    pub fn gram(&self) -> DMat {
+        let n = self.cols;
+        let mut num = vec![BigInt::zero(); n * n];
+        for r in 0..self.rows {
+            let row = self.row(r);
+            for i in 0..n {
+                if row[i].is_zero() {
+                    continue;
+                }
+                for j in i..n {
+                    if !row[j].is_zero() {
+                        num[i * n + j] += &row[i] * &row[j];
+                    }
+                }
+            }
+        }
+        for i in 0..n {
+            for j in 0..i {
+                num[i * n + j] = num[j * n + i].clone();
+            }
+        }
+        DMat {
+            rows: n,
+            cols: n,
+            num,
+            exp: 2 * self.exp,
+        }
+    }
+    pub fn to_rationals(&self) -> Vec<Vec<BigRational>> {
+        (0..self.rows)
+            .map(|i| {
+                self.row(i)
+                    .iter()
+                    .map(|n| dyadic_to_rational(n, self.exp))
+                    .collect()
+            })
+            .collect()
+    }
+    /// The largest bit length of an entry's integer part (for reports).
+    pub fn max_bits(&self) -> u64 {
+        self.num.iter().map(|n| n.bits()).max().unwrap_or(0)
+    }
+}
+
+impl DVec {
+    /// The largest bit length of an entry's integer part (for reports).
+    pub fn max_bits(&self) -> u64 {
+        self.num.iter().map(|n| n.bits()).max().unwrap_or(0)
+    }
+}
+
+fn dot_ints(a: &[BigInt], b: &[BigInt]) -> BigInt {
+    let mut acc = BigInt::zero();
+    for (x, y) in a.iter().zip(b) {
+        if !x.is_zero() && !y.is_zero() {
+            acc += x * y;
+        }
+    }
+    acc
+}
+
+/// Solves `Q x = b` exactly for a square integer matrix `Q` by fraction-free
+/// (Bareiss) elimination. Returns `None` when `Q` is singular.
+pub fn solve_integer_system(q: &[BigInt], n: usize, b: &[BigInt]) -> Option<Vec<BigRational>> {
+    assert_eq!(q.len(), n * n);
+    assert_eq!(b.len(), n);
+    // Augmented matrix [Q | b].
+    let w = n + 1;
+    let mut m: Vec<BigInt> = Vec::with_capacity(n * w);
+    for i in 0..n {
+        m.extend_from_slice(&q[i * n..(i + 1) * n]);
+        m.push(b[i].clone());
+    }
+    let mut prev = BigInt::one();
+    for k in 0..n {
+        // Pivot: any nonzero entry in column k at or below row k.
+        let p = (k..n).find(|&r| !m[r * w + k].is_zero())?;
+        if p != k {
+            for c in 0..w {
+                m.swap(k * w + c, p * w + c);
+            }
+        }
+        let pivot = m[k * w + k].clone();
+        for i in (k + 1)..n {
+            let lead = m[i * w + k].clone();
+            for j in (k + 1)..w {
+                let v = (&m[i * w + j] * &pivot - &m[k * w + j] * &lead) / &prev;
+                m[i * w + j] = v;
+            }
+            m[i * w + k] = BigInt::zero();
+        }
+        prev = pivot;
+    }
+    // Back substitution in rationals.
+    let mut x = vec![BigRational::zero(); n];
+    for i in (0..n).rev() {
+        let mut acc = BigRational::from_integer(m[i * w + n].clone());
+        for j in (i + 1)..n {
+            acc -= BigRational::from_integer(m[i * w + j].clone()) * &x[j];
+        }
+        x[i] = acc / BigRational::from_integer(m[i * w + i].clone());
+    }
+    Some(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f64_parts_are_exact() {
+        for &v in &[1.0, -1.5, 0.1, 3e-310, f64::MAX, -f64::MIN_POSITIVE, 0.0] {
+            let r = f64_to_rational(v).unwrap();
+            // Converting back through the exact rational must round-trip.
+            let (m, e) = f64_parts(v).unwrap();
+            assert_eq!(r, dyadic_to_rational(&BigInt::from(m), e as i64));
+            if v != 0.0 {
+                assert_eq!(m % 2 != 0, true, "mantissa is odd after stripping");
+            }
+        }
+        assert_eq!(
+            f64_to_rational(0.1).unwrap(),
+            BigRational::new(
+                BigInt::from(3602879701896397u64),
+                BigInt::one() << 55usize
+            )
+        );
+        assert!(f64_parts(f64::NAN).is_none());
+        assert!(f64_parts(f64::INFINITY).is_none());
+    }
+
+    #[test]
+    fn bareiss_solves_and_detects_singular() {
+        let q: Vec<BigInt> = [2, 1, 1, 3].iter().map(|&v| BigInt::from(v)).collect();
+        let b: Vec<BigInt> = [1, 2].iter().map(|&v| BigInt::from(v)).collect();
+        let x = solve_integer_system(&q, 2, &b).unwrap();
+        assert_eq!(x[0], BigRational::new(1.into(), 5.into()));
+        assert_eq!(x[1], BigRational::new(3.into(), 5.into()));
+        let s: Vec<BigInt> = [1, 2, 2, 4].iter().map(|&v| BigInt::from(v)).collect();
+        assert!(solve_integer_system(&s, 2, &b).is_none());
+        // A zero pivot that needs a row swap.
+        let p: Vec<BigInt> = [0, 1, 1, 0].iter().map(|&v| BigInt::from(v)).collect();
+        let x = solve_integer_system(&p, 2, &b).unwrap();
+        assert_eq!(x[0], BigRational::from_integer(2.into()));
+        assert_eq!(x[1], BigRational::from_integer(1.into()));
+    }
+}

@@ -1,0 +1,3 @@
+//! Exact arithmetic: the trusted foundation of the checker.
+
+pub mod dyadic;

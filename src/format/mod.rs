@@ -1,0 +1,3 @@
+//! File formats shared by both tools.
+
+pub mod network;
