@@ -448,10 +448,7 @@ mod tests {
         }
         assert_eq!(
             f64_to_rational(0.1).unwrap(),
-            BigRational::new(
-                BigInt::from(3602879701896397u64),
-                BigInt::one() << 55usize
-            )
+            BigRational::new(BigInt::from(3602879701896397u64), BigInt::one() << 55usize)
         );
         assert!(f64_parts(f64::NAN).is_none());
         assert!(f64_parts(f64::INFINITY).is_none());
