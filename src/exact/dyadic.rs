@@ -83,7 +83,7 @@ impl Dyadic {
     pub fn to_rational(&self) -> BigRational {
         dyadic_to_rational(&self.num, self.exp)
     }
-    pub fn neg(mut self) -> Self {
+    pub fn negated(mut self) -> Self {
         self.num = -self.num;
         self
     }
@@ -443,7 +443,7 @@ mod tests {
             let (m, e) = f64_parts(v).unwrap();
             assert_eq!(r, dyadic_to_rational(&BigInt::from(m), e as i64));
             if v != 0.0 {
-                assert_eq!(m % 2 != 0, true, "mantissa is odd after stripping");
+                assert!(m % 2 != 0, "mantissa is odd after stripping");
             }
         }
         assert_eq!(

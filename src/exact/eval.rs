@@ -523,7 +523,6 @@ pub fn rational_to_decimal(v: &BigRational, digits: usize) -> String {
     // Round half up to an integer.
     let half = BigRational::new(BigInt::one(), BigInt::from(2));
     let mut m = (scaled + half).floor().to_integer();
-    let mut e = e;
     if m.to_string().len() > digits {
         m /= 10;
         e += 1;
