@@ -102,13 +102,13 @@ impl Dyadic {
     }
 }
 
+/// `v * 2^by` for `by >= 0` (any `by` when `v = 0`).
 fn shl(v: &BigInt, by: i64) -> BigInt {
-    debug_assert!(by >= 0);
-    if by == 0 || v.is_zero() {
-        v.clone()
-    } else {
-        v << (by as usize)
+    if v.is_zero() {
+        return BigInt::zero();
     }
+    assert!(by >= 0, "dyadic alignment shifts left only");
+    v << (by as usize)
 }
 
 /// Converts binary64 values to integers over one common power of two.
