@@ -1,3 +1,4 @@
 //! Exact arithmetic: the trusted foundation of the checker.
 
 pub mod dyadic;
+pub mod rho;
