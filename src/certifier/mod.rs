@@ -1,1 +1,3 @@
 //! The certifier: everything that is not trusted.
+
+pub mod rho_mpfr;
