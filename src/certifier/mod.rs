@@ -1,2 +1,4 @@
 //! The certifier: everything that is not trusted.
+
+pub mod rho_mpfr;
 pub mod sample;

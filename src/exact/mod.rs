@@ -2,3 +2,4 @@
 
 pub mod dyadic;
 pub mod eval;
+pub mod rho;
