@@ -2,4 +2,5 @@
 
 pub mod dyadic;
 pub mod eval;
+pub mod rational;
 pub mod rho;

@@ -1,0 +1,50 @@
+//! Exact evaluator timings on the reference size: `k = 3`, widths
+//! 50/500, `m = 100`.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use hvcert::certifier::sample::{sample_network, SampleSpec};
+use hvcert::exact::eval::ExactNet;
+use hvcert::format::network::Measurement;
+use num_bigint::BigInt;
+use num_rational::BigRational;
+
+fn bench(c: &mut Criterion) {
+    let net = sample_network(&SampleSpec {
+        latent: 3,
+        widths: vec![50, 500],
+        measurement: Measurement::Matrix { m: 100 },
+        seed: 1,
+        target: None,
+    });
+    let en = ExactNet::new(&net).unwrap();
+    let x: Vec<BigRational> = [1, -2, 3]
+        .iter()
+        .map(|&v| BigRational::new(BigInt::from(v), BigInt::from(7)))
+        .collect();
+    let p = en.strict_pattern(&x).unwrap();
+    let (q, b) = en.quadratic(&p).unwrap();
+    eprintln!(
+        "k=3 50/500 m=100: Q_P entries {} bits (2^{}), b_P entries {} bits (2^{}), Lambda_P {} bits",
+        q.max_bits(),
+        q.exp,
+        b.max_bits(),
+        b.exp,
+        en.lambda(&p).unwrap().max_bits()
+    );
+    let mut g = c.benchmark_group("exact k3 50/500 m100");
+    g.sample_size(20);
+    g.bench_function("Q_P and b_P", |bch| bch.iter(|| en.quadratic(&p).unwrap()));
+    g.bench_function("region point", |bch| {
+        bch.iter(|| en.region_point(&p).unwrap())
+    });
+    g.bench_function("D_-vbar f(x)", |bch| {
+        bch.iter(|| en.descent_derivative(&x).unwrap())
+    });
+    g.bench_function("ExactNet::new (y = A G(x*))", |bch| {
+        bch.iter(|| ExactNet::new(&net).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
