@@ -24,8 +24,12 @@ fn rat(n: i64, d: i64) -> BigRational {
 /// Small random networks whose weights are multiples of 1/2 in [-2, 2], so
 /// exact zeros and ties are common.
 fn network() -> impl Strategy<Value = Network> {
-    (1usize..=3, prop::collection::vec(1usize..=4, 1..=3), 0usize..=3).prop_flat_map(
-        |(k, widths, m)| {
+    (
+        1usize..=3,
+        prop::collection::vec(1usize..=4, 1..=3),
+        0usize..=3,
+    )
+        .prop_flat_map(|(k, widths, m)| {
             let mut sizes = Vec::new();
             let mut prev = k;
             for &n in &widths {
@@ -54,8 +58,7 @@ fn network() -> impl Strategy<Value = Network> {
                 target,
                 sampling: None,
             })
-        },
-    )
+        })
 }
 
 fn small_vec(k: usize) -> impl Strategy<Value = Vec<BigRational>> {
@@ -78,18 +81,38 @@ fn project(x: &[BigRational], c: &[BigRational]) -> Vec<BigRational> {
 
 /// The row `c` with `z_{layer, j}(y) = <c, y>` for `y` in the region of `x`
 /// (the strict pattern of `x` on the earlier layers).
-fn neuron_row(net: &Network, en: &ExactNet, x: &[BigRational], layer: usize, j: usize) -> Vec<BigRational> {
+fn neuron_row(
+    net: &Network,
+    en: &ExactNet,
+    x: &[BigRational],
+    layer: usize,
+    j: usize,
+) -> Vec<BigRational> {
     let strict = en.strict_pattern(x).unwrap();
     let k = net.latent;
     // prefix = D_{l-1} W_{l-1} ... D_1 W_1 as rationals (identity for layer 1).
     let mut prefix: Vec<Vec<BigRational>> = (0..k)
-        .map(|i| (0..k).map(|c| if i == c { BigRational::one() } else { BigRational::zero() }).collect())
+        .map(|i| {
+            (0..k)
+                .map(|c| {
+                    if i == c {
+                        BigRational::one()
+                    } else {
+                        BigRational::zero()
+                    }
+                })
+                .collect()
+        })
         .collect();
     let mut prev = k;
     for l in 0..layer {
         let n = net.widths[l];
         let w = &net.weights[l];
-        let rows: Vec<usize> = if l + 1 == layer { vec![j] } else { (0..n).collect() };
+        let rows: Vec<usize> = if l + 1 == layer {
+            vec![j]
+        } else {
+            (0..n).collect()
+        };
         let mut next = Vec::new();
         for &r in &rows {
             let on = l + 1 == layer || strict.bits[l][r];
@@ -112,7 +135,12 @@ fn neuron_row(net: &Network, en: &ExactNet, x: &[BigRational], layer: usize, j: 
 }
 
 /// The one-sided derivative of `f` at `x` along `w`, from values of `f`.
-fn derivative_from_values(net: &Network, en: &ExactNet, x: &[BigRational], w: &[BigRational]) -> BigRational {
+fn derivative_from_values(
+    net: &Network,
+    en: &ExactNet,
+    x: &[BigRational],
+    w: &[BigRational],
+) -> BigRational {
     let mut lip = w.iter().map(|v| v.abs()).max().unwrap();
     let mut prev = net.latent;
     for (wm, &n) in net.weights.iter().zip(&net.widths) {
@@ -151,7 +179,11 @@ fn derivative_from_values(net: &Network, en: &ExactNet, x: &[BigRational], w: &[
     // f(t) - f0 = D t + c t^2.
     let d = (&t2 * &t2 * &d1 - &t1 * &t1 * &d2) / (&t1 * &t2 * (&t2 - &t1));
     let c = (&d1 - &d * &t1) / (&t1 * &t1);
-    assert_eq!(d3, &d * &t3 + &c * &t3 * &t3, "f is not quadratic on the segment");
+    assert_eq!(
+        d3,
+        &d * &t3 + &c * &t3 * &t3,
+        "f is not quadratic on the segment"
+    );
     d
 }
 

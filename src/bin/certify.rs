@@ -6,12 +6,16 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use hvcert::certifier::inspect::{describe, describe_point};
 use hvcert::certifier::sample::{sample_network, SampleSpec};
-use hvcert::exact::eval::parse_rational;
+use hvcert::exact::rational::parse_rational;
 use hvcert::format::network::{read_network_file, write_network_file, Measurement};
 use num_rational::BigRational;
 
 #[derive(Parser)]
-#[command(name = "certify", version, about = "Certify the Hand-Voroninski descent landscape of a concrete ReLU network")]
+#[command(
+    name = "certify",
+    version,
+    about = "Certify the Hand-Voroninski descent landscape of a concrete ReLU network"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -28,7 +32,11 @@ enum Command {
         #[arg(long, value_delimiter = ',', required = true)]
         widths: Vec<usize>,
         /// Number of measurements m (a dense Gaussian A).
-        #[arg(long, conflicts_with = "inversion", required_unless_present = "inversion")]
+        #[arg(
+            long,
+            conflicts_with = "inversion",
+            required_unless_present = "inversion"
+        )]
         measurements: Option<usize>,
         /// Use A = I (the inversion case).
         #[arg(long)]
@@ -56,14 +64,25 @@ fn parse_point(s: &str, k: usize) -> Result<Vec<BigRational>, String> {
         .map(|p| parse_rational(p).ok_or_else(|| format!("--at: '{p}' is not a rational number")))
         .collect::<Result<_, _>>()?;
     if v.len() != k {
-        return Err(format!("--at: expected {k} coordinates (k = {k}), got {}", v.len()));
+        return Err(format!(
+            "--at: expected {k} coordinates (k = {k}), got {}",
+            v.len()
+        ));
     }
     Ok(v)
 }
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Sample { latent, widths, measurements, inversion, seed, target, out } => {
+        Command::Sample {
+            latent,
+            widths,
+            measurements,
+            inversion,
+            seed,
+            target,
+            out,
+        } => {
             let measurement = match (measurements, inversion) {
                 (_, true) => Measurement::Identity,
                 (Some(m), false) => Measurement::Matrix { m },
@@ -71,10 +90,19 @@ fn run(cli: Cli) -> Result<(), String> {
             };
             if let Some(t) = &target {
                 if t.len() != latent {
-                    return Err(format!("--target: expected {latent} values, got {}", t.len()));
+                    return Err(format!(
+                        "--target: expected {latent} values, got {}",
+                        t.len()
+                    ));
                 }
             }
-            let spec = SampleSpec { latent, widths, measurement, seed, target };
+            let spec = SampleSpec {
+                latent,
+                widths,
+                measurement,
+                seed,
+                target,
+            };
             // Check the dimensions before drawing anything.
             let probe = hvcert::format::network::Network {
                 latent: spec.latent,
@@ -85,7 +113,9 @@ fn run(cli: Cli) -> Result<(), String> {
                 target: Vec::new(),
                 sampling: None,
             };
-            probe.validate_dimensions().map_err(|e| format!("sample: {e}"))?;
+            probe
+                .validate_dimensions()
+                .map_err(|e| format!("sample: {e}"))?;
             let net = sample_network(&spec);
             net.validate().map_err(|e| format!("sample: {e}"))?;
             let hash = write_network_file(&out, &net).map_err(|e| e.to_string())?;
@@ -94,10 +124,16 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Inspect { file, at } => {
             let loaded = read_network_file(&file).map_err(|e| e.to_string())?;
-            print!("{}", describe(&loaded).map_err(|e| format!("{}: {e}", file.display()))?);
+            print!(
+                "{}",
+                describe(&loaded).map_err(|e| format!("{}: {e}", file.display()))?
+            );
             if let Some(at) = at {
                 let x = parse_point(&at, loaded.network.latent)?;
-                print!("{}", describe_point(&loaded, &x).map_err(|e| format!("{}: {e}", file.display()))?);
+                print!(
+                    "{}",
+                    describe_point(&loaded, &x).map_err(|e| format!("{}: {e}", file.display()))?
+                );
             }
             Ok(())
         }

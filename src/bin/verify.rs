@@ -11,6 +11,8 @@ fn main() -> ExitCode {
         println!("usage: verify CERT [--net FILE] [--json]\n\nThe certificate checker is not implemented yet: every certificate is refused (exit 2).");
         return ExitCode::SUCCESS;
     }
-    eprintln!("verify: the certificate format and checker are not implemented yet; nothing was checked");
+    eprintln!(
+        "verify: the certificate format and checker are not implemented yet; nothing was checked"
+    );
     ExitCode::from(2)
 }

@@ -8,7 +8,8 @@ use num_rational::BigRational;
 use num_traits::{Signed, Zero};
 
 use crate::exact::dyadic::f64_to_rational;
-use crate::exact::eval::{rational_to_decimal, EvalError, ExactNet};
+use crate::exact::eval::{EvalError, ExactNet};
+use crate::exact::rational::rational_to_decimal;
 use crate::exact::rho::rho_enclosure;
 use crate::format::network::{LoadedNetwork, Measurement};
 

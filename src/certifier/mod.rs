@@ -2,3 +2,4 @@
 
 pub mod rho_mpfr;
 pub mod sample;
+pub mod inspect;

@@ -372,11 +372,10 @@ impl Network {
         }
     }
 
-    /// The checks [`Network::from_bytes`] makes, for a struct built in
-    /// memory: dimensions and caps, then the shapes of the vectors and the
-    /// agreement of `measurement` with `a`, then every entry finite (in file
-    /// order: `W_1 .. W_d`, `A`, `x*`), then `x*` not zero.
-    pub fn validate(&self) -> Result<(), NetworkError> {
+    /// The dimension checks alone (zero dimensions, `m` against the
+    /// measurement kind, overflow, caps), before any entry exists: lets a
+    /// caller refuse absurd dimensions before allocating.
+    pub fn validate_dimensions(&self) -> Result<(), NetworkError> {
         let to_u64 =
             |n: usize| u64::try_from(n).map_err(|_| overflow("a dimension exceeds 64 bits"));
         let widths = self
@@ -395,6 +394,15 @@ impl Network {
             inversion,
             self.sampling.is_some(),
         )?;
+        Ok(())
+    }
+
+    /// The checks [`Network::from_bytes`] makes, for a struct built in
+    /// memory: dimensions and caps, then the shapes of the vectors and the
+    /// agreement of `measurement` with `a`, then every entry finite (in file
+    /// order: `W_1 .. W_d`, `A`, `x*`), then `x*` not zero.
+    pub fn validate(&self) -> Result<(), NetworkError> {
+        self.validate_dimensions()?;
 
         // Every product below is at most MAX_ENTRIES: no overflow.
         shape(
