@@ -64,8 +64,18 @@ fn sample_then_inspect() {
     let path = dir.path().join("n.bin");
     let p = path.to_str().unwrap();
     let (code, out, err) = certify(&[
-        "sample", "--latent", "2", "--widths", "3,4", "--measurements", "2", "--seed", "5",
-        "--target=0.5,-1", "--out", p,
+        "sample",
+        "--latent",
+        "2",
+        "--widths",
+        "3,4",
+        "--measurements",
+        "2",
+        "--seed",
+        "5",
+        "--target=0.5,-1",
+        "--out",
+        p,
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("sha256"));
@@ -77,7 +87,10 @@ fn sample_then_inspect() {
     // At x = x* the objective is exactly zero and x* is stationary.
     assert!(out.contains("f(x)         0\n"), "{out}");
     assert!(out.contains("x is a stationary point"), "{out}");
-    assert!(out.contains("rho_d        3.18309886183790671537767"), "{out}");
+    assert!(
+        out.contains("rho_d        3.18309886183790671537767"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -86,26 +99,86 @@ fn bad_arguments_fail_cleanly() {
     let p = dir.path().join("n.bin");
     let p = p.to_str().unwrap();
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["inspect", "/nonexistent/file.bin"], "/nonexistent/file.bin"),
+        (
+            vec!["inspect", "/nonexistent/file.bin"],
+            "/nonexistent/file.bin",
+        ),
         (vec!["inspect", dir.path().to_str().unwrap()], "directory"),
         (
-            vec!["sample", "--latent", "2", "--widths", "2000000", "--inversion", "--seed", "1", "--out", p],
+            vec![
+                "sample",
+                "--latent",
+                "2",
+                "--widths",
+                "2000000",
+                "--inversion",
+                "--seed",
+                "1",
+                "--out",
+                p,
+            ],
             "exceeds cap",
         ),
         (
-            vec!["sample", "--latent", "2", "--widths", "3,0", "--inversion", "--seed", "1", "--out", p],
+            vec![
+                "sample",
+                "--latent",
+                "2",
+                "--widths",
+                "3,0",
+                "--inversion",
+                "--seed",
+                "1",
+                "--out",
+                p,
+            ],
             "width 0",
         ),
         (
-            vec!["sample", "--latent", "2", "--widths", "3", "--inversion", "--seed", "1", "--target=1", "--out", p],
+            vec![
+                "sample",
+                "--latent",
+                "2",
+                "--widths",
+                "3",
+                "--inversion",
+                "--seed",
+                "1",
+                "--target=1",
+                "--out",
+                p,
+            ],
             "--target",
         ),
         (
-            vec!["sample", "--latent", "2", "--widths", "3", "--inversion", "--seed", "1", "--target=0,0", "--out", p],
+            vec![
+                "sample",
+                "--latent",
+                "2",
+                "--widths",
+                "3",
+                "--inversion",
+                "--seed",
+                "1",
+                "--target=0,0",
+                "--out",
+                p,
+            ],
             "zero",
         ),
         (
-            vec!["sample", "--latent", "1", "--widths", "3", "--inversion", "--seed", "1", "--out", "/nonexistent/dir/x.bin"],
+            vec![
+                "sample",
+                "--latent",
+                "1",
+                "--widths",
+                "3",
+                "--inversion",
+                "--seed",
+                "1",
+                "--out",
+                "/nonexistent/dir/x.bin",
+            ],
             "/nonexistent/dir/x.bin",
         ),
     ];
@@ -113,11 +186,26 @@ fn bad_arguments_fail_cleanly() {
         let (code, _, err) = certify(&args);
         assert_eq!(code, 2, "{args:?}: {err}");
         assert!(err.contains(needle), "{args:?}: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: one line: {err}");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{args:?}: one line: {err}"
+        );
         assert!(!err.contains("panicked"), "{err}");
     }
     // Inspect with a point of the wrong size or malformed coordinates.
-    let (code, _, _) = certify(&["sample", "--latent", "2", "--widths", "3", "--inversion", "--seed", "1", "--out", p]);
+    let (code, _, _) = certify(&[
+        "sample",
+        "--latent",
+        "2",
+        "--widths",
+        "3",
+        "--inversion",
+        "--seed",
+        "1",
+        "--out",
+        p,
+    ]);
     assert_eq!(code, 0);
     for at in ["--at=1", "--at=1,2,3", "--at=1,x", "--at=1/0,1"] {
         let (code, _, err) = certify(&["inspect", p, at]);

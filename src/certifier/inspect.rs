@@ -73,7 +73,11 @@ pub fn describe(loaded: &LoadedNetwork) -> Result<String, EvalError> {
         }
         Measurement::Matrix { m } => {
             let nd = net.widths[net.widths.len() - 1];
-            let _ = writeln!(w, "measurement  A is {m} x {nd} (compressive: m/k = {})", m as f64 / net.latent as f64);
+            let _ = writeln!(
+                w,
+                "measurement  A is {m} x {nd} (compressive: m/k = {})",
+                m as f64 / net.latent as f64
+            );
         }
     }
     match &net.sampling {
@@ -81,14 +85,27 @@ pub fn describe(loaded: &LoadedNetwork) -> Result<String, EvalError> {
             let _ = writeln!(w, "sampled by   hvcert-sample-v1, seed {}", s.seed);
         }
         Some(s) => {
-            let _ = writeln!(w, "sampled by   generator {} (unknown), seed {}", s.generator, s.seed);
+            let _ = writeln!(
+                w,
+                "sampled by   generator {} (unknown), seed {}",
+                s.generator, s.seed
+            );
         }
         None => {}
     }
-    let target: Vec<BigRational> = net.target.iter().map(|&v| f64_to_rational(v).ok_or(EvalError::NonFinite)).collect::<Result<_, _>>()?;
+    let target: Vec<BigRational> = net
+        .target
+        .iter()
+        .map(|&v| f64_to_rational(v).ok_or(EvalError::NonFinite))
+        .collect::<Result<_, _>>()?;
     let norm2: BigRational = target.iter().map(|v| v * v).sum();
     let _ = writeln!(w, "x*           {}", vec_dec(&target));
-    let _ = writeln!(w, "|x*|         {} (|x*|^2 = {})", sqrt_decimal(&norm2), dec(&norm2));
+    let _ = writeln!(
+        w,
+        "|x*|         {} (|x*|^2 = {})",
+        sqrt_decimal(&norm2),
+        dec(&norm2)
+    );
     let width = BigRational::new(BigInt::from(1), BigInt::from(10).pow(30));
     let rho = rho_enclosure(net.widths.len(), &width);
     let mid = (&rho.lo + &rho.hi) / BigRational::from_integer(2.into());
@@ -142,8 +159,17 @@ pub fn describe_point(loaded: &LoadedNetwork, x: &[BigRational]) -> Result<Strin
     if zeros.is_empty() {
         let _ = writeln!(w, "zero neurons none (x is inside one linear region)");
     } else {
-        let list: Vec<String> = zeros.iter().map(|n| format!("L{}#{}", n.layer, n.index)).collect();
-        let _ = writeln!(w, "zero neurons {} ({}): 2^{} consistent patterns", zeros.len(), list.join(" "), zeros.len());
+        let list: Vec<String> = zeros
+            .iter()
+            .map(|n| format!("L{}#{}", n.layer, n.index))
+            .collect();
+        let _ = writeln!(
+            w,
+            "zero neurons {} ({}): 2^{} consistent patterns",
+            zeros.len(),
+            list.join(" "),
+            zeros.len()
+        );
         let changed = strict
             .bits
             .iter()
@@ -165,7 +191,11 @@ pub fn describe_point(loaded: &LoadedNetwork, x: &[BigRational]) -> Result<Strin
                 w,
                 "region point x_c = {} ({})",
                 vec_dec(&xc),
-                if inside { "strictly inside the region: a stationary point of f" } else { "outside the region" }
+                if inside {
+                    "strictly inside the region: a stationary point of f"
+                } else {
+                    "outside the region"
+                }
             );
         }
     }

@@ -1,5 +1,5 @@
 //! The certifier: everything that is not trusted.
 
+pub mod inspect;
 pub mod rho_mpfr;
 pub mod sample;
-pub mod inspect;
