@@ -6,5 +6,6 @@
 //! Untrusted side: [`certifier`] (sampling, fast arithmetic, cover search).
 
 pub mod certifier;
+pub mod checker;
 pub mod exact;
 pub mod format;

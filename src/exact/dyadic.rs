@@ -325,6 +325,19 @@ impl DMat {
             exp: self.exp + other.exp,
         }
     }
+    /// `D self`: rows whose bit is false set to zero.
+    pub fn mask_rows(&self, keep: &[bool]) -> DMat {
+        assert_eq!(self.rows, keep.len(), "mask length mismatch");
+        let mut out = self.clone();
+        for (i, &b) in keep.iter().enumerate() {
+            if !b {
+                for v in &mut out.num[i * self.cols..(i + 1) * self.cols] {
+                    *v = BigInt::zero();
+                }
+            }
+        }
+        out
+    }
     /// `self^T * self` (symmetric).
     pub fn gram(&self) -> DMat {
         let n = self.cols;

@@ -1,3 +1,4 @@
 //! File formats shared by both tools.
 
+pub mod certificate;
 pub mod network;

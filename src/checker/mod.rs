@@ -1,0 +1,436 @@
+//! The independent checker: the trusted core of `verify`.
+//!
+//! It depends on the file formats ([`crate::format`]) and exact arithmetic
+//! ([`crate::exact`]) only — never on [`crate::certifier`] (a test enforces
+//! this). Everything is recomputed from the network: coverage follows from
+//! the trees' structure, each leaf's rule is decided exactly, `rho_d` is
+//! enclosed independently, and a counterexample is evaluated exactly.
+
+pub mod geometry;
+pub mod patterns;
+pub mod rules;
+
+use std::time::Instant;
+
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::{Signed, Zero};
+
+use crate::exact::dyadic::f64_to_rational;
+use crate::exact::eval::ExactNet;
+use crate::exact::rho::rho_enclosure;
+use crate::format::certificate::{
+    Ball, Certificate, ClaimMode, CounterexampleKind, Node, Rule, Verdict,
+};
+use crate::format::network::Network;
+use geometry::{Cell, Excluded};
+use patterns::Engine;
+use rules::{BallUse, Context};
+
+/// Below this depth the two halves of a split are checked in parallel.
+const PARALLEL_DEPTH: u32 = 10;
+
+/// Cells by rule.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub region: u64,
+    pub pairs: u64,
+    pub crease: u64,
+    pub excluded: u64,
+    pub zero: u64,
+    pub undecided: u64,
+}
+
+impl Counts {
+    fn add(&mut self, o: &Counts) {
+        self.region += o.region;
+        self.pairs += o.pairs;
+        self.crease += o.crease;
+        self.excluded += o.excluded;
+        self.zero += o.zero;
+        self.undecided += o.undecided;
+    }
+    /// (P1) cells.
+    pub fn cells(&self) -> u64 {
+        self.region + self.pairs + self.crease + self.excluded
+    }
+}
+
+/// The result of walking trees.
+#[derive(Debug, Default)]
+struct Tally {
+    counts: Counts,
+    uses: BallUse,
+    /// Undecided cells: (face and path, description).
+    residual: Vec<(String, String)>,
+}
+
+impl Tally {
+    fn merge(&mut self, o: Tally) {
+        self.counts.add(&o.counts);
+        self.uses.merge(o.uses);
+        self.residual.extend(o.residual);
+    }
+}
+
+/// A valid certificate's summary.
+#[derive(Debug)]
+pub struct Report {
+    pub verdict: Verdict,
+    pub network_sha256: String,
+    pub counts: Counts,
+    /// Undecided cells, listed (verdicts `unknown`, `violated`).
+    pub residual: Vec<(String, String)>,
+    pub eps_x_star: BigRational,
+    pub eps_rho: BigRational,
+    pub mode: ClaimMode,
+    pub counterexample: Option<String>,
+    pub patterns_examined: usize,
+    pub seconds: f64,
+}
+
+/// Why a certificate is invalid: one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection(pub String);
+
+fn reject<T>(msg: impl Into<String>) -> Result<T, Rejection> {
+    Err(Rejection(msg.into()))
+}
+
+/// Checks `cert` against `net` (whose file has SHA-256 `net_sha256`).
+pub fn check(cert: &Certificate, net: &Network, net_sha256: &str) -> Result<Report, Rejection> {
+    let start = Instant::now();
+    if cert.network_sha256 != net_sha256 {
+        return reject(format!(
+            "network hash mismatch: certificate is for {}, file is {net_sha256}",
+            cert.network_sha256
+        ));
+    }
+    if cert.latent != net.latent {
+        return reject(format!(
+            "latent dimension mismatch: certificate says {}, network has {}",
+            cert.latent, net.latent
+        ));
+    }
+    let exact = ExactNet::new(net).map_err(|e| Rejection(format!("network: {e}")))?;
+    let claim = &cert.claim;
+    check_rho_enclosure(net.widths.len(), &claim.rho_lo, &claim.rho_hi)?;
+    let target: Vec<BigRational> = net
+        .target
+        .iter()
+        .map(|&v| f64_to_rational(v).expect("a validated network is finite"))
+        .collect();
+    let excluded = Excluded::new(
+        target,
+        &claim.eps_x_star,
+        &claim.eps_rho,
+        claim.rho_lo.clone(),
+        claim.rho_hi.clone(),
+    );
+    for (i, s) in claim.stationary_points.iter().enumerate() {
+        let vbar = exact.vbar(s).map_err(|e| Rejection(e.to_string()))?;
+        if s.iter().all(|v| v.is_zero()) || vbar.iter().any(|v| !v.is_zero()) {
+            return reject(format!(
+                "claim.stationary_points[{i}] is not a nonzero stationary point (vbar != 0)"
+            ));
+        }
+    }
+
+    let engine = Engine::new(&exact);
+    let ctx = Context {
+        engine: &engine,
+        excluded: &excluded,
+        stationary: &claim.stationary_points,
+    };
+    let mut tally = Tally::default();
+    if let Some(cover) = &cert.cover {
+        use rayon::prelude::*;
+        let results: Vec<Result<Tally, Rejection>> = cover
+            .faces
+            .par_iter()
+            .flat_map(|f| {
+                let root = Cell::root(f.face, net.latent);
+                let name = f.face.to_string();
+                [
+                    walk(&ctx, &f.tree, root.clone(), 0, &mut format!("{name} tree ")),
+                    walk(
+                        &ctx,
+                        &f.zero_tree,
+                        root,
+                        0,
+                        &mut format!("{name} zero_tree "),
+                    ),
+                ]
+            })
+            .collect();
+        for r in results {
+            tally.merge(r?);
+        }
+    }
+
+    let counterexample = match &cert.counterexample {
+        Some(c) => Some(check_counterexample(&exact, &excluded, claim, c)?),
+        None => None,
+    };
+    match cert.verdict {
+        Verdict::Holds | Verdict::Unknown => {
+            if cert.cover.is_none() {
+                return reject(format!("verdict {} needs a cover", cert.verdict.name()));
+            }
+            if counterexample.is_some() {
+                return reject(format!(
+                    "verdict {} with a counterexample: the verdict should be violated",
+                    cert.verdict.name()
+                ));
+            }
+            let undecided = tally.counts.undecided > 0;
+            if cert.verdict == Verdict::Holds && undecided {
+                return reject(format!(
+                    "verdict holds but {} cell(s) are undecided, first: {}",
+                    tally.counts.undecided, tally.residual[0].0
+                ));
+            }
+            if cert.verdict == Verdict::Unknown && !undecided {
+                return reject(
+                    "verdict unknown but every cell is decided: the verdict should be holds",
+                );
+            }
+        }
+        Verdict::Violated => {
+            if counterexample.is_none() {
+                return reject("verdict violated without a counterexample");
+            }
+        }
+    }
+    if claim.mode == ClaimMode::Sharpest {
+        check_sharp(&tally.uses, &claim.eps_x_star, Ball::XStar)?;
+        check_sharp(&tally.uses, &claim.eps_rho, Ball::Rho)?;
+    }
+    Ok(Report {
+        verdict: cert.verdict,
+        network_sha256: net_sha256.to_string(),
+        counts: tally.counts,
+        residual: tally.residual,
+        eps_x_star: claim.eps_x_star.clone(),
+        eps_rho: claim.eps_rho.clone(),
+        mode: claim.mode,
+        counterexample,
+        patterns_examined: engine.cached_patterns(),
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Walks one tree; `path` names the node (`0`/`1`: lower/upper half of a
+/// direction split, `i`/`o`: inner/outer part of a radial split).
+fn walk(
+    ctx: &Context,
+    node: &Node,
+    cell: Cell,
+    depth: u32,
+    path: &mut String,
+) -> Result<Tally, Rejection> {
+    match node {
+        Node::Leaf(rule) => leaf(ctx, *rule, &cell, path),
+        Node::Split { axis, lo, hi } => {
+            let (a, b) = cell.split(*axis);
+            both(ctx, (lo, a, '0'), (hi, b, '1'), depth, path)
+        }
+        Node::Radial { at, inner, outer } => {
+            let Some((a, b)) = cell.split_radial(at) else {
+                return reject(format!(
+                    "{path}: radial split at {at} is not inside [{}, {}]",
+                    cell.t_lo,
+                    cell.t_hi.as_ref().map_or("inf".into(), |t| t.to_string())
+                ));
+            };
+            both(ctx, (inner, a, 'i'), (outer, b, 'o'), depth, path)
+        }
+    }
+}
+
+type Child<'n> = (&'n Node, Cell, char);
+
+fn both(
+    ctx: &Context,
+    a: Child,
+    b: Child,
+    depth: u32,
+    path: &mut String,
+) -> Result<Tally, Rejection> {
+    let (mut pa, mut pb) = (path.clone(), path.clone());
+    pa.push(a.2);
+    pb.push(b.2);
+    let (ra, rb) = if depth < PARALLEL_DEPTH {
+        rayon::join(
+            || walk(ctx, a.0, a.1, depth + 1, &mut pa),
+            || walk(ctx, b.0, b.1, depth + 1, &mut pb),
+        )
+    } else {
+        (
+            walk(ctx, a.0, a.1, depth + 1, &mut pa),
+            walk(ctx, b.0, b.1, depth + 1, &mut pb),
+        )
+    };
+    // The first failure in tree order, whatever finished first.
+    let mut t = ra?;
+    t.merge(rb?);
+    Ok(t)
+}
+
+fn leaf(ctx: &Context, rule: Rule, cell: &Cell, path: &str) -> Result<Tally, Rejection> {
+    let mut t = Tally::default();
+    let outcome = match rule {
+        Rule::Region => ctx.region(cell).map(|u| {
+            t.counts.region = 1;
+            t.uses = u;
+        }),
+        Rule::Pairs => ctx.pairs(cell).map(|_| t.counts.pairs = 1),
+        Rule::Crease => ctx.crease(cell).map(|u| {
+            t.counts.crease = 1;
+            t.uses = u;
+        }),
+        Rule::Excluded(ball) => ctx.excluded(cell, ball).map(|u| {
+            t.counts.excluded = 1;
+            t.uses = u;
+        }),
+        Rule::Zero => ctx.zero(cell).map(|_| t.counts.zero = 1),
+        Rule::Undecided => {
+            t.counts.undecided = 1;
+            t.residual.push((path.to_string(), cell.describe()));
+            Ok(())
+        }
+    };
+    outcome.map_err(|e| {
+        Rejection(format!(
+            "cell {} ({}), rule {}: {e}",
+            path.trim_end(),
+            cell.describe(),
+            rule.name()
+        ))
+    })?;
+    Ok(t)
+}
+
+/// The claimed enclosure must contain an independent one (so it contains
+/// `rho_d`).
+fn check_rho_enclosure(d: usize, lo: &BigRational, hi: &BigRational) -> Result<(), Rejection> {
+    let width = hi - lo;
+    let floor = BigRational::new(BigInt::from(1), BigInt::from(1) << 1000usize);
+    let tries = if d == 1 {
+        vec![BigRational::from_integer(BigInt::from(1))]
+    } else {
+        if width < floor {
+            return reject("claim.rho: the enclosure is narrower than 2^-1000");
+        }
+        vec![
+            &width / BigRational::from_integer(BigInt::from(16)),
+            &width / BigRational::from_integer(BigInt::from(1u64 << 40)),
+        ]
+    };
+    let mut own = None;
+    for w in tries {
+        let e = rho_enclosure(d, &w);
+        if &e.lo >= lo && &e.hi <= hi {
+            return Ok(());
+        }
+        own = Some(e);
+    }
+    let own = own.expect("at least one try");
+    reject(format!(
+        "claim.rho [{lo}, {hi}] does not contain rho_{d} (independent enclosure [{}, {}])",
+        own.lo, own.hi
+    ))
+}
+
+/// In sharpest mode each nonzero radius must be reached: some use of the
+/// ball is at least `255/256` of the radius away from its centre.
+fn check_sharp(uses: &BallUse, eps: &BigRational, ball: Ball) -> Result<(), Rejection> {
+    if eps.is_zero() {
+        return Ok(());
+    }
+    let used = match ball {
+        Ball::XStar => &uses.x_star,
+        Ball::Rho => &uses.rho,
+    };
+    let factor = BigRational::new(BigInt::from(255 * 255), BigInt::from(256 * 256));
+    let need = eps * eps * factor;
+    match used {
+        Some(d2) if d2 >= &need => Ok(()),
+        _ => reject(format!(
+            "claim.mode sharpest: the radius {eps} of ball {} is not reached by any cell (it could be smaller)",
+            match ball {
+                Ball::XStar => "B(x*)",
+                Ball::Rho => "B(-rho x*)",
+            }
+        )),
+    }
+}
+
+fn check_counterexample(
+    exact: &ExactNet,
+    excluded: &Excluded,
+    claim: &crate::format::certificate::Claim,
+    c: &crate::format::certificate::Counterexample,
+) -> Result<String, Rejection> {
+    let x = &c.point;
+    let err = |e: crate::exact::eval::EvalError| Rejection(format!("counterexample: {e}"));
+    if x.iter().all(|v| v.is_zero()) {
+        return reject("counterexample: the point is zero");
+    }
+    let show = |v: &[BigRational]| {
+        let s: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+        format!("({})", s.join(", "))
+    };
+    match c.kind {
+        CounterexampleKind::ZeroDirection => {
+            // D_w f(0) = -<A G(w), y> (F6), computed by F3 at x = 0.
+            let zero = vec![BigRational::zero(); x.len()];
+            let d = exact.directional_derivative(&zero, x).map_err(err)?;
+            if d.is_negative() {
+                return reject(format!(
+                    "counterexample: D_w f(0) = {d} < 0 for w = {}",
+                    show(x)
+                ));
+            }
+            Ok(format!(
+                "(P2) fails: D_w f(0) = {d} >= 0 for w = {}",
+                show(x)
+            ))
+        }
+        CounterexampleKind::Stationary | CounterexampleKind::Point => {
+            if !excluded.surely_outside(x) {
+                return reject(format!("counterexample: {} is not outside E", show(x)));
+            }
+            if claim.stationary_points.iter().any(|s| s == x) {
+                return reject("counterexample: the point is a listed stationary point");
+            }
+            let (d, _) = exact.descent_derivative(x).map_err(err)?;
+            if c.kind == CounterexampleKind::Stationary {
+                let vbar = exact.vbar(x).map_err(err)?;
+                if vbar.iter().any(|v| !v.is_zero()) {
+                    return reject(format!("counterexample: vbar != 0 at {}", show(x)));
+                }
+                if !exact.zero_neurons(x).map_err(err)?.is_empty() {
+                    return reject(format!(
+                        "counterexample: {} is on a region boundary, not strictly inside its region",
+                        show(x)
+                    ));
+                }
+                return Ok(format!(
+                    "stationary point {} strictly inside its region, outside E",
+                    show(x)
+                ));
+            }
+            if d.is_negative() {
+                return reject(format!(
+                    "counterexample: D_-vbar f = {d} < 0 at {}",
+                    show(x)
+                ));
+            }
+            Ok(format!(
+                "D_-vbar f(x) = {d} >= 0 at x = {}, outside E",
+                show(x)
+            ))
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! The patterns consistent with a cell, over-approximated exactly layer by
+//! layer (SPEC §4), and per-pattern quantities, cached.
+//!
+//! For a fixed choice of bits on layers `< i`, layer `i`'s pre-activations
+//! are linear in `x`: `z_i(x) = R x` with `R = W_i D_{i-1} W_{i-1} ... D_1 W_1`.
+//! On a cell `x = t p` with `t > 0` and `p` in the box, so the sign of a row
+//! over the cell is decided by its signs at the box corners: positive at all
+//! corners (fixed on), negative at all (fixed off), otherwise free (either
+//! bit may occur). Branching over the free bits covers every pattern that is
+//! consistent with some point of the cell.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use num_bigint::{BigInt, Sign};
+use num_rational::BigRational;
+use num_traits::Zero;
+
+use crate::exact::dyadic::{solve_integer_system, DMat};
+use crate::exact::eval::{ExactNet, Pattern};
+
+/// `Q_P`, `b_P` and the region point of one pattern, as rationals.
+#[derive(Debug)]
+pub struct Quadratic {
+    pub q: Vec<Vec<BigRational>>,
+    pub b: Vec<BigRational>,
+    /// `Q_P^{-1} b_P`, `None` when `Q_P` is singular.
+    pub region_point: Option<Vec<BigRational>>,
+}
+
+/// A neuron that is free on a cell, with the row `c` of its pre-activation
+/// (`z = <c, x>` on the cell, under the bits chosen for earlier layers).
+#[derive(Clone, Debug)]
+pub struct FreeNeuron {
+    pub layer: usize,
+    pub index: usize,
+    pub row: Vec<BigRational>,
+}
+
+#[derive(Debug)]
+pub struct CellPatterns {
+    pub patterns: Vec<Pattern>,
+    /// Every free neuron met, under every branch.
+    pub free: Vec<FreeNeuron>,
+}
+
+/// Shared caches over one network (thread-safe; results never depend on
+/// what is cached).
+pub struct Engine<'a> {
+    pub net: &'a ExactNet,
+    /// Layer rows `R_i` keyed by the bits of layers `< i`.
+    rows: Mutex<HashMap<Vec<Vec<bool>>, Arc<DMat>>>,
+    quads: Mutex<HashMap<Pattern, Arc<Quadratic>>>,
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(net: &'a ExactNet) -> Self {
+        Engine {
+            net,
+            rows: Mutex::new(HashMap::new()),
+            quads: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `R_i` for the bits of the layers before it (`prefix.len() = i - 1`).
+    fn layer_rows(&self, prefix: &[Vec<bool>]) -> Arc<DMat> {
+        if let Some(r) = self.rows.lock().expect("cache lock").get(prefix) {
+            return r.clone();
+        }
+        let i = prefix.len();
+        let r = if i == 0 {
+            self.net.layers[0].clone()
+        } else {
+            let prev = self.layer_rows(&prefix[..i - 1]);
+            self.net.layers[i].mul_masked(&prev.mask_rows(&prefix[i - 1]), None)
+        };
+        let r = Arc::new(r);
+        self.rows
+            .lock()
+            .expect("cache lock")
+            .insert(prefix.to_vec(), r.clone());
+        r
+    }
+
+    /// The patterns consistent with some point of the cone over the box
+    /// whose corners are given; `None` when more than `limit`.
+    pub fn patterns(&self, corners: &[Vec<BigInt>], limit: usize) -> Option<CellPatterns> {
+        let mut out = CellPatterns {
+            patterns: Vec::new(),
+            free: Vec::new(),
+        };
+        let mut prefix = Vec::new();
+        self.branch(corners, &mut prefix, limit, &mut out)?;
+        Some(out)
+    }
+
+    fn branch(
+        &self,
+        corners: &[Vec<BigInt>],
+        prefix: &mut Vec<Vec<bool>>,
+        limit: usize,
+        out: &mut CellPatterns,
+    ) -> Option<()> {
+        let i = prefix.len();
+        if i == self.net.depth() {
+            if out.patterns.len() >= limit {
+                return None;
+            }
+            out.patterns.push(Pattern {
+                bits: prefix.clone(),
+            });
+            return Some(());
+        }
+        let rows = self.layer_rows(prefix);
+        let mut bits = Vec::with_capacity(rows.rows);
+        let mut free = Vec::new();
+        for j in 0..rows.rows {
+            let row = rows.row(j);
+            let signs: Vec<Sign> = corners
+                .iter()
+                .map(|c| row.iter().zip(c).map(|(a, b)| a * b).sum::<BigInt>().sign())
+                .collect();
+            if signs.iter().all(|&v| v == Sign::Plus) {
+                bits.push(true);
+            } else if signs.iter().all(|&v| v == Sign::Minus) {
+                bits.push(false);
+            } else {
+                bits.push(false);
+                free.push(j);
+                out.free.push(FreeNeuron {
+                    layer: i + 1,
+                    index: j,
+                    row: rows
+                        .row(j)
+                        .iter()
+                        .map(|n| crate::exact::dyadic::dyadic_to_rational(n, rows.exp))
+                        .collect(),
+                });
+            }
+        }
+        if free.len() >= usize::BITS as usize || (1usize << free.len()) > limit {
+            return None;
+        }
+        for mask in 0..1usize << free.len() {
+            let mut b = bits.clone();
+            for (t, &j) in free.iter().enumerate() {
+                b[j] = mask >> t & 1 == 1;
+            }
+            prefix.push(b);
+            let r = self.branch(corners, prefix, limit, out);
+            prefix.pop();
+            r?;
+        }
+        Some(())
+    }
+
+    /// `Q_P`, `b_P` and the region point of `P` (F5).
+    pub fn quadratic(&self, p: &Pattern) -> Arc<Quadratic> {
+        if let Some(q) = self.quads.lock().expect("cache lock").get(p) {
+            return q.clone();
+        }
+        let d = self.net.depth();
+        let lambda = self.layer_rows(&p.bits[..d - 1]).mask_rows(&p.bits[d - 1]);
+        let m = match &self.net.a {
+            Some(a) => a.mul_masked(&lambda, None),
+            None => lambda,
+        };
+        let q = m.gram();
+        let b = m.tr_mul_vec(&self.net.y);
+        let region_point = solve_integer_system(&q.num, self.net.k, &b.num).map(|x| {
+            let scale = crate::exact::dyadic::dyadic_to_rational(&BigInt::from(1), b.exp - q.exp);
+            x.into_iter().map(|v| v * &scale).collect()
+        });
+        let quad = Arc::new(Quadratic {
+            q: q.to_rationals(),
+            b: b.to_rationals(),
+            region_point,
+        });
+        self.quads
+            .lock()
+            .expect("cache lock")
+            .insert(p.clone(), quad.clone());
+        quad
+    }
+
+    /// Number of cached patterns (for statistics).
+    pub fn cached_patterns(&self) -> usize {
+        self.quads.lock().expect("cache lock").len()
+    }
+}
+
+/// `Q p` for a rational matrix and vector.
+pub fn mat_vec(q: &[Vec<BigRational>], p: &[BigRational]) -> Vec<BigRational> {
+    q.iter()
+        .map(|row| row.iter().zip(p).map(|(a, b)| a * b).sum())
+        .collect()
+}
+
+/// `Q x - b`: the pattern gradient `g_P(x)` (F5).
+pub fn gradient(quad: &Quadratic, x: &[BigRational]) -> Vec<BigRational> {
+    mat_vec(&quad.q, x)
+        .into_iter()
+        .zip(&quad.b)
+        .map(|(v, b)| v - b)
+        .collect()
+}
+
+/// True when every entry is zero.
+pub fn all_zero(v: &[BigRational]) -> bool {
+    v.iter().all(|x| x.is_zero())
+}

@@ -1,0 +1,256 @@
+//! The sound rules of SPEC §5, each decided exactly on one cell.
+
+use num_rational::BigRational;
+use num_traits::{Signed, Zero};
+
+use super::geometry::{dot, linear_range, product_min, quadratic_positive, Cell, Excluded};
+use super::patterns::{mat_vec, Engine, Quadratic};
+use crate::format::certificate::Ball;
+
+/// Most patterns the Pairs rule examines on one cell (pairs grow as the square).
+pub const PAIRS_LIMIT: usize = 64;
+/// Most patterns the Zero rule examines on one direction box.
+pub const ZERO_LIMIT: usize = 1024;
+
+/// What a cell's proof relied on, for the sharpness check: the largest
+/// squared distance, relative to `|x*|^2`, at which a ball was used.
+#[derive(Clone, Debug, Default)]
+pub struct BallUse {
+    pub x_star: Option<BigRational>,
+    pub rho: Option<BigRational>,
+}
+
+impl BallUse {
+    pub fn record(&mut self, ball: Ball, d2: BigRational) {
+        let slot = match ball {
+            Ball::XStar => &mut self.x_star,
+            Ball::Rho => &mut self.rho,
+        };
+        if slot.as_ref().is_none_or(|v| &d2 > v) {
+            *slot = Some(d2);
+        }
+    }
+    pub fn merge(&mut self, other: BallUse) {
+        if let Some(v) = other.x_star {
+            self.record(Ball::XStar, v);
+        }
+        if let Some(v) = other.rho {
+            self.record(Ball::Rho, v);
+        }
+    }
+}
+
+/// Everything a rule needs besides the cell.
+pub struct Context<'a> {
+    pub engine: &'a Engine<'a>,
+    pub excluded: &'a Excluded,
+    pub stationary: &'a [Vec<BigRational>],
+}
+
+fn vec_str(v: &[BigRational]) -> String {
+    let parts: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+    format!("({})", parts.join(", "))
+}
+
+impl Context<'_> {
+    /// A zero of `g_P` (the region point) does no harm to (P1) on the cell
+    /// when it is not in the cell, is `0`, lies in `E`, or is listed.
+    fn harmless_zero(
+        &self,
+        xc: &[BigRational],
+        cell: &Cell,
+        uses: &mut BallUse,
+    ) -> Result<(), String> {
+        if !cell.contains(xc)
+            || xc.iter().all(|v| v.is_zero())
+            || self.stationary.iter().any(|s| s == xc)
+        {
+            return Ok(());
+        }
+        let ex = self.excluded;
+        if ex.in_ball1(xc) {
+            uses.record(Ball::XStar, ex.dist1_sq(xc) / &ex.target_norm2);
+            return Ok(());
+        }
+        if ex.in_ball2(xc) {
+            let (a, b) = ex.dist2_sq_ends(xc);
+            uses.record(Ball::Rho, a.max(b) / &ex.target_norm2);
+            return Ok(());
+        }
+        Err(format!(
+            "region point x_c = {} lies in the cell and outside E",
+            vec_str(xc)
+        ))
+    }
+
+    fn region_point<'q>(
+        &self,
+        quad: &'q Quadratic,
+        what: &str,
+    ) -> Result<&'q [BigRational], String> {
+        quad.region_point
+            .as_deref()
+            .ok_or_else(|| format!("Q_P of {what} is singular"))
+    }
+
+    /// Region: one pattern on the cell, `Q_P` nonsingular, `x_c` harmless (F5).
+    pub fn region(&self, cell: &Cell) -> Result<BallUse, String> {
+        let pats = self
+            .engine
+            .patterns(&cell.corner_integers(), 2)
+            .ok_or("several neurons are free on the cell")?;
+        if let Some(f) = pats.free.first() {
+            return Err(format!(
+                "neuron L{}#{} is free on the cell",
+                f.layer, f.index
+            ));
+        }
+        let quad = self.engine.quadratic(&pats.patterns[0]);
+        let mut uses = BallUse::default();
+        self.harmless_zero(self.region_point(&quad, "the pattern")?, cell, &mut uses)?;
+        Ok(uses)
+    }
+
+    /// The radial-quadratic bound for one pair (F4, F7): a lower bound of
+    /// `<g_P(tp), g_Q(tp)>` over the box, positive on the radial interval.
+    fn pair_positive(&self, cell: &Cell, p: &Quadratic, q: &Quadratic) -> Result<(), String> {
+        let k = cell.k();
+        let mut alpha_lo = BigRational::zero();
+        for i in 0..k {
+            let (a0, a1) = linear_range(&p.q[i], &cell.lo, &cell.hi);
+            let (b0, b1) = linear_range(&q.q[i], &cell.lo, &cell.hi);
+            alpha_lo += product_min(&a0, &a1, &b0, &b1);
+        }
+        // beta(p) = <Q_P p, b_Q> + <b_P, Q_Q p> = <Q_P b_Q + Q_Q b_P, p>.
+        let c: Vec<BigRational> = mat_vec(&p.q, &q.b)
+            .into_iter()
+            .zip(mat_vec(&q.q, &p.b))
+            .map(|(x, y)| x + y)
+            .collect();
+        let (_, beta_hi) = linear_range(&c, &cell.lo, &cell.hi);
+        let gamma = dot(&p.b, &q.b);
+        if quadratic_positive(&alpha_lo, &beta_hi, &gamma, &cell.t_lo, cell.t_hi.as_ref()) {
+            Ok(())
+        } else {
+            Err(format!(
+                "alpha_lo t^2 - beta_hi t + gamma is not > 0 on the radial interval (alpha_lo = {alpha_lo}, beta_hi = {beta_hi}, gamma = {gamma})"
+            ))
+        }
+    }
+
+    /// Pairs: every pair of consistent patterns passes the radial bound.
+    pub fn pairs(&self, cell: &Cell) -> Result<BallUse, String> {
+        let pats = self
+            .engine
+            .patterns(&cell.corner_integers(), PAIRS_LIMIT)
+            .ok_or(format!("more than {PAIRS_LIMIT} patterns on the cell"))?;
+        let quads: Vec<_> = pats
+            .patterns
+            .iter()
+            .map(|p| self.engine.quadratic(p))
+            .collect();
+        for i in 0..quads.len() {
+            for j in i..quads.len() {
+                self.pair_positive(cell, &quads[i], &quads[j])
+                    .map_err(|e| {
+                        format!(
+                            "patterns {} and {}: {e}",
+                            pats.patterns[i], pats.patterns[j]
+                        )
+                    })?;
+            }
+        }
+        Ok(BallUse::default())
+    }
+
+    /// Crease: one free neuron `v`; both sides' zeros harmless; then a ridge
+    /// (`<c_v, g_P0> >= 0` on the cell, so `-vbar` never enters the `P1`
+    /// side, F3) or the Pairs bound for `(P0, P1)`.
+    pub fn crease(&self, cell: &Cell) -> Result<BallUse, String> {
+        let pats = self
+            .engine
+            .patterns(&cell.corner_integers(), 2)
+            .ok_or("more than two patterns are consistent with the cell")?;
+        if pats.free.len() != 1 || pats.patterns.len() != 2 {
+            return Err(format!(
+                "{} free neurons on the cell, not exactly one",
+                pats.free.len()
+            ));
+        }
+        let v = &pats.free[0];
+        let (p0, p1) = {
+            let (a, b) = (&pats.patterns[0], &pats.patterns[1]);
+            if a.bits[v.layer - 1][v.index] {
+                (b, a)
+            } else {
+                (a, b)
+            }
+        };
+        let (q0, q1) = (self.engine.quadratic(p0), self.engine.quadratic(p1));
+        let mut uses = BallUse::default();
+        self.harmless_zero(self.region_point(&q0, "P0")?, cell, &mut uses)?;
+        self.harmless_zero(self.region_point(&q1, "P1")?, cell, &mut uses)?;
+        // h(x) = <c_v, g_P0(x)> = <Q0 c_v, x> - <c_v, b0> (Q0 symmetric).
+        let u = mat_vec(&q0.q, &v.row);
+        let w = dot(&v.row, &q0.b);
+        let ridge = match &cell.t_hi {
+            Some(_) => cell
+                .vertices()
+                .expect("bounded")
+                .iter()
+                .all(|x| !(dot(&u, x) - &w).is_negative()),
+            None => cell.corners().iter().all(|p| {
+                let slope = dot(&u, p);
+                !slope.is_negative() && !(&slope * &cell.t_lo - &w).is_negative()
+            }),
+        };
+        if ridge {
+            return Ok(uses);
+        }
+        self.pair_positive(cell, &q0, &q1)
+            .map_err(|e| format!("a valley at neuron L{}#{} (<c_v, g_P0> < 0 somewhere) and the pair bound fails: {e}", v.layer, v.index))?;
+        Ok(uses)
+    }
+
+    /// Excluded: a bounded cell whose every vertex lies in the open ball.
+    pub fn excluded(&self, cell: &Cell, ball: Ball) -> Result<BallUse, String> {
+        let vertices = cell.vertices().ok_or("the cell is unbounded")?;
+        let ex = self.excluded;
+        let mut uses = BallUse::default();
+        for x in &vertices {
+            let (inside, d2) = match ball {
+                Ball::XStar => (ex.in_ball1(x), ex.dist1_sq(x)),
+                Ball::Rho => {
+                    let (a, b) = ex.dist2_sq_ends(x);
+                    (ex.in_ball2(x), a.max(b))
+                }
+            };
+            if !inside {
+                return Err(format!("vertex {} is not in the open ball", vec_str(x)));
+            }
+            uses.record(ball, d2 / &ex.target_norm2);
+        }
+        Ok(uses)
+    }
+
+    /// Zero (P2): `<p_v, b_P> > 0` at every corner for every consistent `P` (F6).
+    pub fn zero(&self, cell: &Cell) -> Result<(), String> {
+        let pats = self
+            .engine
+            .patterns(&cell.corner_integers(), ZERO_LIMIT)
+            .ok_or(format!("more than {ZERO_LIMIT} patterns on the box"))?;
+        for p in &pats.patterns {
+            let quad = self.engine.quadratic(p);
+            for corner in cell.corners() {
+                let v = dot(&corner, &quad.b);
+                if !v.is_positive() {
+                    return Err(format!(
+                        "<p_v, b_P> = {v} <= 0 at corner {} for pattern {p}",
+                        vec_str(&corner)
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}

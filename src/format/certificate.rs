@@ -1,0 +1,667 @@
+//! The certificate file, format v1 (format page: `docs/certificate-format.md`).
+//!
+//! JSON with every number on the path to a verdict an exact rational string.
+//! The cover is one bisection tree per cube face, written as a preorder token
+//! string; coverage follows from the tree's structure alone.
+
+use std::fmt;
+
+use num_rational::BigRational;
+use num_traits::Signed;
+use serde::{Deserialize, Serialize};
+
+use crate::exact::rational::parse_rational;
+
+pub const FORMAT_NAME: &str = "hvcert-certificate";
+pub const FORMAT_VERSION: u32 = 1;
+/// Deepest tree a checker accepts (splits from a face's root to a leaf).
+pub const MAX_DEPTH_CAP: u32 = 256;
+/// Most tokens over all trees.
+pub const MAX_TOKENS: usize = 1 << 26;
+/// Largest latent dimension a certificate may cover (a box has `2^(k-1)`
+/// corners).
+pub const MAX_LATENT: usize = 12;
+/// Longest rational string accepted (digits).
+const MAX_RATIONAL_LEN: usize = 4096;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertError {
+    #[error("malformed JSON: {0}")]
+    Json(String),
+    #[error("not an hvcert certificate (format field is {0:?})")]
+    Format(String),
+    #[error("unsupported certificate version {0} (this checker reads version 1)")]
+    Version(u64),
+    #[error("{field}: {value:?} is not an exact rational")]
+    Rational { field: String, value: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("face {face}, tree: {msg}")]
+    Tree { face: String, msg: String },
+    #[error("cover: {0}")]
+    Coverage(String),
+}
+
+fn invalid(msg: impl Into<String>) -> CertError {
+    CertError::Invalid(msg.into())
+}
+
+/// A face of the cube `[-1, 1]^k`: `p_axis = +1` or `-1` (axis 0-based).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Face {
+    pub axis: usize,
+    pub positive: bool,
+}
+
+impl fmt::Display for Face {
+    /// `+1` .. `+k`, `-1` .. `-k` (axes 1-based in files and messages).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}{}",
+            if self.positive { '+' } else { '-' },
+            self.axis + 1
+        )
+    }
+}
+
+impl Face {
+    pub fn parse(s: &str, k: usize) -> Result<Face, CertError> {
+        let (positive, rest) = match s.as_bytes().first() {
+            Some(b'+') => (true, &s[1..]),
+            Some(b'-') => (false, &s[1..]),
+            _ => return Err(invalid(format!("face {s:?}: expected +j or -j"))),
+        };
+        let axis: usize = rest
+            .parse()
+            .map_err(|_| invalid(format!("face {s:?}: expected +j or -j")))?;
+        if axis == 0 || axis > k {
+            return Err(invalid(format!("face {s:?}: axis out of range 1..={k}")));
+        }
+        Ok(Face {
+            axis: axis - 1,
+            positive,
+        })
+    }
+}
+
+/// The two open balls of the excluded set `E`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Ball {
+    /// `B(x*, eps_x_star |x*|)`.
+    XStar,
+    /// `B(-rho_d x*, eps_rho |x*|)`.
+    Rho,
+}
+
+/// How a leaf is decided (SPEC §5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Rule {
+    Region,
+    Pairs,
+    Crease,
+    Excluded(Ball),
+    /// (P2) on a direction box (zero trees only).
+    Zero,
+    /// Not decided: a residual cell (verdict `unknown` or `violated`).
+    Undecided,
+}
+
+impl Rule {
+    pub fn token(self) -> &'static str {
+        match self {
+            Rule::Region => "R",
+            Rule::Pairs => "P",
+            Rule::Crease => "C",
+            Rule::Excluded(Ball::XStar) => "E1",
+            Rule::Excluded(Ball::Rho) => "E2",
+            Rule::Zero => "Z",
+            Rule::Undecided => "U",
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::Region => "region",
+            Rule::Pairs => "pairs",
+            Rule::Crease => "crease",
+            Rule::Excluded(Ball::XStar) => "excluded(x*)",
+            Rule::Excluded(Ball::Rho) => "excluded(-rho x*)",
+            Rule::Zero => "zero",
+            Rule::Undecided => "undecided",
+        }
+    }
+}
+
+/// A bisection tree over a direction box and a radial interval.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Node {
+    Leaf(Rule),
+    /// Halve the box in coordinate `axis` (0-based): lower half, upper half.
+    Split {
+        axis: usize,
+        lo: Box<Node>,
+        hi: Box<Node>,
+    },
+    /// Cut the radial interval at `at`: `[t_lo, at]`, then `[at, t_hi]`.
+    Radial {
+        at: BigRational,
+        inner: Box<Node>,
+        outer: Box<Node>,
+    },
+}
+
+impl Node {
+    /// Parses a preorder token string (`x2 R t3/2 E1 P`).
+    pub fn parse(s: &str, k: usize, face: Face, zero_tree: bool) -> Result<Node, CertError> {
+        let err = |msg: String| CertError::Tree {
+            face: face.to_string(),
+            msg,
+        };
+        let mut tokens = s.split(' ');
+        let node = parse_node(&mut tokens, k, face, zero_tree, 0).map_err(err)?;
+        if let Some(extra) = tokens.next() {
+            return Err(err(format!(
+                "extra token {extra:?} after the complete tree"
+            )));
+        }
+        Ok(node)
+    }
+
+    pub fn write(&self, out: &mut String) {
+        match self {
+            Node::Leaf(rule) => out.push_str(rule.token()),
+            Node::Split { axis, lo, hi } => {
+                out.push_str(&format!("x{} ", axis + 1));
+                lo.write(out);
+                out.push(' ');
+                hi.write(out);
+            }
+            Node::Radial { at, inner, outer } => {
+                out.push_str(&format!("t{at} "));
+                inner.write(out);
+                out.push(' ');
+                outer.write(out);
+            }
+        }
+    }
+
+    pub fn to_token_string(&self) -> String {
+        let mut s = String::new();
+        self.write(&mut s);
+        s
+    }
+
+    /// Splits from this node to its deepest leaf.
+    pub fn depth(&self) -> u32 {
+        match self {
+            Node::Leaf(_) => 0,
+            Node::Split { lo, hi, .. } => 1 + lo.depth().max(hi.depth()),
+            Node::Radial { inner, outer, .. } => 1 + inner.depth().max(outer.depth()),
+        }
+    }
+}
+
+fn parse_node<'a>(
+    tokens: &mut impl Iterator<Item = &'a str>,
+    k: usize,
+    face: Face,
+    zero_tree: bool,
+    depth: u32,
+) -> Result<Node, String> {
+    if depth > MAX_DEPTH_CAP {
+        return Err(format!("deeper than the cap {MAX_DEPTH_CAP}"));
+    }
+    let tok = tokens
+        .next()
+        .ok_or("missing child: the token string ends inside the tree")?;
+    let leaf = |rule: Rule| -> Result<Node, String> {
+        let allowed = if zero_tree {
+            matches!(rule, Rule::Zero | Rule::Undecided)
+        } else {
+            !matches!(rule, Rule::Zero)
+        };
+        if allowed {
+            Ok(Node::Leaf(rule))
+        } else {
+            Err(format!(
+                "leaf {tok:?} is not allowed in a {} tree",
+                if zero_tree { "zero" } else { "main" }
+            ))
+        }
+    };
+    match tok {
+        "R" => leaf(Rule::Region),
+        "P" => leaf(Rule::Pairs),
+        "C" => leaf(Rule::Crease),
+        "E1" => leaf(Rule::Excluded(Ball::XStar)),
+        "E2" => leaf(Rule::Excluded(Ball::Rho)),
+        "Z" => leaf(Rule::Zero),
+        "U" => leaf(Rule::Undecided),
+        _ if tok.starts_with('x') => {
+            let axis: usize = tok[1..]
+                .parse()
+                .map_err(|_| format!("bad split token {tok:?}"))?;
+            if axis == 0 || axis > k || axis - 1 == face.axis {
+                return Err(format!(
+                    "split {tok:?}: coordinate must be in 1..={k} and not the face's axis"
+                ));
+            }
+            let lo = parse_node(tokens, k, face, zero_tree, depth + 1)?;
+            let hi = parse_node(tokens, k, face, zero_tree, depth + 1)?;
+            Ok(Node::Split {
+                axis: axis - 1,
+                lo: Box::new(lo),
+                hi: Box::new(hi),
+            })
+        }
+        _ if tok.starts_with('t') && !zero_tree => {
+            let at = parse_exact(&tok[1..]).ok_or(format!("bad radial split {tok:?}"))?;
+            let inner = parse_node(tokens, k, face, zero_tree, depth + 1)?;
+            let outer = parse_node(tokens, k, face, zero_tree, depth + 1)?;
+            Ok(Node::Radial {
+                at,
+                inner: Box::new(inner),
+                outer: Box::new(outer),
+            })
+        }
+        _ => Err(format!("unknown token {tok:?}")),
+    }
+}
+
+/// Parses an exact rational in the file's grammar: an integer or `p/q`
+/// (decimals with a point or exponent are exact too and accepted).
+pub fn parse_exact(s: &str) -> Option<BigRational> {
+    if s.is_empty() || s.len() > MAX_RATIONAL_LEN || s.trim() != s {
+        return None;
+    }
+    parse_rational(s)
+}
+
+fn rational_field(field: &str, s: &str) -> Result<BigRational, CertError> {
+    parse_exact(s).ok_or_else(|| CertError::Rational {
+        field: field.into(),
+        value: s.chars().take(80).collect(),
+    })
+}
+
+fn rational_vec(field: &str, v: &[String], k: usize) -> Result<Vec<BigRational>, CertError> {
+    if v.len() != k {
+        return Err(invalid(format!(
+            "{field}: expected {k} coordinates, got {}",
+            v.len()
+        )));
+    }
+    v.iter().map(|s| rational_field(field, s)).collect()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Holds,
+    Violated,
+    Unknown,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Holds => "holds",
+            Verdict::Violated => "violated",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
+/// Whether the radii are asserted to be the sharpest the cover supports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimMode {
+    /// Radii given by the user; a larger radius is a weaker, still true claim.
+    Given,
+    /// Radii claimed minimal: some use of each nonzero ball reaches at least
+    /// `255/256` of its radius (checked).
+    Sharpest,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    pub mode: ClaimMode,
+    /// Radius of the ball around `x*`, relative to `|x*|`.
+    pub eps_x_star: BigRational,
+    /// Radius of the ball around `-rho_d x*`, relative to `|x*|`.
+    pub eps_rho: BigRational,
+    /// The enclosure `[lo, hi]` of `rho_d` the claim relies on.
+    pub rho_lo: BigRational,
+    pub rho_hi: BigRational,
+    /// Exact stationary points excluded as well (exact form).
+    pub stationary_points: Vec<Vec<BigRational>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CounterexampleKind {
+    /// A point with `vbar_x = 0` strictly inside its region, outside `E`.
+    Stationary,
+    /// A point outside `E` with `D_{-vbar_x} f(x) >= 0`.
+    Point,
+    /// A direction `w` with `<A G(w), y> <= 0` (then `D_w f(0) >= 0`).
+    ZeroDirection,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Counterexample {
+    pub kind: CounterexampleKind,
+    pub point: Vec<BigRational>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FaceCover {
+    pub face: Face,
+    /// (P1) cells over the cone of this face.
+    pub tree: Node,
+    /// (P2) direction boxes of this face.
+    pub zero_tree: Node,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cover {
+    pub max_depth: u32,
+    pub faces: Vec<FaceCover>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Certificate {
+    pub network_sha256: String,
+    pub network_path: Option<String>,
+    /// Latent dimension the certificate is written for.
+    pub latent: usize,
+    pub claim: Claim,
+    pub verdict: Verdict,
+    pub cover: Option<Cover>,
+    pub counterexample: Option<Counterexample>,
+    /// Informational only (never used for the verdict).
+    pub stats: serde_json::Map<String, serde_json::Value>,
+}
+
+// ---- JSON mirror (strings for every number on the path to a verdict) ----
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonCert {
+    format: String,
+    version: u64,
+    network: JsonNetwork,
+    claim: JsonClaim,
+    verdict: String,
+    cover: Option<JsonCover>,
+    counterexample: Option<JsonCounterexample>,
+    #[serde(default)]
+    stats: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonNetwork {
+    sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+    latent: usize,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonClaim {
+    mode: String,
+    eps_x_star: String,
+    eps_rho: String,
+    rho: JsonInterval,
+    #[serde(default)]
+    stationary_points: Vec<Vec<String>>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonInterval {
+    lo: String,
+    hi: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonCover {
+    max_depth: u32,
+    faces: Vec<JsonFace>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonFace {
+    face: String,
+    tree: String,
+    zero_tree: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonCounterexample {
+    kind: String,
+    point: Vec<String>,
+}
+
+impl Certificate {
+    /// Parses and validates the structure (not the mathematics).
+    pub fn from_json(text: &str) -> Result<Certificate, CertError> {
+        // Read format and version first, so a newer file gets the right error.
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| CertError::Json(e.to_string()))?;
+        let obj = value
+            .as_object()
+            .ok_or_else(|| CertError::Json("the top level is not an object".into()))?;
+        match obj.get("format").and_then(|v| v.as_str()) {
+            Some(FORMAT_NAME) => {}
+            other => return Err(CertError::Format(format!("{other:?}"))),
+        }
+        match obj.get("version").and_then(|v| v.as_u64()) {
+            Some(v) if v == FORMAT_VERSION as u64 => {}
+            Some(v) => return Err(CertError::Version(v)),
+            None => return Err(invalid("version: missing or not an integer")),
+        }
+        let j: JsonCert =
+            serde_json::from_value(value).map_err(|e| CertError::Json(e.to_string()))?;
+        let k = j.network.latent;
+        if k == 0 || k > MAX_LATENT {
+            return Err(invalid(format!(
+                "network.latent {k}: certificates cover 1..={MAX_LATENT} latent dimensions"
+            )));
+        }
+        let sha = &j.network.sha256;
+        if sha.len() != 64 || !sha.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(invalid("network.sha256: expected 64 lowercase hex digits"));
+        }
+        let mode = match j.claim.mode.as_str() {
+            "given" => ClaimMode::Given,
+            "sharpest" => ClaimMode::Sharpest,
+            m => {
+                return Err(invalid(format!(
+                    "claim.mode {m:?}: expected given or sharpest"
+                )))
+            }
+        };
+        let eps_x_star = rational_field("claim.eps_x_star", &j.claim.eps_x_star)?;
+        let eps_rho = rational_field("claim.eps_rho", &j.claim.eps_rho)?;
+        if eps_x_star.is_negative() || eps_rho.is_negative() {
+            return Err(invalid("claim: radii must be >= 0"));
+        }
+        let rho_lo = rational_field("claim.rho.lo", &j.claim.rho.lo)?;
+        let rho_hi = rational_field("claim.rho.hi", &j.claim.rho.hi)?;
+        if rho_lo > rho_hi {
+            return Err(invalid("claim.rho: lo > hi"));
+        }
+        let stationary_points = j
+            .claim
+            .stationary_points
+            .iter()
+            .map(|p| rational_vec("claim.stationary_points", p, k))
+            .collect::<Result<Vec<_>, _>>()?;
+        let verdict = match j.verdict.as_str() {
+            "holds" => Verdict::Holds,
+            "violated" => Verdict::Violated,
+            "unknown" => Verdict::Unknown,
+            v => {
+                return Err(invalid(format!(
+                    "verdict {v:?}: expected holds, violated or unknown"
+                )))
+            }
+        };
+        let cover = match j.cover {
+            None => None,
+            Some(c) => Some(parse_cover(c, k)?),
+        };
+        let counterexample = match j.counterexample {
+            None => None,
+            Some(c) => {
+                let kind = match c.kind.as_str() {
+                    "stationary" => CounterexampleKind::Stationary,
+                    "point" => CounterexampleKind::Point,
+                    "zero_direction" => CounterexampleKind::ZeroDirection,
+                    s => return Err(invalid(format!("counterexample.kind {s:?}"))),
+                };
+                Some(Counterexample {
+                    kind,
+                    point: rational_vec("counterexample.point", &c.point, k)?,
+                })
+            }
+        };
+        Ok(Certificate {
+            network_sha256: j.network.sha256,
+            network_path: j.network.path,
+            latent: k,
+            claim: Claim {
+                mode,
+                eps_x_star,
+                eps_rho,
+                rho_lo,
+                rho_hi,
+                stationary_points,
+            },
+            verdict,
+            cover,
+            counterexample,
+            stats: j.stats,
+        })
+    }
+
+    pub fn to_json(&self) -> String {
+        let r = |v: &BigRational| v.to_string();
+        let j = JsonCert {
+            format: FORMAT_NAME.into(),
+            version: FORMAT_VERSION as u64,
+            network: JsonNetwork {
+                sha256: self.network_sha256.clone(),
+                path: self.network_path.clone(),
+                latent: self.latent,
+            },
+            claim: JsonClaim {
+                mode: match self.claim.mode {
+                    ClaimMode::Given => "given",
+                    ClaimMode::Sharpest => "sharpest",
+                }
+                .into(),
+                eps_x_star: r(&self.claim.eps_x_star),
+                eps_rho: r(&self.claim.eps_rho),
+                rho: JsonInterval {
+                    lo: r(&self.claim.rho_lo),
+                    hi: r(&self.claim.rho_hi),
+                },
+                stationary_points: self
+                    .claim
+                    .stationary_points
+                    .iter()
+                    .map(|p| p.iter().map(r).collect())
+                    .collect(),
+            },
+            verdict: self.verdict.name().into(),
+            cover: self.cover.as_ref().map(|c| JsonCover {
+                max_depth: c.max_depth,
+                faces: c
+                    .faces
+                    .iter()
+                    .map(|f| JsonFace {
+                        face: f.face.to_string(),
+                        tree: f.tree.to_token_string(),
+                        zero_tree: f.zero_tree.to_token_string(),
+                    })
+                    .collect(),
+            }),
+            counterexample: self.counterexample.as_ref().map(|c| JsonCounterexample {
+                kind: match c.kind {
+                    CounterexampleKind::Stationary => "stationary",
+                    CounterexampleKind::Point => "point",
+                    CounterexampleKind::ZeroDirection => "zero_direction",
+                }
+                .into(),
+                point: c.point.iter().map(r).collect(),
+            }),
+            stats: self.stats.clone(),
+        };
+        let mut s = serde_json::to_string_pretty(&j).expect("serializing a certificate");
+        s.push('\n');
+        s
+    }
+}
+
+fn parse_cover(c: JsonCover, k: usize) -> Result<Cover, CertError> {
+    if c.max_depth > MAX_DEPTH_CAP {
+        return Err(invalid(format!(
+            "cover.max_depth {} exceeds the cap {MAX_DEPTH_CAP}",
+            c.max_depth
+        )));
+    }
+    let tokens: usize = c
+        .faces
+        .iter()
+        .map(|f| f.tree.len() / 2 + f.zero_tree.len() / 2)
+        .sum();
+    if tokens > MAX_TOKENS {
+        return Err(invalid(format!("cover: more than {MAX_TOKENS} tokens")));
+    }
+    let mut faces = Vec::with_capacity(c.faces.len());
+    for f in &c.faces {
+        let face = Face::parse(&f.face, k)?;
+        if faces.iter().any(|g: &FaceCover| g.face == face) {
+            return Err(CertError::Coverage(format!("face {face} appears twice")));
+        }
+        let tree = Node::parse(&f.tree, k, face, false)?;
+        let zero_tree = Node::parse(&f.zero_tree, k, face, true)?;
+        for (t, what) in [(&tree, "tree"), (&zero_tree, "zero_tree")] {
+            if t.depth() > c.max_depth {
+                return Err(CertError::Tree {
+                    face: face.to_string(),
+                    msg: format!(
+                        "{what} has a leaf at depth {} below max_depth {}",
+                        t.depth(),
+                        c.max_depth
+                    ),
+                });
+            }
+        }
+        faces.push(FaceCover {
+            face,
+            tree,
+            zero_tree,
+        });
+    }
+    if faces.len() != 2 * k {
+        let missing: Vec<String> = (0..k)
+            .flat_map(|axis| [true, false].map(|positive| Face { axis, positive }))
+            .filter(|f| !faces.iter().any(|g| g.face == *f))
+            .map(|f| f.to_string())
+            .collect();
+        return Err(CertError::Coverage(format!(
+            "missing face(s) {}",
+            missing.join(", ")
+        )));
+    }
+    faces.sort_by_key(|f| f.face);
+    Ok(Cover {
+        max_depth: c.max_depth,
+        faces,
+    })
+}
