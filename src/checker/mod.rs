@@ -152,7 +152,7 @@ pub fn check(cert: &Certificate, net: &Network, net_sha256: &str) -> Result<Repo
                 let root = Cell::root(f.face, net.latent);
                 let name = f.face.to_string();
                 [
-                    walk(&ctx, &f.tree, root.clone(), 0, &mut format!("{name} tree ")),
+                    walk(&ctx, &f.tree, root.clone(), 0, &format!("{name} tree ")),
                     walk(
                         &ctx,
                         &f.zero_tree,
@@ -262,13 +262,13 @@ fn both(
     pb.push(b.2);
     let (ra, rb) = if depth < PARALLEL_DEPTH {
         rayon::join(
-            || walk(ctx, a.0, a.1, depth + 1, &mut pa),
-            || walk(ctx, b.0, b.1, depth + 1, &mut pb),
+            || walk(ctx, a.0, a.1, depth + 1, &pa),
+            || walk(ctx, b.0, b.1, depth + 1, &pb),
         )
     } else {
         (
-            walk(ctx, a.0, a.1, depth + 1, &mut pa),
-            walk(ctx, b.0, b.1, depth + 1, &mut pb),
+            walk(ctx, a.0, a.1, depth + 1, &pa),
+            walk(ctx, b.0, b.1, depth + 1, &pb),
         )
     };
     // The first failure in tree order, whatever finished first.
