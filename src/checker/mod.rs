@@ -227,7 +227,7 @@ fn walk(
     node: &Node,
     cell: Cell,
     depth: u32,
-    path: &mut String,
+    path: &str,
 ) -> Result<Tally, Rejection> {
     match node {
         Node::Leaf(rule) => leaf(ctx, *rule, &cell, path),
@@ -250,13 +250,7 @@ fn walk(
 
 type Child<'n> = (&'n Node, Cell, char);
 
-fn both(
-    ctx: &Context,
-    a: Child,
-    b: Child,
-    depth: u32,
-    path: &mut String,
-) -> Result<Tally, Rejection> {
+fn both(ctx: &Context, a: Child, b: Child, depth: u32, path: &str) -> Result<Tally, Rejection> {
     let (mut pa, mut pb) = (path.clone(), path.clone());
     pa.push(a.2);
     pb.push(b.2);
