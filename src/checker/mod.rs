@@ -251,9 +251,7 @@ fn walk(
 type Child<'n> = (&'n Node, Cell, char);
 
 fn both(ctx: &Context, a: Child, b: Child, depth: u32, path: &str) -> Result<Tally, Rejection> {
-    let (mut pa, mut pb) = (path.clone(), path.clone());
-    pa.push(a.2);
-    pb.push(b.2);
+    let (pa, pb) = (format!("{path}{}", a.2), format!("{path}{}", b.2));
     let (ra, rb) = if depth < PARALLEL_DEPTH {
         rayon::join(
             || walk(ctx, a.0, a.1, depth + 1, &pa),
