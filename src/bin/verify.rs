@@ -31,7 +31,7 @@ struct Cli {
 }
 
 enum Outcome {
-    Valid(Report),
+    Valid(Box<Report>),
     Rejected(String),
     Unusable(String),
 }
@@ -74,7 +74,7 @@ fn run(cli: &Cli) -> Outcome {
         Err(e) => return Outcome::Unusable(e.to_string()),
     };
     match check(&cert, &loaded.network, &loaded.sha256) {
-        Ok(r) => Outcome::Valid(r),
+        Ok(r) => Outcome::Valid(Box::new(r)),
         Err(r) => Outcome::Rejected(r.0),
     }
 }
