@@ -153,13 +153,10 @@ impl Cell {
             .t_hi
             .as_ref()
             .map_or("inf".to_string(), |t| t.to_string());
-        format!(
-            "face {}, {}, t∈[{}, {}]",
-            self.face,
-            coords.join(", "),
-            self.t_lo,
-            t_hi
-        )
+        let mut parts = vec![format!("face {}", self.face)];
+        parts.extend(coords);
+        parts.push(format!("t∈[{}, {}]", self.t_lo, t_hi));
+        parts.join(", ")
     }
 }
 
