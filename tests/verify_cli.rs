@@ -61,6 +61,7 @@ impl Fixture {
     }
 
     /// A certificate from its parts (JSON fragments).
+    #[allow(clippy::too_many_arguments)]
     fn cert(
         &self,
         mode: &str,
