@@ -1,8 +1,8 @@
 //! Enclosures of rho_d: the trusted rational one against the MPFR one and
 //! against the reference values of SPEC §1.
 
-use hvcert::certifier::rho_mpfr::{rho_enclosure_mpfr, rho_f64_enclosure};
-use hvcert::exact::dyadic::{dyadic_to_rational, f64_to_rational};
+use hvcert::certifier::rho_mpfr::{rho_f64_enclosure, rho_rational_enclosure};
+use hvcert::exact::dyadic::f64_to_rational;
 use hvcert::exact::rho::{pi_enclosure, rho_enclosure, RatInterval};
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -28,19 +28,9 @@ fn rat(num: &str, den_pow10: u32) -> BigRational {
     )
 }
 
-/// The exact value of a finite MPFR number.
-fn float_to_rational(f: &rug::Float) -> BigRational {
-    let (m, e) = f.to_integer_exp().expect("finite");
-    let m = BigInt::from_str_radix(&m.to_string_radix(16), 16).unwrap();
-    dyadic_to_rational(&m, e as i64)
-}
-
 fn mpfr_interval(d: usize, prec: u32) -> RatInterval {
-    let (lo, hi) = rho_enclosure_mpfr(d, prec);
-    RatInterval {
-        lo: float_to_rational(&lo),
-        hi: float_to_rational(&hi),
-    }
+    let (lo, hi) = rho_rational_enclosure(d, prec);
+    RatInterval { lo, hi }
 }
 
 /// `[prev(v), next(v)]` for a positive binary64 `v`: the values within one ulp.
