@@ -3,7 +3,19 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
 use clap::{Parser, Subcommand};
+use hvcert::certifier::rho_mpfr::rho_rational_enclosure;
+use hvcert::certifier::search::{search, Options, Progress, SearchResult};
+use hvcert::checker::{check, Report};
+use hvcert::exact::rational::rational_to_decimal;
+use hvcert::format::certificate::{Certificate, Verdict};
+use hvcert::format::network::LoadedNetwork;
+use num_traits::{Signed, Zero};
 use hvcert::certifier::inspect::{describe, describe_point};
 use hvcert::certifier::sample::{sample_network, SampleSpec};
 use hvcert::exact::rational::parse_rational;
@@ -14,11 +26,55 @@ use num_rational::BigRational;
 #[command(
     name = "certify",
     version,
-    about = "Certify the Hand-Voroninski descent landscape of a concrete ReLU network"
+    about = "Certify the Hand-Voroninski descent landscape of a concrete ReLU network",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    certify: CertifyArgs,
+}
+
+#[derive(clap::Args)]
+struct CertifyArgs {
+    /// The network file (weights.bin).
+    #[arg(long, required = true)]
+    net: Option<PathBuf>,
+    /// Prove the paper's form with one relative radius for both balls.
+    #[arg(long, conflicts_with_all = ["eps1", "eps2"])]
+    eps: Option<String>,
+    /// Relative radius of the ball around x* (with --eps2).
+    #[arg(long, requires = "eps2")]
+    eps1: Option<String>,
+    /// Relative radius of the ball around -rho_d x* (with --eps1).
+    #[arg(long, requires = "eps1")]
+    eps2: Option<String>,
+    /// Certificate path (default: the network's path with .cert.json).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Deepest bisection (splits from a face to a leaf).
+    #[arg(long, default_value_t = 48, value_parser = clap::value_parser!(u32).range(1..=200))]
+    max_depth: u32,
+    /// Cells smaller than this (relative to |x*|) are not refined further.
+    #[arg(long, default_value = "1/512")]
+    resolution: String,
+    /// Stop refining after this many seconds (undecided cells remain).
+    #[arg(long)]
+    time_limit: Option<f64>,
+    /// Skip the self-check with the independent checker.
+    #[arg(long)]
+    no_verify: bool,
+    /// No progress display.
+    #[arg(long)]
+    quiet: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -73,7 +129,10 @@ fn parse_point(s: &str, k: usize) -> Result<Vec<BigRational>, String> {
 }
 
 fn run(cli: Cli) -> Result<(), String> {
-    match cli.command {
+    let Some(command) = cli.command else {
+        return run_certify(&cli.certify);
+    };
+    match command {
         Command::Sample {
             latent,
             widths,
@@ -138,6 +197,218 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+fn positive_rational(flag: &str, s: &str) -> Result<BigRational, String> {
+    let v = parse_rational(s).ok_or_else(|| format!("{flag}: '{s}' is not a rational number"))?;
+    if v.is_negative() {
+        return Err(format!("{flag}: must be >= 0, got {s}"));
+    }
+    Ok(v)
+}
+
+fn run_certify(a: &CertifyArgs) -> Result<(), String> {
+    let net_path = a.net.as_ref().ok_or("give --net FILE (or a subcommand; see --help)")?;
+    let eps = match (&a.eps, &a.eps1, &a.eps2) {
+        (Some(e), _, _) => {
+            let e = positive_rational("--eps", e)?;
+            Some((e.clone(), e))
+        }
+        (None, Some(e1), Some(e2)) => Some((positive_rational("--eps1", e1)?, positive_rational("--eps2", e2)?)),
+        _ => None,
+    };
+    let resolution = positive_rational("--resolution", &a.resolution)?;
+    if resolution.is_zero() {
+        return Err("--resolution: must be > 0".into());
+    }
+    let time_limit = match a.time_limit {
+        Some(t) if !(t.is_finite() && t > 0.0) => return Err(format!("--time-limit: must be a positive number of seconds, got {t}")),
+        Some(t) => Some(Duration::from_secs_f64(t)),
+        None => None,
+    };
+    if let Some(n) = a.threads {
+        if n == 0 || n > 1024 {
+            return Err(format!("--threads: must be in 1..=1024, got {n}"));
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| format!("--threads: {e}"))?;
+    }
+    let loaded = read_network_file(net_path).map_err(|e| e.to_string())?;
+    let out_path = a.out.clone().unwrap_or_else(|| net_path.with_extension("cert.json"));
+    if out_path.is_dir() {
+        return Err(format!("{}: is a directory (give a file path with --out)", out_path.display()));
+    }
+    let hint = path_hint(net_path, &out_path);
+    let (rho_lo, rho_hi) = rho_rational_enclosure(loaded.network.widths.len(), 128);
+    let opts = Options {
+        eps,
+        max_depth: a.max_depth,
+        resolution,
+        time_limit,
+        rho: (rho_lo, rho_hi),
+    };
+    let progress = Progress::default();
+    let show = !a.quiet && !a.json && std::io::stderr().is_terminal();
+    let result = std::thread::scope(|scope| {
+        if show {
+            scope.spawn(|| progress_display(&progress));
+        }
+        let r = search(&loaded.network, &loaded.sha256, hint, &opts, &progress);
+        progress.done.store(true, Ordering::Relaxed);
+        r
+    });
+    let text = result.certificate.to_json();
+    let check_report = if a.no_verify {
+        None
+    } else {
+        // Self-check through the file format, exactly as `verify` reads it.
+        let cert = Certificate::from_json(&text).map_err(|e| format!("internal error: the certificate does not parse: {e}"))?;
+        match check(&cert, &loaded.network, &loaded.sha256) {
+            Ok(r) => Some(r),
+            Err(r) => return Err(format!("internal error: the checker rejects the certificate, not written: {}", r.0)),
+        }
+    };
+    std::fs::write(&out_path, &text).map_err(|e| format!("{}: {e}", out_path.display()))?;
+    print_summary(a, &loaded, &result, &out_path, text.len(), check_report.as_ref());
+    Ok(())
+}
+
+/// The network's path as the certificate should name it: relative to the
+/// certificate's folder when they share one, absolute otherwise.
+fn path_hint(net: &Path, cert: &Path) -> Option<String> {
+    let net_abs = std::fs::canonicalize(net).ok()?;
+    let cert_dir = cert.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let cert_dir = std::fs::canonicalize(cert_dir).ok()?;
+    match net_abs.strip_prefix(&cert_dir) {
+        Ok(rel) => Some(rel.to_string_lossy().into_owned()),
+        Err(_) => Some(net_abs.to_string_lossy().into_owned()),
+    }
+}
+
+fn progress_display(p: &Progress) {
+    let start = std::time::Instant::now();
+    while !p.done.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(200));
+        let cells = p.cells.load(Ordering::Relaxed);
+        let secs = start.elapsed().as_secs_f64();
+        eprint!(
+            "\r{cells} cells ({:.0}/s), depth {}, region {} crease {} pairs {} undecided {}   ",
+            cells as f64 / secs.max(1e-9),
+            p.depth.load(Ordering::Relaxed),
+            p.region.load(Ordering::Relaxed),
+            p.crease.load(Ordering::Relaxed),
+            p.pairs.load(Ordering::Relaxed),
+            p.undecided.load(Ordering::Relaxed),
+        );
+    }
+    eprint!("\r{:80}\r", "");
+}
+
+fn print_summary(
+    a: &CertifyArgs,
+    loaded: &LoadedNetwork,
+    r: &SearchResult,
+    out: &Path,
+    size: usize,
+    report: Option<&Report>,
+) {
+    let c = &r.certificate;
+    let dec = |v: &BigRational| rational_to_decimal(v, 6);
+    if a.json {
+        let v = serde_json::json!({
+            "verdict": c.verdict.name(),
+            "network": loaded.sha256,
+            "mode": if a.eps.is_none() && a.eps1.is_none() { "sharpest" } else { "given" },
+            "eps_x_star": c.claim.eps_x_star.to_string(),
+            "eps_rho": c.claim.eps_rho.to_string(),
+            "stationary_points_found": c.stats.get("stationary_points_found"),
+            "counterexample": c.counterexample.as_ref().map(|x| x.point.iter().map(|v| v.to_string()).collect::<Vec<_>>()),
+            "certificate": out.display().to_string(),
+            "certificate_bytes": size,
+            "max_depth": r.max_depth_seen,
+            "certify_seconds": r.seconds,
+            "verify_seconds": report.map(|r| r.seconds),
+            "cells": report.map(|r| serde_json::json!({
+                "region": r.counts.region, "crease": r.counts.crease, "pairs": r.counts.pairs,
+                "excluded": r.counts.excluded, "undecided": r.counts.undecided, "zero": r.counts.zero,
+            })),
+        });
+        println!("{v}");
+        return;
+    }
+    let net = &loaded.network;
+    let widths: Vec<String> = net.widths.iter().map(|n| n.to_string()).collect();
+    println!(
+        "network      {} (k = {}, widths {}, {})",
+        loaded.path.display(),
+        net.latent,
+        widths.join("/"),
+        match net.measurement {
+            Measurement::Identity => "A = I".to_string(),
+            Measurement::Matrix { m } => format!("m = {m}"),
+        }
+    );
+    let claim = &c.claim;
+    let balls = format!(
+        "outside B(x*, {}|x*|) u B(-rho_d x*, {}|x*|){}",
+        dec(&claim.eps_x_star),
+        dec(&claim.eps_rho),
+        if claim.stationary_points.is_empty() { "" } else { " and x* itself" }
+    );
+    match c.verdict {
+        Verdict::Holds => println!("verdict      HOLDS: -vbar is a strict descent direction {balls}, and 0 is a local maximum"),
+        Verdict::Violated => println!("verdict      VIOLATED: see the counterexample"),
+        Verdict::Unknown => println!("verdict      UNKNOWN: some cells were not decided (listed by verify)"),
+    }
+    if a.eps.is_none() && a.eps1.is_none() {
+        println!(
+            "sharpest     eps1* = {} around x*, eps2* = {} around -rho_d x* (relative to |x*|)",
+            dec(&claim.eps_x_star),
+            dec(&claim.eps_rho)
+        );
+    }
+    if let Some(cx) = &c.counterexample {
+        let p: Vec<String> = cx.point.iter().map(|v| v.to_string()).collect();
+        println!("counterexample {:?} at ({})", cx.kind, p.join(", "));
+    }
+    if !r.stationary.is_empty() {
+        println!("stationary   {} point(s) inside their own region besides x*:", r.stationary.len());
+        for f in &r.stationary {
+            let p: Vec<String> = f.point.iter().map(|v| rational_to_decimal(v, 8)).collect();
+            println!(
+                "             ({}): |x - x*| = {:.4}|x*|, |x + rho_d x*| = {:.4}|x*|",
+                p.join(", "),
+                f.dist_x_star,
+                f.dist_rho
+            );
+        }
+    }
+    if let Some(rep) = report {
+        let n = &rep.counts;
+        println!(
+            "cells        {} (region {} / crease {} / pairs {} / excluded {} / undecided {}), (P2) {} boxes, depth {}",
+            n.cells() + n.undecided,
+            n.region,
+            n.crease,
+            n.pairs,
+            n.excluded,
+            n.undecided,
+            n.zero,
+            r.max_depth_seen
+        );
+    }
+    println!(
+        "certificate  {} ({} bytes){}",
+        out.display(),
+        size,
+        match report {
+            Some(rep) => format!(", self-check VERIFIED in {:.2} s", rep.seconds),
+            None => ", not self-checked (--no-verify)".into(),
+        }
+    );
+    println!("time         certify {:.2} s", r.seconds);
 }
 
 fn main() -> ExitCode {

@@ -3,3 +3,4 @@
 pub mod inspect;
 pub mod rho_mpfr;
 pub mod sample;
+pub mod search;

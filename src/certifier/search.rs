@@ -1,0 +1,628 @@
+//! The cover search of `certify`: adaptive bisection of each cube face,
+//! deciding every cell with the checker's exact rules (SPEC §5), then the
+//! verdict: `holds`, `violated` with an exact counterexample, or `unknown`
+//! with the residual cells.
+//!
+//! In the *sharpest* mode (no `--eps`) the search first proves what it can
+//! with an empty excluded set (and `x*`, always stationary, listed), stops
+//! refining cells smaller than the resolution, and then chooses the smallest
+//! radii that contain every cell it could not decide: those become Excluded
+//! leaves.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::{Signed, Zero};
+
+use crate::checker::geometry::{rat, Cell, Excluded};
+use crate::checker::patterns::Engine;
+use crate::checker::rules::Context;
+use crate::exact::dyadic::f64_to_rational;
+use crate::exact::eval::ExactNet;
+use crate::format::certificate::{
+    Ball, Certificate, Claim, ClaimMode, Counterexample, CounterexampleKind, Cover, Face,
+    FaceCover, Node, Rule, Verdict,
+};
+use crate::format::network::Network;
+
+/// Below this depth the halves of a split are searched in parallel.
+const PARALLEL_DEPTH: u32 = 8;
+/// The Pairs rule is tried on cells with at most this many patterns.
+const PAIRS_TRY: usize = 8;
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// `(eps_x_star, eps_rho)`; `None` proves the sharpest radii it can.
+    pub eps: Option<(BigRational, BigRational)>,
+    pub max_depth: u32,
+    /// Cells whose extent is below `resolution * ||x*||_inf` are not split
+    /// further.
+    pub resolution: BigRational,
+    pub time_limit: Option<Duration>,
+    /// The rho_d enclosure `[lo, hi]` to claim.
+    pub rho: (BigRational, BigRational),
+}
+
+/// Live counters (read by the progress display).
+#[derive(Default)]
+pub struct Progress {
+    pub cells: AtomicU64,
+    pub region: AtomicU64,
+    pub crease: AtomicU64,
+    pub pairs: AtomicU64,
+    pub excluded: AtomicU64,
+    pub undecided: AtomicU64,
+    pub depth: AtomicU64,
+    pub done: AtomicBool,
+}
+
+/// A stationary point found inside its own region.
+#[derive(Clone, Debug)]
+pub struct FoundStationary {
+    pub point: Vec<BigRational>,
+    /// `||x - x*|| / ||x*||` and `||x + rho x*|| / ||x*||` (display only).
+    pub dist_x_star: f64,
+    pub dist_rho: f64,
+}
+
+pub struct SearchResult {
+    pub certificate: Certificate,
+    pub stationary: Vec<FoundStationary>,
+    pub max_depth_seen: u32,
+    pub seconds: f64,
+}
+
+struct Search<'a> {
+    ctx: Context<'a>,
+    opts: &'a Options,
+    sharpest: bool,
+    target_inf: BigRational,
+    start: Instant,
+    progress: &'a Progress,
+    /// Region points met inside cells (candidate stationary points).
+    region_points: Mutex<BTreeMap<String, Vec<BigRational>>>,
+}
+
+fn approx(v: &BigRational) -> f64 {
+    let s = crate::exact::rational::rational_to_decimal(v, 17);
+    s.parse().unwrap_or(f64::NAN)
+}
+
+/// Smallest `m / 2^32` whose square exceeds `v` (`v >= 0`).
+fn radius_above(v: &BigRational) -> BigRational {
+    let scale = BigInt::from(1) << 32usize;
+    let s = v.sqrt_floor_approx(&scale);
+    let mut m = s;
+    loop {
+        let r = BigRational::new(m.clone(), scale.clone());
+        if &(&r * &r) > v {
+            return r;
+        }
+        m += 1;
+    }
+}
+
+trait SqrtApprox {
+    fn sqrt_floor_approx(&self, scale: &BigInt) -> BigInt;
+}
+
+impl SqrtApprox for BigRational {
+    /// `floor(sqrt(self) * scale)` up to one unit, by integer square roots.
+    fn sqrt_floor_approx(&self, scale: &BigInt) -> BigInt {
+        let num = self.numer() * scale * scale;
+        (num / self.denom()).sqrt()
+    }
+}
+
+impl Search<'_> {
+    fn out_of_time(&self) -> bool {
+        self.opts
+            .time_limit
+            .is_some_and(|t| self.start.elapsed() >= t)
+    }
+
+    fn small(&self, cell: &Cell) -> bool {
+        let Some(t_hi) = &cell.t_hi else {
+            return false;
+        };
+        let width = (0..cell.k())
+            .map(|j| &cell.hi[j] - &cell.lo[j])
+            .max()
+            .unwrap_or_else(BigRational::zero);
+        let extent = (t_hi * width).max(t_hi - &cell.t_lo);
+        extent <= &self.opts.resolution * &self.target_inf
+    }
+
+    fn count(&self, rule: Rule, depth: u32) {
+        let p = self.progress;
+        p.cells.fetch_add(1, Ordering::Relaxed);
+        p.depth.fetch_max(depth as u64, Ordering::Relaxed);
+        let c = match rule {
+            Rule::Region => &p.region,
+            Rule::Crease => &p.crease,
+            Rule::Pairs => &p.pairs,
+            Rule::Excluded(_) => &p.excluded,
+            Rule::Zero | Rule::Undecided => &p.undecided,
+        };
+        if rule != Rule::Zero {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The rule that proves (P1) on the cell, if one does.
+    fn prove(&self, cell: &Cell) -> Option<Rule> {
+        if !self.sharpest && cell.t_hi.is_some() {
+            for ball in [Ball::XStar, Ball::Rho] {
+                if self.ctx.excluded(cell, ball).is_ok() {
+                    return Some(Rule::Excluded(ball));
+                }
+            }
+        }
+        let engine = self.ctx.engine;
+        let pats = engine.patterns(&cell.corner_integers(), PAIRS_TRY);
+        if let Some(p) = &pats {
+            if p.free.is_empty() {
+                if self.ctx.region(cell).is_ok() {
+                    return Some(Rule::Region);
+                }
+                self.note_region_point(&p.patterns[0], cell);
+            } else if p.free.len() == 1 && p.patterns.len() == 2 {
+                if self.ctx.crease(cell).is_ok() {
+                    return Some(Rule::Crease);
+                }
+                for pat in &p.patterns {
+                    self.note_region_point(pat, cell);
+                }
+            }
+            if self.ctx.pairs(cell).is_ok() {
+                return Some(Rule::Pairs);
+            }
+        }
+        None
+    }
+
+    fn note_region_point(&self, p: &crate::exact::eval::Pattern, cell: &Cell) {
+        let quad = self.ctx.engine.quadratic(p);
+        if let Some(xc) = &quad.region_point {
+            if cell.contains(xc) && !xc.iter().all(|v| v.is_zero()) {
+                let key: Vec<String> = xc.iter().map(|v| v.to_string()).collect();
+                self.region_points
+                    .lock()
+                    .expect("lock")
+                    .insert(key.join(","), xc.clone());
+            }
+        }
+    }
+
+    fn decide(&self, cell: Cell, depth: u32) -> Node {
+        if self.out_of_time() {
+            self.count(Rule::Undecided, depth);
+            return Node::Leaf(Rule::Undecided);
+        }
+        if let Some(rule) = self.prove(&cell) {
+            self.count(rule, depth);
+            return Node::Leaf(rule);
+        }
+        if depth >= self.opts.max_depth || self.small(&cell) {
+            self.count(Rule::Undecided, depth);
+            return Node::Leaf(Rule::Undecided);
+        }
+        // Split: isolate neurons by direction splits; cut radii where only
+        // one neuron or none is free (the rule failed along the ray).
+        let free = self
+            .ctx
+            .engine
+            .patterns(&cell.corner_integers(), 2)
+            .map_or(usize::MAX, |p| p.free.len());
+        let widest = (0..cell.k())
+            .filter(|&j| j != cell.face.axis)
+            .max_by(|&a, &b| (&cell.hi[a] - &cell.lo[a]).cmp(&(&cell.hi[b] - &cell.lo[b])));
+        let radial_at = match &cell.t_hi {
+            None => {
+                let far = &self.target_inf * rat(4);
+                (cell.t_lo < far).then_some(far)
+            }
+            Some(t_hi) => {
+                let w = widest.map_or(BigRational::zero(), |j| &cell.hi[j] - &cell.lo[j]);
+                (t_hi - &cell.t_lo > t_hi * w).then(|| (&cell.t_lo + t_hi) / rat(2))
+            }
+        };
+        let radial = match (&radial_at, widest) {
+            (Some(_), None) => true,
+            (Some(_), Some(_)) => free <= 1,
+            (None, _) => false,
+        };
+        if radial {
+            let at = radial_at.expect("radial point");
+            let (a, b) = cell.split_radial(&at).expect("inside");
+            let (inner, outer) = self.join(a, b, depth);
+            Node::Radial {
+                at,
+                inner: Box::new(inner),
+                outer: Box::new(outer),
+            }
+        } else if let Some(axis) = widest {
+            let (a, b) = cell.split(axis);
+            let (lo, hi) = self.join(a, b, depth);
+            Node::Split {
+                axis,
+                lo: Box::new(lo),
+                hi: Box::new(hi),
+            }
+        } else {
+            // k = 1 and an unbounded ray beyond 4 |x*|: nothing left to split.
+            self.count(Rule::Undecided, depth);
+            Node::Leaf(Rule::Undecided)
+        }
+    }
+
+    fn join(&self, a: Cell, b: Cell, depth: u32) -> (Node, Node) {
+        if depth < PARALLEL_DEPTH {
+            rayon::join(|| self.decide(a, depth + 1), || self.decide(b, depth + 1))
+        } else {
+            (self.decide(a, depth + 1), self.decide(b, depth + 1))
+        }
+    }
+
+    /// (P2) on direction boxes: Zero rule, else split down to `2^-24`.
+    fn decide_zero(&self, cell: Cell, depth: u32) -> Node {
+        if self.ctx.zero(&cell).is_ok() {
+            return Node::Leaf(Rule::Zero);
+        }
+        let widest = (0..cell.k())
+            .filter(|&j| j != cell.face.axis)
+            .max_by(|&a, &b| (&cell.hi[a] - &cell.lo[a]).cmp(&(&cell.hi[b] - &cell.lo[b])));
+        let tiny = BigRational::new(BigInt::from(1), BigInt::from(1) << 24usize);
+        match widest {
+            Some(axis) if depth < self.opts.max_depth && &cell.hi[axis] - &cell.lo[axis] > tiny && !self.out_of_time() => {
+                let (a, b) = cell.split(axis);
+                Node::Split {
+                    axis,
+                    lo: Box::new(self.decide_zero(a, depth + 1)),
+                    hi: Box::new(self.decide_zero(b, depth + 1)),
+                }
+            }
+            _ => Node::Leaf(Rule::Undecided),
+        }
+    }
+}
+
+/// Calls `f` on every undecided leaf with its cell.
+fn undecided_cells(node: &Node, cell: Cell, out: &mut Vec<Cell>) {
+    match node {
+        Node::Leaf(Rule::Undecided) => out.push(cell),
+        Node::Leaf(_) => {}
+        Node::Split { axis, lo, hi } => {
+            let (a, b) = cell.split(*axis);
+            undecided_cells(lo, a, out);
+            undecided_cells(hi, b, out);
+        }
+        Node::Radial { at, inner, outer } => {
+            let (a, b) = cell.split_radial(at).expect("valid split");
+            undecided_cells(inner, a, out);
+            undecided_cells(outer, b, out);
+        }
+    }
+}
+
+/// Rewrites undecided leaves whose cell `assign` maps to a ball.
+fn exclude_leaves(node: Node, cell: Cell, assign: &dyn Fn(&Cell) -> Option<Ball>) -> Node {
+    match node {
+        Node::Leaf(Rule::Undecided) => match assign(&cell) {
+            Some(ball) => Node::Leaf(Rule::Excluded(ball)),
+            None => Node::Leaf(Rule::Undecided),
+        },
+        Node::Leaf(r) => Node::Leaf(r),
+        Node::Split { axis, lo, hi } => {
+            let (a, b) = cell.split(axis);
+            Node::Split {
+                axis,
+                lo: Box::new(exclude_leaves(*lo, a, assign)),
+                hi: Box::new(exclude_leaves(*hi, b, assign)),
+            }
+        }
+        Node::Radial { at, inner, outer } => {
+            let (a, b) = cell.split_radial(&at).expect("valid split");
+            Node::Radial {
+                at,
+                inner: Box::new(exclude_leaves(*inner, a, assign)),
+                outer: Box::new(exclude_leaves(*outer, b, assign)),
+            }
+        }
+    }
+}
+
+/// The centre of a bounded cell (a rational point of it).
+fn centre(cell: &Cell) -> Option<Vec<BigRational>> {
+    let t = (&cell.t_lo + cell.t_hi.as_ref()?) / rat(2);
+    Some(
+        (0..cell.k())
+            .map(|j| (&cell.lo[j] + &cell.hi[j]) / rat(2) * &t)
+            .collect(),
+    )
+}
+
+/// Runs the search and builds the certificate (not yet checked).
+pub fn search(
+    net: &Network,
+    sha256: &str,
+    path_hint: Option<String>,
+    opts: &Options,
+    progress: &Progress,
+) -> SearchResult {
+    let start = Instant::now();
+    let exact = ExactNet::new(net).expect("a validated network");
+    let engine = Engine::new(&exact);
+    let k = net.latent;
+    let target: Vec<BigRational> = net
+        .target
+        .iter()
+        .map(|&v| f64_to_rational(v).expect("finite"))
+        .collect();
+    let target_inf = target.iter().map(|v| v.abs()).max().expect("k >= 1");
+    let sharpest = opts.eps.is_none();
+    let (eps1, eps2) = opts
+        .eps
+        .clone()
+        .unwrap_or((BigRational::zero(), BigRational::zero()));
+    let excluded = Excluded::new(
+        target.clone(),
+        &eps1,
+        &eps2,
+        opts.rho.0.clone(),
+        opts.rho.1.clone(),
+    );
+    // x* is always stationary (vbar = 0 there); list it when its ball is empty.
+    let stationary: Vec<Vec<BigRational>> = if eps1.is_zero() {
+        vec![target.clone()]
+    } else {
+        Vec::new()
+    };
+    let s = Search {
+        ctx: Context {
+            engine: &engine,
+            excluded: &excluded,
+            stationary: &stationary,
+        },
+        opts,
+        sharpest,
+        target_inf,
+        start,
+        progress,
+        region_points: Mutex::new(BTreeMap::new()),
+    };
+
+    let faces: Vec<Face> = (0..k)
+        .flat_map(|axis| [true, false].map(|positive| Face { axis, positive }))
+        .collect();
+    use rayon::prelude::*;
+    let mut trees: Vec<(Face, Node, Node)> = faces
+        .par_iter()
+        .map(|&face| {
+            let root = Cell::root(face, k);
+            (face, s.decide(root.clone(), 0), s.decide_zero(root, 0))
+        })
+        .collect();
+
+    // Sharpest: the smallest radii containing every undecided bounded cell.
+    let (mut eps1, mut eps2) = (eps1, eps2);
+    if sharpest {
+        let mut cells = Vec::new();
+        for (face, tree, _) in &trees {
+            undecided_cells(tree, Cell::root(*face, k), &mut cells);
+        }
+        let need = |c: &Cell| -> Option<(BigRational, BigRational)> {
+            let vs = c.vertices()?;
+            let d1 = vs.iter().map(|v| excluded.dist1_sq(v)).max()?;
+            let d2 = vs
+                .iter()
+                .map(|v| {
+                    let (a, b) = excluded.dist2_sq_ends(v);
+                    a.max(b)
+                })
+                .max()?;
+            let n2 = &excluded.target_norm2;
+            Some((d1 / n2, d2 / n2))
+        };
+        let (mut m1, mut m2) = (None::<BigRational>, None::<BigRational>);
+        for c in &cells {
+            if let Some((d1, d2)) = need(c) {
+                if d1 <= d2 {
+                    m1 = Some(m1.map_or(d1.clone(), |m| m.max(d1)));
+                } else {
+                    m2 = Some(m2.map_or(d2.clone(), |m| m.max(d2)));
+                }
+            }
+        }
+        eps1 = m1.as_ref().map_or(BigRational::zero(), radius_above);
+        eps2 = m2.as_ref().map_or(BigRational::zero(), radius_above);
+        let (e1sq, e2sq) = (&eps1 * &eps1, &eps2 * &eps2);
+        let assign = |c: &Cell| -> Option<Ball> {
+            let (d1, d2) = need(c)?;
+            if d1 <= d2 && d1 < e1sq {
+                Some(Ball::XStar)
+            } else if d2 < e2sq {
+                Some(Ball::Rho)
+            } else if d1 < e1sq {
+                Some(Ball::XStar)
+            } else {
+                None
+            }
+        };
+        trees = trees
+            .into_iter()
+            .map(|(face, tree, zero)| {
+                (
+                    face,
+                    exclude_leaves(tree, Cell::root(face, k), &assign),
+                    zero,
+                )
+            })
+            .collect();
+    }
+    let final_excluded = Excluded::new(
+        target.clone(),
+        &eps1,
+        &eps2,
+        opts.rho.0.clone(),
+        opts.rho.1.clone(),
+    );
+
+    // Stationary points strictly inside their own region.
+    let mut found = Vec::new();
+    for xc in s.region_points.lock().expect("lock").values() {
+        let inside = exact.zero_neurons(xc).is_ok_and(|z| z.is_empty());
+        let vbar_zero = exact
+            .vbar(xc)
+            .is_ok_and(|v| v.iter().all(|x| x.is_zero()));
+        if inside && vbar_zero && xc != &target {
+            let (a, b) = final_excluded.dist2_sq_ends(xc);
+            let n2 = approx(&final_excluded.target_norm2);
+            found.push(FoundStationary {
+                point: xc.clone(),
+                dist_x_star: (approx(&final_excluded.dist1_sq(xc)) / n2).sqrt(),
+                dist_rho: (approx(&a.min(b)) / n2).sqrt(),
+            });
+        }
+    }
+
+    // A counterexample, if the cover left cells undecided.
+    let mut counterexample = None;
+    let mut residual = Vec::new();
+    for (face, tree, _) in &trees {
+        undecided_cells(tree, Cell::root(*face, k), &mut residual);
+    }
+    if !residual.is_empty() {
+        if let Some(f) = found
+            .iter()
+            .find(|f| final_excluded.surely_outside(&f.point))
+        {
+            counterexample = Some(Counterexample {
+                kind: CounterexampleKind::Stationary,
+                point: f.point.clone(),
+            });
+        }
+        for c in residual.iter().take(10_000) {
+            if counterexample.is_some() {
+                break;
+            }
+            let mut points: Vec<Vec<BigRational>> = c.vertices().unwrap_or_default();
+            points.extend(centre(c));
+            for x in points {
+                if x.iter().all(|v| v.is_zero()) || !final_excluded.surely_outside(&x) {
+                    continue;
+                }
+                if exact.descent_derivative(&x).is_ok_and(|(d, _)| !d.is_negative()) {
+                    counterexample = Some(Counterexample {
+                        kind: CounterexampleKind::Point,
+                        point: x,
+                    });
+                    break;
+                }
+            }
+        }
+    }
+    let mut zero_residual = Vec::new();
+    for (face, _, zero) in &trees {
+        undecided_cells(zero, Cell::root(*face, k), &mut zero_residual);
+    }
+    if counterexample.is_none() {
+        'outer: for c in &zero_residual {
+            for w in c.corners() {
+                let zero = vec![BigRational::zero(); k];
+                if exact
+                    .directional_derivative(&zero, &w)
+                    .is_ok_and(|d| !d.is_negative())
+                {
+                    counterexample = Some(Counterexample {
+                        kind: CounterexampleKind::ZeroDirection,
+                        point: w,
+                    });
+                    break 'outer;
+                }
+            }
+        }
+    }
+    let undecided = !residual.is_empty() || !zero_residual.is_empty();
+    let verdict = match (&counterexample, undecided) {
+        (Some(_), _) => Verdict::Violated,
+        (None, true) => Verdict::Unknown,
+        (None, false) => Verdict::Holds,
+    };
+    let max_depth_seen = trees
+        .iter()
+        .map(|(_, t, z)| t.depth().max(z.depth()))
+        .max()
+        .unwrap_or(0);
+    let seconds = start.elapsed().as_secs_f64();
+    let mut stats = serde_json::Map::new();
+    let p = progress;
+    for (name, v) in [
+        ("searched_cells", &p.cells),
+        ("region", &p.region),
+        ("crease", &p.crease),
+        ("pairs", &p.pairs),
+        ("undecided", &p.undecided),
+    ] {
+        stats.insert(name.into(), v.load(Ordering::Relaxed).into());
+    }
+    stats.insert("max_depth".into(), max_depth_seen.into());
+    stats.insert("patterns".into(), engine.cached_patterns().into());
+    stats.insert("certify_seconds".into(), format!("{seconds:.3}").into());
+    stats.insert(
+        "stationary_points_found".into(),
+        found
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "point": f.point.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+                    "dist_x_star": format!("{:.6}", f.dist_x_star),
+                    "dist_rho": format!("{:.6}", f.dist_rho),
+                })
+            })
+            .collect::<Vec<_>>()
+            .into(),
+    );
+    progress.done.store(true, Ordering::Relaxed);
+    let certificate = Certificate {
+        network_sha256: sha256.to_string(),
+        network_path: path_hint,
+        latent: k,
+        claim: Claim {
+            mode: if sharpest {
+                ClaimMode::Sharpest
+            } else {
+                ClaimMode::Given
+            },
+            eps_x_star: eps1,
+            eps_rho: eps2,
+            rho_lo: opts.rho.0.clone(),
+            rho_hi: opts.rho.1.clone(),
+            stationary_points: stationary,
+        },
+        verdict,
+        cover: Some(Cover {
+            max_depth: max_depth_seen,
+            faces: trees
+                .into_iter()
+                .map(|(face, tree, zero_tree)| FaceCover {
+                    face,
+                    tree,
+                    zero_tree,
+                })
+                .collect(),
+        }),
+        counterexample,
+        stats,
+    };
+    SearchResult {
+        certificate,
+        stationary: found,
+        max_depth_seen,
+        seconds,
+    }
+}
