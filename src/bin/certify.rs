@@ -9,18 +9,18 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use hvcert::certifier::inspect::{describe, describe_point};
 use hvcert::certifier::rho_mpfr::rho_rational_enclosure;
+use hvcert::certifier::sample::{sample_network, SampleSpec};
 use hvcert::certifier::search::{search, Options, Progress, SearchResult};
 use hvcert::checker::{check, Report};
+use hvcert::exact::rational::parse_rational;
 use hvcert::exact::rational::rational_to_decimal;
 use hvcert::format::certificate::{Certificate, Verdict};
 use hvcert::format::network::LoadedNetwork;
-use num_traits::{Signed, Zero};
-use hvcert::certifier::inspect::{describe, describe_point};
-use hvcert::certifier::sample::{sample_network, SampleSpec};
-use hvcert::exact::rational::parse_rational;
 use hvcert::format::network::{read_network_file, write_network_file, Measurement};
 use num_rational::BigRational;
+use num_traits::{Signed, Zero};
 
 #[derive(Parser)]
 #[command(
@@ -208,13 +208,19 @@ fn positive_rational(flag: &str, s: &str) -> Result<BigRational, String> {
 }
 
 fn run_certify(a: &CertifyArgs) -> Result<(), String> {
-    let net_path = a.net.as_ref().ok_or("give --net FILE (or a subcommand; see --help)")?;
+    let net_path = a
+        .net
+        .as_ref()
+        .ok_or("give --net FILE (or a subcommand; see --help)")?;
     let eps = match (&a.eps, &a.eps1, &a.eps2) {
         (Some(e), _, _) => {
             let e = positive_rational("--eps", e)?;
             Some((e.clone(), e))
         }
-        (None, Some(e1), Some(e2)) => Some((positive_rational("--eps1", e1)?, positive_rational("--eps2", e2)?)),
+        (None, Some(e1), Some(e2)) => Some((
+            positive_rational("--eps1", e1)?,
+            positive_rational("--eps2", e2)?,
+        )),
         _ => None,
     };
     let resolution = positive_rational("--resolution", &a.resolution)?;
@@ -222,7 +228,11 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
         return Err("--resolution: must be > 0".into());
     }
     let time_limit = match a.time_limit {
-        Some(t) if !(t.is_finite() && t > 0.0) => return Err(format!("--time-limit: must be a positive number of seconds, got {t}")),
+        Some(t) if !(t.is_finite() && t > 0.0) => {
+            return Err(format!(
+                "--time-limit: must be a positive number of seconds, got {t}"
+            ))
+        }
         Some(t) => Some(Duration::from_secs_f64(t)),
         None => None,
     };
@@ -236,9 +246,15 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
             .map_err(|e| format!("--threads: {e}"))?;
     }
     let loaded = read_network_file(net_path).map_err(|e| e.to_string())?;
-    let out_path = a.out.clone().unwrap_or_else(|| net_path.with_extension("cert.json"));
+    let out_path = a
+        .out
+        .clone()
+        .unwrap_or_else(|| net_path.with_extension("cert.json"));
     if out_path.is_dir() {
-        return Err(format!("{}: is a directory (give a file path with --out)", out_path.display()));
+        return Err(format!(
+            "{}: is a directory (give a file path with --out)",
+            out_path.display()
+        ));
     }
     let hint = path_hint(net_path, &out_path);
     let (rho_lo, rho_hi) = rho_rational_enclosure(loaded.network.widths.len(), 128);
@@ -264,14 +280,27 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
         None
     } else {
         // Self-check through the file format, exactly as `verify` reads it.
-        let cert = Certificate::from_json(&text).map_err(|e| format!("internal error: the certificate does not parse: {e}"))?;
+        let cert = Certificate::from_json(&text)
+            .map_err(|e| format!("internal error: the certificate does not parse: {e}"))?;
         match check(&cert, &loaded.network, &loaded.sha256) {
             Ok(r) => Some(r),
-            Err(r) => return Err(format!("internal error: the checker rejects the certificate, not written: {}", r.0)),
+            Err(r) => {
+                return Err(format!(
+                    "internal error: the checker rejects the certificate, not written: {}",
+                    r.0
+                ))
+            }
         }
     };
     std::fs::write(&out_path, &text).map_err(|e| format!("{}: {e}", out_path.display()))?;
-    print_summary(a, &loaded, &result, &out_path, text.len(), check_report.as_ref());
+    print_summary(
+        a,
+        &loaded,
+        &result,
+        &out_path,
+        text.len(),
+        check_report.as_ref(),
+    );
     Ok(())
 }
 
@@ -279,7 +308,10 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
 /// certificate's folder when they share one, absolute otherwise.
 fn path_hint(net: &Path, cert: &Path) -> Option<String> {
     let net_abs = std::fs::canonicalize(net).ok()?;
-    let cert_dir = cert.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let cert_dir = cert
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let cert_dir = std::fs::canonicalize(cert_dir).ok()?;
     match net_abs.strip_prefix(&cert_dir) {
         Ok(rel) => Some(rel.to_string_lossy().into_owned()),
@@ -355,7 +387,11 @@ fn print_summary(
         "outside B(x*, {}|x*|) u B(-rho_d x*, {}|x*|){}",
         dec(&claim.eps_x_star),
         dec(&claim.eps_rho),
-        if claim.stationary_points.is_empty() { "" } else { " and x* itself" }
+        if claim.stationary_points.is_empty() {
+            ""
+        } else {
+            " and x* itself"
+        }
     );
     match c.verdict {
         Verdict::Holds => println!("verdict      HOLDS: -vbar is a strict descent direction {balls}, and 0 is a local maximum"),
@@ -374,7 +410,10 @@ fn print_summary(
         println!("counterexample {:?} at ({})", cx.kind, p.join(", "));
     }
     if !r.stationary.is_empty() {
-        println!("stationary   {} point(s) inside their own region besides x*:", r.stationary.len());
+        println!(
+            "stationary   {} point(s) inside their own region besides x*:",
+            r.stationary.len()
+        );
         for f in &r.stationary {
             let p: Vec<String> = f.point.iter().map(|v| rational_to_decimal(v, 8)).collect();
             println!(

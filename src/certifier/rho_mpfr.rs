@@ -116,7 +116,10 @@ pub fn rho_enclosure_mpfr(d: usize, prec: u32) -> (Float, Float) {
 
 /// Binary64 bounds `lo <= rho_d <= hi` (a 128-bit enclosure rounded outward).
 /// The MPFR enclosure at `prec` bits as exact rationals (for certificates).
-pub fn rho_rational_enclosure(d: usize, prec: u32) -> (num_rational::BigRational, num_rational::BigRational) {
+pub fn rho_rational_enclosure(
+    d: usize,
+    prec: u32,
+) -> (num_rational::BigRational, num_rational::BigRational) {
     let (lo, hi) = rho_enclosure_mpfr(d, prec);
     (float_to_rational(&lo), float_to_rational(&hi))
 }
@@ -124,8 +127,8 @@ pub fn rho_rational_enclosure(d: usize, prec: u32) -> (num_rational::BigRational
 /// The exact value of a finite MPFR number.
 pub fn float_to_rational(f: &Float) -> num_rational::BigRational {
     let (m, e) = f.to_integer_exp().expect("a finite enclosure");
-    let m = num_bigint::BigInt::parse_bytes(m.to_string_radix(16).as_bytes(), 16)
-        .expect("hex digits");
+    let m =
+        num_bigint::BigInt::parse_bytes(m.to_string_radix(16).as_bytes(), 16).expect("hex digits");
     crate::exact::dyadic::dyadic_to_rational(&m, e as i64)
 }
 

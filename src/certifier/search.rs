@@ -18,10 +18,10 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{Signed, Zero};
 
-use crate::checker::geometry::{rat, Cell, Excluded};
+use crate::checker::geometry::{Cell, Excluded};
 use crate::checker::patterns::Engine;
 use crate::checker::rules::Context;
-use crate::exact::dyadic::f64_to_rational;
+use crate::exact::dyadic::{f64_to_rational, Dyadic};
 use crate::exact::eval::ExactNet;
 use crate::format::certificate::{
     Ball, Certificate, Claim, ClaimMode, Counterexample, CounterexampleKind, Cover, Face,
@@ -33,6 +33,8 @@ use crate::format::network::Network;
 const PARALLEL_DEPTH: u32 = 8;
 /// The Pairs rule is tried on cells with at most this many patterns.
 const PAIRS_TRY: usize = 8;
+/// Patterns examined by the Zero rule on one direction box.
+const ZERO_LIMIT: usize = crate::checker::rules::ZERO_LIMIT;
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -80,7 +82,7 @@ struct Search<'a> {
     ctx: Context<'a>,
     opts: &'a Options,
     sharpest: bool,
-    target_inf: BigRational,
+    target_inf: Dyadic,
     start: Instant,
     progress: &'a Progress,
     /// Region points met inside cells (candidate stationary points).
@@ -129,12 +131,9 @@ impl Search<'_> {
         let Some(t_hi) = &cell.t_hi else {
             return false;
         };
-        let width = (0..cell.k())
-            .map(|j| &cell.hi[j] - &cell.lo[j])
-            .max()
-            .unwrap_or_else(BigRational::zero);
-        let extent = (t_hi * width).max(t_hi - &cell.t_lo);
-        extent <= &self.opts.resolution * &self.target_inf
+        let width = cell.widest().map_or(Dyadic::zero(), |(_, w)| w);
+        let extent = t_hi.mul(&width).max(t_hi.sub(&cell.t_lo));
+        extent.to_rational() <= &self.opts.resolution * self.target_inf.to_rational()
     }
 
     fn count(&self, rule: Rule, depth: u32) {
@@ -162,27 +161,21 @@ impl Search<'_> {
                 }
             }
         }
-        let engine = self.ctx.engine;
-        let pats = engine.patterns(&cell.corner_integers(), PAIRS_TRY);
-        if let Some(p) = &pats {
-            if p.free.is_empty() {
-                if self.ctx.region(cell).is_ok() {
-                    return Some(Rule::Region);
-                }
-                self.note_region_point(&p.patterns[0], cell);
-            } else if p.free.len() == 1 && p.patterns.len() == 2 {
-                if self.ctx.crease(cell).is_ok() {
-                    return Some(Rule::Crease);
-                }
-                for pat in &p.patterns {
-                    self.note_region_point(pat, cell);
-                }
+        let p = self.ctx.patterns(cell, PAIRS_TRY).ok()?;
+        if p.free.is_empty() {
+            if self.ctx.region(cell, &p).is_ok() {
+                return Some(Rule::Region);
             }
-            if self.ctx.pairs(cell).is_ok() {
-                return Some(Rule::Pairs);
+            self.note_region_point(&p.patterns[0], cell);
+        } else if p.free.len() == 1 && p.patterns.len() == 2 {
+            if self.ctx.crease(cell, &p).is_ok() {
+                return Some(Rule::Crease);
+            }
+            for pat in &p.patterns {
+                self.note_region_point(pat, cell);
             }
         }
-        None
+        self.ctx.pairs(cell, &p).is_ok().then_some(Rule::Pairs)
     }
 
     fn note_region_point(&self, p: &crate::exact::eval::Pattern, cell: &Cell) {
@@ -218,19 +211,18 @@ impl Search<'_> {
             .engine
             .patterns(&cell.corner_integers(), 2)
             .map_or(usize::MAX, |p| p.free.len());
-        let widest = (0..cell.k())
-            .filter(|&j| j != cell.face.axis)
-            .max_by(|&a, &b| (&cell.hi[a] - &cell.lo[a]).cmp(&(&cell.hi[b] - &cell.lo[b])));
+        let widest = cell.widest();
         let radial_at = match &cell.t_hi {
             None => {
-                let far = &self.target_inf * rat(4);
+                let far = self.target_inf.mul(&Dyadic::from_int(4));
                 (cell.t_lo < far).then_some(far)
             }
             Some(t_hi) => {
-                let w = widest.map_or(BigRational::zero(), |j| &cell.hi[j] - &cell.lo[j]);
-                (t_hi - &cell.t_lo > t_hi * w).then(|| (&cell.t_lo + t_hi) / rat(2))
+                let w = widest.as_ref().map_or(Dyadic::zero(), |(_, w)| w.clone());
+                (t_hi.sub(&cell.t_lo) > t_hi.mul(&w)).then(|| cell.t_lo.add(t_hi).half())
             }
         };
+        let widest = widest.map(|(j, _)| j);
         let radial = match (&radial_at, widest) {
             (Some(_), None) => true,
             (Some(_), Some(_)) => free <= 1,
@@ -241,7 +233,7 @@ impl Search<'_> {
             let (a, b) = cell.split_radial(&at).expect("inside");
             let (inner, outer) = self.join(a, b, depth);
             Node::Radial {
-                at,
+                at: at.to_rational(),
                 inner: Box::new(inner),
                 outer: Box::new(outer),
             }
@@ -270,15 +262,19 @@ impl Search<'_> {
 
     /// (P2) on direction boxes: Zero rule, else split down to `2^-24`.
     fn decide_zero(&self, cell: Cell, depth: u32) -> Node {
-        if self.ctx.zero(&cell).is_ok() {
+        let proved = self
+            .ctx
+            .patterns(&cell, ZERO_LIMIT)
+            .and_then(|p| self.ctx.zero(&cell, &p));
+        if proved.is_ok() {
             return Node::Leaf(Rule::Zero);
         }
-        let widest = (0..cell.k())
-            .filter(|&j| j != cell.face.axis)
-            .max_by(|&a, &b| (&cell.hi[a] - &cell.lo[a]).cmp(&(&cell.hi[b] - &cell.lo[b])));
-        let tiny = BigRational::new(BigInt::from(1), BigInt::from(1) << 24usize);
-        match widest {
-            Some(axis) if depth < self.opts.max_depth && &cell.hi[axis] - &cell.lo[axis] > tiny && !self.out_of_time() => {
+        let tiny = Dyadic {
+            num: BigInt::from(1),
+            exp: -24,
+        };
+        match cell.widest() {
+            Some((axis, w)) if depth < self.opts.max_depth && w > tiny && !self.out_of_time() => {
                 let (a, b) = cell.split(axis);
                 Node::Split {
                     axis,
@@ -302,7 +298,7 @@ fn undecided_cells(node: &Node, cell: Cell, out: &mut Vec<Cell>) {
             undecided_cells(hi, b, out);
         }
         Node::Radial { at, inner, outer } => {
-            let (a, b) = cell.split_radial(at).expect("valid split");
+            let (a, b) = split_at(&cell, at);
             undecided_cells(inner, a, out);
             undecided_cells(outer, b, out);
         }
@@ -326,7 +322,7 @@ fn exclude_leaves(node: Node, cell: Cell, assign: &dyn Fn(&Cell) -> Option<Ball>
             }
         }
         Node::Radial { at, inner, outer } => {
-            let (a, b) = cell.split_radial(&at).expect("valid split");
+            let (a, b) = split_at(&cell, &at);
             Node::Radial {
                 at,
                 inner: Box::new(exclude_leaves(*inner, a, assign)),
@@ -336,12 +332,19 @@ fn exclude_leaves(node: Node, cell: Cell, assign: &dyn Fn(&Cell) -> Option<Ball>
     }
 }
 
+/// A radial split the search itself made (dyadic, inside the interval).
+fn split_at(cell: &Cell, at: &BigRational) -> (Cell, Cell) {
+    Dyadic::from_rational(at)
+        .and_then(|d| cell.split_radial(&d))
+        .expect("the search makes valid dyadic splits")
+}
+
 /// The centre of a bounded cell (a rational point of it).
 fn centre(cell: &Cell) -> Option<Vec<BigRational>> {
-    let t = (&cell.t_lo + cell.t_hi.as_ref()?) / rat(2);
+    let t = cell.t_lo.add(cell.t_hi.as_ref()?).half();
     Some(
         (0..cell.k())
-            .map(|j| (&cell.lo[j] + &cell.hi[j]) / rat(2) * &t)
+            .map(|j| cell.lo[j].add(&cell.hi[j]).half().mul(&t).to_rational())
             .collect(),
     )
 }
@@ -363,7 +366,14 @@ pub fn search(
         .iter()
         .map(|&v| f64_to_rational(v).expect("finite"))
         .collect();
-    let target_inf = target.iter().map(|v| v.abs()).max().expect("k >= 1");
+    let target_inf = net
+        .target
+        .iter()
+        .map(|&v| {
+            Dyadic::from_rational(&f64_to_rational(v.abs()).expect("finite")).expect("dyadic")
+        })
+        .max()
+        .expect("k >= 1");
     let sharpest = opts.eps.is_none();
     let (eps1, eps2) = opts
         .eps
@@ -416,7 +426,7 @@ pub fn search(
             undecided_cells(tree, Cell::root(*face, k), &mut cells);
         }
         let need = |c: &Cell| -> Option<(BigRational, BigRational)> {
-            let vs = c.vertices()?;
+            let vs = c.rational_vertices()?;
             let d1 = vs.iter().map(|v| excluded.dist1_sq(v)).max()?;
             let d2 = vs
                 .iter()
@@ -476,9 +486,7 @@ pub fn search(
     let mut found = Vec::new();
     for xc in s.region_points.lock().expect("lock").values() {
         let inside = exact.zero_neurons(xc).is_ok_and(|z| z.is_empty());
-        let vbar_zero = exact
-            .vbar(xc)
-            .is_ok_and(|v| v.iter().all(|x| x.is_zero()));
+        let vbar_zero = exact.vbar(xc).is_ok_and(|v| v.iter().all(|x| x.is_zero()));
         if inside && vbar_zero && xc != &target {
             let (a, b) = final_excluded.dist2_sq_ends(xc);
             let n2 = approx(&final_excluded.target_norm2);
@@ -510,13 +518,16 @@ pub fn search(
             if counterexample.is_some() {
                 break;
             }
-            let mut points: Vec<Vec<BigRational>> = c.vertices().unwrap_or_default();
+            let mut points: Vec<Vec<BigRational>> = c.rational_vertices().unwrap_or_default();
             points.extend(centre(c));
             for x in points {
                 if x.iter().all(|v| v.is_zero()) || !final_excluded.surely_outside(&x) {
                     continue;
                 }
-                if exact.descent_derivative(&x).is_ok_and(|(d, _)| !d.is_negative()) {
+                if exact
+                    .descent_derivative(&x)
+                    .is_ok_and(|(d, _)| !d.is_negative())
+                {
                     counterexample = Some(Counterexample {
                         kind: CounterexampleKind::Point,
                         point: x,
@@ -533,6 +544,7 @@ pub fn search(
     if counterexample.is_none() {
         'outer: for c in &zero_residual {
             for w in c.corners() {
+                let w: Vec<BigRational> = w.iter().map(Dyadic::to_rational).collect();
                 let zero = vec![BigRational::zero(); k];
                 if exact
                     .directional_derivative(&zero, &w)

@@ -10,18 +10,18 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{Signed, Zero};
 
-use crate::exact::eval::split_point;
+use crate::exact::dyadic::Dyadic;
 use crate::format::certificate::Face;
 
 #[derive(Clone, Debug)]
 pub struct Cell {
     pub face: Face,
     /// Box bounds per coordinate; at the face axis both are `s`.
-    pub lo: Vec<BigRational>,
-    pub hi: Vec<BigRational>,
-    pub t_lo: BigRational,
+    pub lo: Vec<Dyadic>,
+    pub hi: Vec<Dyadic>,
+    pub t_lo: Dyadic,
     /// `None` for an unbounded cell.
-    pub t_hi: Option<BigRational>,
+    pub t_hi: Option<Dyadic>,
 }
 
 pub fn rat(n: i64) -> BigRational {
@@ -40,26 +40,30 @@ fn sub(a: &[BigRational], b: &[BigRational]) -> Vec<BigRational> {
     a.iter().zip(b).map(|(x, y)| x - y).collect()
 }
 
+fn to_rationals(v: &[Dyadic]) -> Vec<BigRational> {
+    v.iter().map(Dyadic::to_rational).collect()
+}
+
 impl Cell {
     /// The whole cone over face `face` with every radius.
     pub fn root(face: Face, k: usize) -> Cell {
-        let s = rat(if face.positive { 1 } else { -1 });
-        let mut lo = vec![rat(-1); k];
-        let mut hi = vec![rat(1); k];
+        let s = Dyadic::from_int(if face.positive { 1 } else { -1 });
+        let mut lo = vec![Dyadic::from_int(-1); k];
+        let mut hi = vec![Dyadic::from_int(1); k];
         lo[face.axis] = s.clone();
         hi[face.axis] = s;
         Cell {
             face,
             lo,
             hi,
-            t_lo: BigRational::zero(),
+            t_lo: Dyadic::zero(),
             t_hi: None,
         }
     }
 
     /// Halves the box in coordinate `axis`.
     pub fn split(&self, axis: usize) -> (Cell, Cell) {
-        let mid = (&self.lo[axis] + &self.hi[axis]) / rat(2);
+        let mid = self.lo[axis].add(&self.hi[axis]).half();
         let mut a = self.clone();
         let mut b = self.clone();
         a.hi[axis] = mid.clone();
@@ -68,7 +72,7 @@ impl Cell {
     }
 
     /// Cuts the radial interval at `at`, which must lie strictly inside it.
-    pub fn split_radial(&self, at: &BigRational) -> Option<(Cell, Cell)> {
+    pub fn split_radial(&self, at: &Dyadic) -> Option<(Cell, Cell)> {
         let inside = at > &self.t_lo && self.t_hi.as_ref().is_none_or(|h| at < h);
         if !inside {
             return None;
@@ -84,8 +88,16 @@ impl Cell {
         self.lo.len()
     }
 
+    /// The widest box side and its coordinate (`None` for `k = 1`).
+    pub fn widest(&self) -> Option<(usize, Dyadic)> {
+        (0..self.k())
+            .filter(|&j| j != self.face.axis)
+            .map(|j| (j, self.hi[j].sub(&self.lo[j])))
+            .max_by(|a, b| a.1.cmp(&b.1))
+    }
+
     /// The `2^(k-1)` corners `p_v` of the direction box.
-    pub fn corners(&self) -> Vec<Vec<BigRational>> {
+    pub fn corners(&self) -> Vec<Vec<Dyadic>> {
         let k = self.k();
         let free: Vec<usize> = (0..k).filter(|&j| j != self.face.axis).collect();
         (0..1usize << free.len())
@@ -102,24 +114,36 @@ impl Cell {
     }
 
     /// The corners as integer vectors (each a positive multiple of its
-    /// corner), for exact sign tests of linear forms.
+    /// corner, `2^-e p_v`), for exact sign tests of linear forms.
     pub fn corner_integers(&self) -> Vec<Vec<BigInt>> {
+        let e = self
+            .lo
+            .iter()
+            .chain(&self.hi)
+            .map(|v| v.exp)
+            .min()
+            .unwrap_or(0);
         self.corners()
             .iter()
-            .map(|p| split_point(p).0.num)
+            .map(|p| p.iter().map(|v| &v.num << (v.exp - e) as usize).collect())
             .collect()
     }
 
     /// The vertices `t_lo p_v` and `t_hi p_v`; `None` when unbounded.
-    pub fn vertices(&self) -> Option<Vec<Vec<BigRational>>> {
+    pub fn vertices(&self) -> Option<Vec<Vec<Dyadic>>> {
         let t_hi = self.t_hi.as_ref()?;
         let mut out = Vec::new();
         for p in self.corners() {
             for t in [&self.t_lo, t_hi] {
-                out.push(p.iter().map(|v| v * t).collect());
+                out.push(p.iter().map(|v| v.mul(t)).collect());
             }
         }
         Some(out)
+    }
+
+    /// The vertices as rationals; `None` when unbounded.
+    pub fn rational_vertices(&self) -> Option<Vec<Vec<BigRational>>> {
+        Some(self.vertices()?.iter().map(|v| to_rationals(v)).collect())
     }
 
     /// Whether `x` is a point of the cell (closed).
@@ -135,27 +159,37 @@ impl Cell {
             // cell exactly when t_lo = 0.
             return self.t_lo.is_zero() && x.iter().all(|v| v.is_zero());
         }
-        if t < self.t_lo || self.t_hi.as_ref().is_some_and(|h| &t > h) || t.is_negative() {
+        if t.is_negative()
+            || t < self.t_lo.to_rational()
+            || self.t_hi.as_ref().is_some_and(|h| t > h.to_rational())
+        {
             return false;
         }
         (0..self.k())
             .filter(|&j| j != a)
-            .all(|j| x[j] >= &self.lo[j] * &t && x[j] <= &self.hi[j] * &t)
+            .all(|j| x[j] >= self.lo[j].to_rational() * &t && x[j] <= self.hi[j].to_rational() * &t)
     }
 
     /// A short human description: face, box and radial interval.
     pub fn describe(&self) -> String {
         let coords: Vec<String> = (0..self.k())
             .filter(|&j| j != self.face.axis)
-            .map(|j| format!("p{}∈[{}, {}]", j + 1, self.lo[j], self.hi[j]))
+            .map(|j| {
+                format!(
+                    "p{}∈[{}, {}]",
+                    j + 1,
+                    self.lo[j].to_rational(),
+                    self.hi[j].to_rational()
+                )
+            })
             .collect();
         let t_hi = self
             .t_hi
             .as_ref()
-            .map_or("inf".to_string(), |t| t.to_string());
+            .map_or("inf".to_string(), |t| t.to_rational().to_string());
         let mut parts = vec![format!("face {}", self.face)];
         parts.extend(coords);
-        parts.push(format!("t∈[{}, {}]", self.t_lo, t_hi));
+        parts.push(format!("t∈[{}, {}]", self.t_lo.to_rational(), t_hi));
         parts.join(", ")
     }
 }
@@ -255,35 +289,37 @@ impl Excluded {
 }
 
 /// Whether `alpha t^2 - beta t + gamma > 0` for every `t` in `[t_lo, t_hi]`
-/// (`t_hi = None`: `[t_lo, inf)`).
+/// (`t_hi = None`: `[t_lo, inf)`). No division: the interior minimum of a
+/// convex `q` is at `t* = beta / (2 alpha)`, where `q(t*) > 0` iff
+/// `4 alpha gamma - beta^2 > 0`.
 pub fn quadratic_positive(
-    alpha: &BigRational,
-    beta: &BigRational,
-    gamma: &BigRational,
-    t_lo: &BigRational,
-    t_hi: Option<&BigRational>,
+    alpha: &Dyadic,
+    beta: &Dyadic,
+    gamma: &Dyadic,
+    t_lo: &Dyadic,
+    t_hi: Option<&Dyadic>,
 ) -> bool {
-    let q = |t: &BigRational| alpha * t * t - beta * t + gamma;
-    if q(t_lo) <= BigRational::zero() {
+    let q = |t: &Dyadic| alpha.mul(t).mul(t).sub(&beta.mul(t)).add(gamma);
+    if !q(t_lo).is_positive() {
         return false;
     }
     match t_hi {
         None => {
             if alpha.is_negative() || (alpha.is_zero() && beta.is_positive()) {
-                return false; // tends to -inf (or stays linear decreasing)
+                return false; // tends to -inf
             }
         }
         Some(h) => {
-            if q(h) <= BigRational::zero() {
+            if !q(h).is_positive() {
                 return false;
             }
         }
     }
-    // Both ends positive; only an interior minimum of a convex q can dip.
     if alpha.is_positive() {
-        let t_star = beta / (rat(2) * alpha);
-        let interior = &t_star > t_lo && t_hi.is_none_or(|h| &t_star < h);
-        if interior && q(&t_star) <= BigRational::zero() {
+        let two_alpha = alpha.add(alpha);
+        let interior = beta > &two_alpha.mul(t_lo) && t_hi.is_none_or(|h| beta < &two_alpha.mul(h));
+        let four_ag = two_alpha.add(&two_alpha).mul(gamma);
+        if interior && !four_ag.sub(&beta.mul(beta)).is_positive() {
             return false;
         }
     }
@@ -291,34 +327,25 @@ pub fn quadratic_positive(
 }
 
 /// The interval `[min, max]` of the linear form `c . p` over the box.
-pub fn linear_range(
-    c: &[BigRational],
-    lo: &[BigRational],
-    hi: &[BigRational],
-) -> (BigRational, BigRational) {
-    let mut min = BigRational::zero();
-    let mut max = BigRational::zero();
+pub fn linear_range(c: &[Dyadic], lo: &[Dyadic], hi: &[Dyadic]) -> (Dyadic, Dyadic) {
+    let mut min = Dyadic::zero();
+    let mut max = Dyadic::zero();
     for ((ci, l), h) in c.iter().zip(lo).zip(hi) {
-        let (a, b) = (ci * l, ci * h);
+        let (a, b) = (ci.mul(l), ci.mul(h));
         if a <= b {
-            min += a;
-            max += b;
+            min = min.add(&a);
+            max = max.add(&b);
         } else {
-            min += b;
-            max += a;
+            min = min.add(&b);
+            max = max.add(&a);
         }
     }
     (min, max)
 }
 
 /// The smallest product of a value in `[a0, a1]` and one in `[b0, b1]`.
-pub fn product_min(
-    a0: &BigRational,
-    a1: &BigRational,
-    b0: &BigRational,
-    b1: &BigRational,
-) -> BigRational {
-    [a0 * b0, a0 * b1, a1 * b0, a1 * b1]
+pub fn product_min(a0: &Dyadic, a1: &Dyadic, b0: &Dyadic, b1: &Dyadic) -> Dyadic {
+    [a0.mul(b0), a0.mul(b1), a1.mul(b0), a1.mul(b1)]
         .into_iter()
         .min()
         .expect("four products")
@@ -328,66 +355,36 @@ pub fn product_min(
 mod tests {
     use super::*;
 
-    fn q(n: i64, d: i64) -> BigRational {
-        BigRational::new(n.into(), d.into())
+    fn d(n: i64) -> Dyadic {
+        Dyadic::from_int(n)
+    }
+    fn h(n: i64, e: i64) -> Dyadic {
+        Dyadic {
+            num: BigInt::from(n),
+            exp: -e,
+        }
     }
 
     #[test]
     fn quadratic_positivity() {
         // (t - 1)^2 = t^2 - 2t + 1 touches zero at t = 1.
-        assert!(!quadratic_positive(
-            &rat(1),
-            &rat(2),
-            &rat(1),
-            &rat(0),
-            None
-        ));
+        assert!(!quadratic_positive(&d(1), &d(2), &d(1), &d(0), None));
+        assert!(quadratic_positive(&d(1), &d(2), &d(1), &h(3, 1), None));
         assert!(quadratic_positive(
-            &rat(1),
-            &rat(2),
-            &rat(1),
-            &q(3, 2),
-            None
-        ));
-        assert!(quadratic_positive(
-            &rat(1),
-            &rat(2),
-            &rat(1),
-            &rat(0),
-            Some(&q(1, 2))
+            &d(1),
+            &d(2),
+            &d(1),
+            &d(0),
+            Some(&h(1, 1))
         ));
         // t^2 - 2t + 2 > 0 everywhere.
-        assert!(quadratic_positive(&rat(1), &rat(2), &rat(2), &rat(0), None));
+        assert!(quadratic_positive(&d(1), &d(2), &d(2), &d(0), None));
         // Concave: positive on [0, 1] but not beyond.
-        assert!(quadratic_positive(
-            &rat(-1),
-            &rat(0),
-            &rat(2),
-            &rat(0),
-            Some(&rat(1))
-        ));
-        assert!(!quadratic_positive(
-            &rat(-1),
-            &rat(0),
-            &rat(2),
-            &rat(0),
-            None
-        ));
+        assert!(quadratic_positive(&d(-1), &d(0), &d(2), &d(0), Some(&d(1))));
+        assert!(!quadratic_positive(&d(-1), &d(0), &d(2), &d(0), None));
         // Linear with negative slope fails at infinity.
-        assert!(!quadratic_positive(
-            &rat(0),
-            &rat(1),
-            &rat(5),
-            &rat(0),
-            None
-        ));
-        assert!(quadratic_positive(
-            &rat(0),
-            &rat(-1),
-            &rat(5),
-            &rat(0),
-            None
-        ));
+        assert!(!quadratic_positive(&d(0), &d(1), &d(5), &d(0), None));
+        assert!(quadratic_positive(&d(0), &d(-1), &d(5), &d(0), None));
     }
 
     #[test]
@@ -398,18 +395,27 @@ mod tests {
         };
         let root = Cell::root(face, 2);
         let (a, b) = root.split(1);
-        assert_eq!(a.hi[1], rat(0));
-        assert_eq!(b.lo[1], rat(0));
+        assert_eq!(a.hi[1], d(0));
+        assert_eq!(b.lo[1], d(0));
         let x = vec![rat(-2), rat(1)]; // t = 2, p = (-1, 1/2)
         assert!(root.contains(&x));
         assert!(!a.contains(&x));
         assert!(b.contains(&x));
-        let (inner, outer) = b.split_radial(&rat(2)).unwrap();
+        let (inner, outer) = b.split_radial(&d(2)).unwrap();
         assert!(inner.contains(&x) && outer.contains(&x));
-        assert!(b.split_radial(&rat(0)).is_none());
+        assert!(b.split_radial(&d(0)).is_none());
         assert!(!root.contains(&[rat(1), rat(0)]));
         assert!(root.contains(&[rat(0), rat(0)]));
         assert_eq!(inner.vertices().unwrap().len(), 4);
         assert!(outer.vertices().is_none());
+        // Corner integers are positive multiples of the corners.
+        let (q, _) = b.split(1);
+        assert_eq!(
+            q.corner_integers(),
+            vec![
+                vec![BigInt::from(-2), BigInt::from(0)],
+                vec![BigInt::from(-2), BigInt::from(1)]
+            ]
+        );
     }
 }

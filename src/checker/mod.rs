@@ -16,7 +16,7 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{Signed, Zero};
 
-use crate::exact::dyadic::f64_to_rational;
+use crate::exact::dyadic::{f64_to_rational, Dyadic};
 use crate::exact::eval::ExactNet;
 use crate::exact::rho::rho_enclosure;
 use crate::format::certificate::{
@@ -236,11 +236,15 @@ fn walk(
             both(ctx, (lo, a, '0'), (hi, b, '1'), depth, path)
         }
         Node::Radial { at, inner, outer } => {
-            let Some((a, b)) = cell.split_radial(at) else {
+            // The format admits dyadic split points only.
+            let split = Dyadic::from_rational(at).and_then(|d| cell.split_radial(&d));
+            let Some((a, b)) = split else {
                 return reject(format!(
                     "{path}: radial split at {at} is not inside [{}, {}]",
-                    cell.t_lo,
-                    cell.t_hi.as_ref().map_or("inf".into(), |t| t.to_string())
+                    cell.t_lo.to_rational(),
+                    cell.t_hi
+                        .as_ref()
+                        .map_or("inf".into(), |t| t.to_rational().to_string())
                 ));
             };
             both(ctx, (inner, a, 'i'), (outer, b, 'o'), depth, path)
@@ -272,20 +276,32 @@ fn both(ctx: &Context, a: Child, b: Child, depth: u32, path: &str) -> Result<Tal
 fn leaf(ctx: &Context, rule: Rule, cell: &Cell, path: &str) -> Result<Tally, Rejection> {
     let mut t = Tally::default();
     let outcome = match rule {
-        Rule::Region => ctx.region(cell).map(|u| {
-            t.counts.region = 1;
-            t.uses = u;
-        }),
-        Rule::Pairs => ctx.pairs(cell).map(|_| t.counts.pairs = 1),
-        Rule::Crease => ctx.crease(cell).map(|u| {
-            t.counts.crease = 1;
-            t.uses = u;
-        }),
+        Rule::Region => ctx
+            .patterns(cell, 2)
+            .and_then(|p| ctx.region(cell, &p))
+            .map(|u| {
+                t.counts.region = 1;
+                t.uses = u;
+            }),
+        Rule::Pairs => ctx
+            .patterns(cell, rules::PAIRS_LIMIT)
+            .and_then(|p| ctx.pairs(cell, &p))
+            .map(|_| t.counts.pairs = 1),
+        Rule::Crease => ctx
+            .patterns(cell, 2)
+            .and_then(|p| ctx.crease(cell, &p))
+            .map(|u| {
+                t.counts.crease = 1;
+                t.uses = u;
+            }),
         Rule::Excluded(ball) => ctx.excluded(cell, ball).map(|u| {
             t.counts.excluded = 1;
             t.uses = u;
         }),
-        Rule::Zero => ctx.zero(cell).map(|_| t.counts.zero = 1),
+        Rule::Zero => ctx
+            .patterns(cell, rules::ZERO_LIMIT)
+            .and_then(|p| ctx.zero(cell, &p))
+            .map(|_| t.counts.zero = 1),
         Rule::Undecided => {
             t.counts.undecided = 1;
             t.residual.push((path.to_string(), cell.describe()));

@@ -14,16 +14,15 @@ use std::sync::{Arc, Mutex};
 
 use num_bigint::{BigInt, Sign};
 use num_rational::BigRational;
-use num_traits::Zero;
 
-use crate::exact::dyadic::{solve_integer_system, DMat};
+use crate::exact::dyadic::{dyadic_dot, solve_integer_system, DMat, Dyadic};
 use crate::exact::eval::{ExactNet, Pattern};
 
 /// `Q_P`, `b_P` and the region point of one pattern, as rationals.
 #[derive(Debug)]
 pub struct Quadratic {
-    pub q: Vec<Vec<BigRational>>,
-    pub b: Vec<BigRational>,
+    pub q: Vec<Vec<Dyadic>>,
+    pub b: Vec<Dyadic>,
     /// `Q_P^{-1} b_P`, `None` when `Q_P` is singular.
     pub region_point: Option<Vec<BigRational>>,
 }
@@ -34,7 +33,7 @@ pub struct Quadratic {
 pub struct FreeNeuron {
     pub layer: usize,
     pub index: usize,
-    pub row: Vec<BigRational>,
+    pub row: Vec<Dyadic>,
 }
 
 #[derive(Debug)]
@@ -133,7 +132,10 @@ impl<'a> Engine<'a> {
                     row: rows
                         .row(j)
                         .iter()
-                        .map(|n| crate::exact::dyadic::dyadic_to_rational(n, rows.exp))
+                        .map(|n| Dyadic {
+                            num: n.clone(),
+                            exp: rows.exp,
+                        })
                         .collect(),
                 });
             }
@@ -172,8 +174,8 @@ impl<'a> Engine<'a> {
             x.into_iter().map(|v| v * &scale).collect()
         });
         let quad = Arc::new(Quadratic {
-            q: q.to_rationals(),
-            b: b.to_rationals(),
+            q: q.to_dyadics(),
+            b: b.to_dyadics(),
             region_point,
         });
         self.quads
@@ -189,23 +191,7 @@ impl<'a> Engine<'a> {
     }
 }
 
-/// `Q p` for a rational matrix and vector.
-pub fn mat_vec(q: &[Vec<BigRational>], p: &[BigRational]) -> Vec<BigRational> {
-    q.iter()
-        .map(|row| row.iter().zip(p).map(|(a, b)| a * b).sum())
-        .collect()
-}
-
-/// `Q x - b`: the pattern gradient `g_P(x)` (F5).
-pub fn gradient(quad: &Quadratic, x: &[BigRational]) -> Vec<BigRational> {
-    mat_vec(&quad.q, x)
-        .into_iter()
-        .zip(&quad.b)
-        .map(|(v, b)| v - b)
-        .collect()
-}
-
-/// True when every entry is zero.
-pub fn all_zero(v: &[BigRational]) -> bool {
-    v.iter().all(|x| x.is_zero())
+/// `Q p`.
+pub fn mat_vec(q: &[Vec<Dyadic>], p: &[Dyadic]) -> Vec<Dyadic> {
+    q.iter().map(|row| dyadic_dot(row, p)).collect()
 }

@@ -1,10 +1,15 @@
 //! The sound rules of SPEC §5, each decided exactly on one cell.
+//!
+//! Box bounds, radii, `Q_P`, `b_P` and neuron rows are dyadic, so every bound
+//! below is computed with integers over powers of two (no gcd, no rounding);
+//! only region points and the excluded balls use general rationals.
 
 use num_rational::BigRational;
-use num_traits::{Signed, Zero};
+use num_traits::Zero;
 
-use super::geometry::{dot, linear_range, product_min, quadratic_positive, Cell, Excluded};
-use super::patterns::{mat_vec, Engine, Quadratic};
+use super::geometry::{linear_range, product_min, quadratic_positive, Cell, Excluded};
+use super::patterns::{mat_vec, CellPatterns, Engine, Quadratic};
+use crate::exact::dyadic::{dyadic_dot, Dyadic};
 use crate::format::certificate::Ball;
 
 /// Most patterns the Pairs rule examines on one cell (pairs grow as the square).
@@ -53,6 +58,13 @@ fn vec_str(v: &[BigRational]) -> String {
 }
 
 impl Context<'_> {
+    /// The patterns consistent with the cell, at most `limit` of them.
+    pub fn patterns(&self, cell: &Cell, limit: usize) -> Result<CellPatterns, String> {
+        self.engine
+            .patterns(&cell.corner_integers(), limit)
+            .ok_or_else(|| format!("more than {limit} patterns are consistent with the cell"))
+    }
+
     /// A zero of `g_P` (the region point) does no harm to (P1) on the cell
     /// when it is not in the cell, is `0`, lies in `E`, or is listed.
     fn harmless_zero(
@@ -94,11 +106,7 @@ impl Context<'_> {
     }
 
     /// Region: one pattern on the cell, `Q_P` nonsingular, `x_c` harmless (F5).
-    pub fn region(&self, cell: &Cell) -> Result<BallUse, String> {
-        let pats = self
-            .engine
-            .patterns(&cell.corner_integers(), 2)
-            .ok_or("several neurons are free on the cell")?;
+    pub fn region(&self, cell: &Cell, pats: &CellPatterns) -> Result<BallUse, String> {
         if let Some(f) = pats.free.first() {
             return Err(format!(
                 "neuron L{}#{} is free on the cell",
@@ -114,36 +122,37 @@ impl Context<'_> {
     /// The radial-quadratic bound for one pair (F4, F7): a lower bound of
     /// `<g_P(tp), g_Q(tp)>` over the box, positive on the radial interval.
     fn pair_positive(&self, cell: &Cell, p: &Quadratic, q: &Quadratic) -> Result<(), String> {
-        let k = cell.k();
-        let mut alpha_lo = BigRational::zero();
-        for i in 0..k {
-            let (a0, a1) = linear_range(&p.q[i], &cell.lo, &cell.hi);
-            let (b0, b1) = linear_range(&q.q[i], &cell.lo, &cell.hi);
-            alpha_lo += product_min(&a0, &a1, &b0, &b1);
+        // alpha(p) = <Q_P p, Q_Q p> >= sum_i min of the product of the ranges
+        // of the two linear forms (Q_P p)_i and (Q_Q p)_i over the box.
+        let mut alpha_lo = Dyadic::zero();
+        for (rp, rq) in p.q.iter().zip(&q.q) {
+            let (a0, a1) = linear_range(rp, &cell.lo, &cell.hi);
+            let (b0, b1) = linear_range(rq, &cell.lo, &cell.hi);
+            alpha_lo = alpha_lo.add(&product_min(&a0, &a1, &b0, &b1));
         }
-        // beta(p) = <Q_P p, b_Q> + <b_P, Q_Q p> = <Q_P b_Q + Q_Q b_P, p>.
-        let c: Vec<BigRational> = mat_vec(&p.q, &q.b)
+        // beta(p) = <Q_P p, b_Q> + <b_P, Q_Q p> = <Q_P b_Q + Q_Q b_P, p>
+        // (Q symmetric): linear, so its maximum is exact.
+        let c: Vec<Dyadic> = mat_vec(&p.q, &q.b)
             .into_iter()
             .zip(mat_vec(&q.q, &p.b))
-            .map(|(x, y)| x + y)
+            .map(|(x, y)| x.add(&y))
             .collect();
         let (_, beta_hi) = linear_range(&c, &cell.lo, &cell.hi);
-        let gamma = dot(&p.b, &q.b);
+        let gamma = dyadic_dot(&p.b, &q.b);
         if quadratic_positive(&alpha_lo, &beta_hi, &gamma, &cell.t_lo, cell.t_hi.as_ref()) {
             Ok(())
         } else {
             Err(format!(
-                "alpha_lo t^2 - beta_hi t + gamma is not > 0 on the radial interval (alpha_lo = {alpha_lo}, beta_hi = {beta_hi}, gamma = {gamma})"
+                "alpha_lo t^2 - beta_hi t + gamma is not > 0 on the radial interval (alpha_lo = {}, beta_hi = {}, gamma = {})",
+                alpha_lo.to_rational(),
+                beta_hi.to_rational(),
+                gamma.to_rational()
             ))
         }
     }
 
     /// Pairs: every pair of consistent patterns passes the radial bound.
-    pub fn pairs(&self, cell: &Cell) -> Result<BallUse, String> {
-        let pats = self
-            .engine
-            .patterns(&cell.corner_integers(), PAIRS_LIMIT)
-            .ok_or(format!("more than {PAIRS_LIMIT} patterns on the cell"))?;
+    pub fn pairs(&self, cell: &Cell, pats: &CellPatterns) -> Result<BallUse, String> {
         let quads: Vec<_> = pats
             .patterns
             .iter()
@@ -166,15 +175,12 @@ impl Context<'_> {
     /// Crease: one free neuron `v`; both sides' zeros harmless; then a ridge
     /// (`<c_v, g_P0> >= 0` on the cell, so `-vbar` never enters the `P1`
     /// side, F3) or the Pairs bound for `(P0, P1)`.
-    pub fn crease(&self, cell: &Cell) -> Result<BallUse, String> {
-        let pats = self
-            .engine
-            .patterns(&cell.corner_integers(), 2)
-            .ok_or("more than two patterns are consistent with the cell")?;
+    pub fn crease(&self, cell: &Cell, pats: &CellPatterns) -> Result<BallUse, String> {
         if pats.free.len() != 1 || pats.patterns.len() != 2 {
             return Err(format!(
-                "{} free neurons on the cell, not exactly one",
-                pats.free.len()
+                "{} free neurons and {} patterns on the cell, not one and two",
+                pats.free.len(),
+                pats.patterns.len()
             ));
         }
         let v = &pats.free[0];
@@ -190,31 +196,35 @@ impl Context<'_> {
         let mut uses = BallUse::default();
         self.harmless_zero(self.region_point(&q0, "P0")?, cell, &mut uses)?;
         self.harmless_zero(self.region_point(&q1, "P1")?, cell, &mut uses)?;
-        // h(x) = <c_v, g_P0(x)> = <Q0 c_v, x> - <c_v, b0> (Q0 symmetric).
+        // h(x) = <c_v, g_P0(x)> = <Q0 c_v, x> - <c_v, b0> (Q0 symmetric): at
+        // x = t p it is t <u, p> - w, affine in x, so the vertices decide a
+        // bounded cell; an unbounded one also needs slopes >= 0.
         let u = mat_vec(&q0.q, &v.row);
-        let w = dot(&v.row, &q0.b);
-        let ridge = match &cell.t_hi {
-            Some(_) => cell
-                .vertices()
-                .expect("bounded")
-                .iter()
-                .all(|x| !(dot(&u, x) - &w).is_negative()),
-            None => cell.corners().iter().all(|p| {
-                let slope = dot(&u, p);
-                !slope.is_negative() && !(&slope * &cell.t_lo - &w).is_negative()
-            }),
-        };
+        let w = dyadic_dot(&v.row, &q0.b);
+        let ridge = cell.corners().iter().all(|p| {
+            let slope = dyadic_dot(&u, p);
+            let at_lo = !slope.mul(&cell.t_lo).sub(&w).is_negative();
+            at_lo
+                && match &cell.t_hi {
+                    Some(t) => !slope.mul(t).sub(&w).is_negative(),
+                    None => !slope.is_negative(),
+                }
+        });
         if ridge {
             return Ok(uses);
         }
-        self.pair_positive(cell, &q0, &q1)
-            .map_err(|e| format!("a valley at neuron L{}#{} (<c_v, g_P0> < 0 somewhere) and the pair bound fails: {e}", v.layer, v.index))?;
+        self.pair_positive(cell, &q0, &q1).map_err(|e| {
+            format!(
+                "a valley at neuron L{}#{} (<c_v, g_P0> < 0 somewhere) and the pair bound fails: {e}",
+                v.layer, v.index
+            )
+        })?;
         Ok(uses)
     }
 
     /// Excluded: a bounded cell whose every vertex lies in the open ball.
     pub fn excluded(&self, cell: &Cell, ball: Ball) -> Result<BallUse, String> {
-        let vertices = cell.vertices().ok_or("the cell is unbounded")?;
+        let vertices = cell.rational_vertices().ok_or("the cell is unbounded")?;
         let ex = self.excluded;
         let mut uses = BallUse::default();
         for x in &vertices {
@@ -234,19 +244,18 @@ impl Context<'_> {
     }
 
     /// Zero (P2): `<p_v, b_P> > 0` at every corner for every consistent `P` (F6).
-    pub fn zero(&self, cell: &Cell) -> Result<(), String> {
-        let pats = self
-            .engine
-            .patterns(&cell.corner_integers(), ZERO_LIMIT)
-            .ok_or(format!("more than {ZERO_LIMIT} patterns on the box"))?;
+    pub fn zero(&self, cell: &Cell, pats: &CellPatterns) -> Result<(), String> {
+        let corners = cell.corners();
         for p in &pats.patterns {
             let quad = self.engine.quadratic(p);
-            for corner in cell.corners() {
-                let v = dot(&corner, &quad.b);
+            for corner in &corners {
+                let v = dyadic_dot(corner, &quad.b);
                 if !v.is_positive() {
+                    let c: Vec<BigRational> = corner.iter().map(Dyadic::to_rational).collect();
                     return Err(format!(
-                        "<p_v, b_P> = {v} <= 0 at corner {} for pattern {p}",
-                        vec_str(&corner)
+                        "<p_v, b_P> = {} <= 0 at corner {} for pattern {p}",
+                        v.to_rational(),
+                        vec_str(&c)
                     ));
                 }
             }

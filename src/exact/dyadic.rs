@@ -63,8 +63,8 @@ pub struct DMat {
     pub exp: i64,
 }
 
-/// A single dyadic number `num * 2^exp`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A single dyadic number `num * 2^exp`. Equality and order are by value.
+#[derive(Clone, Debug)]
 pub struct Dyadic {
     pub num: BigInt,
     pub exp: i64,
@@ -77,11 +77,58 @@ impl Dyadic {
             exp: 0,
         }
     }
+    pub fn from_int(v: i64) -> Self {
+        Dyadic {
+            num: BigInt::from(v),
+            exp: 0,
+        }
+    }
+    /// The value of a rational whose denominator is a power of two.
+    pub fn from_rational(v: &BigRational) -> Option<Self> {
+        let d = v.denom();
+        let tz = d.trailing_zeros()?;
+        if d != &(BigInt::one() << tz as usize) {
+            return None;
+        }
+        Some(Dyadic {
+            num: v.numer().clone(),
+            exp: -(tz as i64),
+        })
+    }
     pub fn sign(&self) -> Sign {
         self.num.sign()
     }
+    pub fn is_zero(&self) -> bool {
+        self.num.is_zero()
+    }
+    pub fn is_positive(&self) -> bool {
+        self.num.is_positive()
+    }
+    pub fn is_negative(&self) -> bool {
+        self.num.is_negative()
+    }
     pub fn to_rational(&self) -> BigRational {
         dyadic_to_rational(&self.num, self.exp)
+    }
+    /// `self / 2`, normalized.
+    pub fn half(&self) -> Dyadic {
+        Dyadic {
+            num: self.num.clone(),
+            exp: self.exp - 1,
+        }
+        .normalized()
+    }
+    /// The same value with an odd numerator (or `0 * 2^0`).
+    pub fn normalized(mut self) -> Dyadic {
+        match self.num.trailing_zeros() {
+            None => Dyadic::zero(),
+            Some(0) => self,
+            Some(tz) => {
+                self.num >>= tz as usize;
+                self.exp += tz as i64;
+                self
+            }
+        }
     }
     pub fn negated(mut self) -> Self {
         self.num = -self.num;
@@ -94,12 +141,47 @@ impl Dyadic {
             exp,
         }
     }
+    pub fn sub(&self, other: &Dyadic) -> Dyadic {
+        let exp = self.exp.min(other.exp);
+        Dyadic {
+            num: shl(&self.num, self.exp - exp) - shl(&other.num, other.exp - exp),
+            exp,
+        }
+    }
     pub fn mul(&self, other: &Dyadic) -> Dyadic {
         Dyadic {
             num: &self.num * &other.num,
             exp: self.exp + other.exp,
         }
     }
+}
+
+impl PartialEq for Dyadic {
+    fn eq(&self, other: &Self) -> bool {
+        self.sub(other).is_zero()
+    }
+}
+impl Eq for Dyadic {}
+impl PartialOrd for Dyadic {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Dyadic {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        match self.sub(other).sign() {
+            Sign::Minus => std::cmp::Ordering::Less,
+            Sign::NoSign => std::cmp::Ordering::Equal,
+            Sign::Plus => std::cmp::Ordering::Greater,
+        }
+    }
+}
+
+/// The sum of products `sum a_i b_i`, exactly.
+pub fn dyadic_dot(a: &[Dyadic], b: &[Dyadic]) -> Dyadic {
+    a.iter()
+        .zip(b)
+        .fold(Dyadic::zero(), |acc, (x, y)| acc.add(&x.mul(y)))
 }
 
 /// `v * 2^by` for `by >= 0` (any `by` when `v = 0`).
@@ -161,6 +243,15 @@ impl DVec {
         self.num
             .iter()
             .map(|n| dyadic_to_rational(n, self.exp))
+            .collect()
+    }
+    pub fn to_dyadics(&self) -> Vec<Dyadic> {
+        self.num
+            .iter()
+            .map(|n| Dyadic {
+                num: n.clone(),
+                exp: self.exp,
+            })
             .collect()
     }
     /// Rewrites the vector over the smaller exponent `exp <= self.exp`.
@@ -366,6 +457,19 @@ impl DMat {
             num,
             exp: 2 * self.exp,
         }
+    }
+    pub fn to_dyadics(&self) -> Vec<Vec<Dyadic>> {
+        (0..self.rows)
+            .map(|i| {
+                self.row(i)
+                    .iter()
+                    .map(|n| Dyadic {
+                        num: n.clone(),
+                        exp: self.exp,
+                    })
+                    .collect()
+            })
+            .collect()
     }
     pub fn to_rationals(&self) -> Vec<Vec<BigRational>> {
         (0..self.rows)

@@ -10,6 +10,7 @@ use num_rational::BigRational;
 use num_traits::Signed;
 use serde::{Deserialize, Serialize};
 
+use crate::exact::dyadic::Dyadic;
 use crate::exact::rational::parse_rational;
 
 pub const FORMAT_NAME: &str = "hvcert-certificate";
@@ -256,6 +257,11 @@ fn parse_node<'a>(
         }
         _ if tok.starts_with('t') && !zero_tree => {
             let at = parse_exact(&tok[1..]).ok_or(format!("bad radial split {tok:?}"))?;
+            if Dyadic::from_rational(&at).is_none() {
+                return Err(format!(
+                    "radial split {tok:?}: the value must be dyadic (p/2^e)"
+                ));
+            }
             let inner = parse_node(tokens, k, face, zero_tree, depth + 1)?;
             let outer = parse_node(tokens, k, face, zero_tree, depth + 1)?;
             Ok(Node::Radial {
