@@ -19,7 +19,7 @@ use num_rational::BigRational;
 use num_traits::{Signed, Zero};
 
 use crate::checker::geometry::{Cell, Excluded};
-use crate::checker::patterns::Engine;
+use crate::checker::patterns::{CellPatterns, Engine, Statuses};
 use crate::checker::rules::Context;
 use crate::exact::dyadic::{f64_to_rational, Dyadic};
 use crate::exact::eval::ExactNet;
@@ -153,7 +153,7 @@ impl Search<'_> {
     }
 
     /// The rule that proves (P1) on the cell, if one does.
-    fn prove(&self, cell: &Cell) -> Option<Rule> {
+    fn prove(&self, cell: &Cell, p: Result<CellPatterns, String>) -> Option<Rule> {
         if !self.sharpest && cell.t_hi.is_some() {
             for ball in [Ball::XStar, Ball::Rho] {
                 if self.ctx.excluded(cell, ball).is_ok() {
@@ -161,7 +161,7 @@ impl Search<'_> {
                 }
             }
         }
-        let p = self.ctx.patterns(cell, PAIRS_TRY).ok()?;
+        let p = p.ok()?;
         if p.free.is_empty() {
             if self.ctx.region(cell, &p).is_ok() {
                 return Some(Rule::Region);
@@ -191,12 +191,15 @@ impl Search<'_> {
         }
     }
 
-    fn decide(&self, cell: Cell, depth: u32) -> Node {
+    /// `parent`: the parent cell's neuron statuses (inherited).
+    fn decide(&self, cell: Cell, depth: u32, parent: Option<&Statuses>) -> Node {
         if self.out_of_time() {
             self.count(Rule::Undecided, depth);
             return Node::Leaf(Rule::Undecided);
         }
-        if let Some(rule) = self.prove(&cell) {
+        let (pats, statuses) = self.ctx.patterns_from(&cell, PAIRS_TRY, parent);
+        let free = pats.as_ref().map_or(usize::MAX, |p| p.free.len());
+        if let Some(rule) = self.prove(&cell, pats) {
             self.count(rule, depth);
             return Node::Leaf(rule);
         }
@@ -206,11 +209,6 @@ impl Search<'_> {
         }
         // Split: isolate neurons by direction splits; cut radii where only
         // one neuron or none is free (the rule failed along the ray).
-        let free = self
-            .ctx
-            .engine
-            .patterns(&cell.corner_integers(), 2)
-            .map_or(usize::MAX, |p| p.free.len());
         let widest = cell.widest();
         let radial_at = match &cell.t_hi {
             None => {
@@ -231,7 +229,7 @@ impl Search<'_> {
         if radial {
             let at = radial_at.expect("radial point");
             let (a, b) = cell.split_radial(&at).expect("inside");
-            let (inner, outer) = self.join(a, b, depth);
+            let (inner, outer) = self.join(a, b, depth, &statuses);
             Node::Radial {
                 at: at.to_rational(),
                 inner: Box::new(inner),
@@ -239,7 +237,7 @@ impl Search<'_> {
             }
         } else if let Some(axis) = widest {
             let (a, b) = cell.split(axis);
-            let (lo, hi) = self.join(a, b, depth);
+            let (lo, hi) = self.join(a, b, depth, &statuses);
             Node::Split {
                 axis,
                 lo: Box::new(lo),
@@ -252,20 +250,22 @@ impl Search<'_> {
         }
     }
 
-    fn join(&self, a: Cell, b: Cell, depth: u32) -> (Node, Node) {
+    fn join(&self, a: Cell, b: Cell, depth: u32, st: &Statuses) -> (Node, Node) {
+        let st = Some(st);
         if depth < PARALLEL_DEPTH {
-            rayon::join(|| self.decide(a, depth + 1), || self.decide(b, depth + 1))
+            rayon::join(
+                || self.decide(a, depth + 1, st),
+                || self.decide(b, depth + 1, st),
+            )
         } else {
-            (self.decide(a, depth + 1), self.decide(b, depth + 1))
+            (self.decide(a, depth + 1, st), self.decide(b, depth + 1, st))
         }
     }
 
     /// (P2) on direction boxes: Zero rule, else split down to `2^-24`.
-    fn decide_zero(&self, cell: Cell, depth: u32) -> Node {
-        let proved = self
-            .ctx
-            .patterns(&cell, ZERO_LIMIT)
-            .and_then(|p| self.ctx.zero(&cell, &p));
+    fn decide_zero(&self, cell: Cell, depth: u32, parent: Option<&Statuses>) -> Node {
+        let (pats, statuses) = self.ctx.patterns_from(&cell, ZERO_LIMIT, parent);
+        let proved = pats.and_then(|p| self.ctx.zero(&cell, &p));
         if proved.is_ok() {
             return Node::Leaf(Rule::Zero);
         }
@@ -278,8 +278,8 @@ impl Search<'_> {
                 let (a, b) = cell.split(axis);
                 Node::Split {
                     axis,
-                    lo: Box::new(self.decide_zero(a, depth + 1)),
-                    hi: Box::new(self.decide_zero(b, depth + 1)),
+                    lo: Box::new(self.decide_zero(a, depth + 1, Some(&statuses))),
+                    hi: Box::new(self.decide_zero(b, depth + 1, Some(&statuses))),
                 }
             }
             _ => Node::Leaf(Rule::Undecided),
@@ -414,7 +414,11 @@ pub fn search(
         .par_iter()
         .map(|&face| {
             let root = Cell::root(face, k);
-            (face, s.decide(root.clone(), 0), s.decide_zero(root, 0))
+            (
+                face,
+                s.decide(root.clone(), 0, None),
+                s.decide_zero(root, 0, None),
+            )
         })
         .collect();
 

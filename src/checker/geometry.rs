@@ -146,6 +146,31 @@ impl Cell {
         Some(self.vertices()?.iter().map(|v| to_rationals(v)).collect())
     }
 
+    /// Whether `u / q` (`q > 0`) is a point of the cell (closed), in
+    /// integer arithmetic: `t = s u_a / q`, `t_lo q <= s u_a <= t_hi q`, and
+    /// `lo_j s u_a <= u_j <= hi_j s u_a`.
+    pub fn contains_scaled(&self, u: &[BigInt], q: &BigInt) -> bool {
+        let a = self.face.axis;
+        let int = |v: &BigInt| Dyadic {
+            num: v.clone(),
+            exp: 0,
+        };
+        let su = int(&if self.face.positive { u[a].clone() } else { -u[a].clone() });
+        if su.is_zero() {
+            return self.t_lo.is_zero() && u.iter().all(|v| v.is_zero());
+        }
+        let qd = int(q);
+        if su.is_negative()
+            || su < self.t_lo.mul(&qd)
+            || self.t_hi.as_ref().is_some_and(|h| su > h.mul(&qd))
+        {
+            return false;
+        }
+        (0..self.k())
+            .filter(|&j| j != a)
+            .all(|j| int(&u[j]) >= self.lo[j].mul(&su) && int(&u[j]) <= self.hi[j].mul(&su))
+    }
+
     /// Whether `x` is a point of the cell (closed).
     pub fn contains(&self, x: &[BigRational]) -> bool {
         let a = self.face.axis;

@@ -24,7 +24,7 @@ use crate::format::certificate::{
 };
 use crate::format::network::Network;
 use geometry::{Cell, Excluded};
-use patterns::Engine;
+use patterns::{Engine, Statuses};
 use rules::{BallUse, Context};
 
 /// Below this depth the two halves of a split are checked in parallel.
@@ -152,14 +152,8 @@ pub fn check(cert: &Certificate, net: &Network, net_sha256: &str) -> Result<Repo
                 let root = Cell::root(f.face, net.latent);
                 let name = f.face.to_string();
                 [
-                    walk(&ctx, &f.tree, root.clone(), 0, &format!("{name} tree ")),
-                    walk(
-                        &ctx,
-                        &f.zero_tree,
-                        root,
-                        0,
-                        &mut format!("{name} zero_tree "),
-                    ),
+                    walk(&ctx, &f.tree, root.clone(), 0, &format!("{name} tree "), None),
+                    walk(&ctx, &f.zero_tree, root, 0, &format!("{name} zero_tree "), None),
                 ]
             })
             .collect();
@@ -222,18 +216,26 @@ pub fn check(cert: &Certificate, net: &Network, net_sha256: &str) -> Result<Repo
 
 /// Walks one tree; `path` names the node (`0`/`1`: lower/upper half of a
 /// direction split, `i`/`o`: inner/outer part of a radial split).
+/// `parent` holds the neuron statuses of the parent cell (inherited: only
+/// its free neurons are re-examined here).
 fn walk(
     ctx: &Context,
     node: &Node,
     cell: Cell,
     depth: u32,
     path: &str,
+    parent: Option<&Statuses>,
 ) -> Result<Tally, Rejection> {
+    if let Node::Leaf(rule) = node {
+        return leaf(ctx, *rule, &cell, path, parent);
+    }
+    let own = ctx.patterns_from(&cell, rules::PAIRS_LIMIT, parent).1;
+    let st = Some(&own);
     match node {
-        Node::Leaf(rule) => leaf(ctx, *rule, &cell, path),
+        Node::Leaf(_) => unreachable!("handled above"),
         Node::Split { axis, lo, hi } => {
             let (a, b) = cell.split(*axis);
-            both(ctx, (lo, a, '0'), (hi, b, '1'), depth, path)
+            both(ctx, (lo, a, '0'), (hi, b, '1'), depth, path, st)
         }
         Node::Radial { at, inner, outer } => {
             // The format admits dyadic split points only.
@@ -247,24 +249,31 @@ fn walk(
                         .map_or("inf".into(), |t| t.to_rational().to_string())
                 ));
             };
-            both(ctx, (inner, a, 'i'), (outer, b, 'o'), depth, path)
+            both(ctx, (inner, a, 'i'), (outer, b, 'o'), depth, path, st)
         }
     }
 }
 
 type Child<'n> = (&'n Node, Cell, char);
 
-fn both(ctx: &Context, a: Child, b: Child, depth: u32, path: &str) -> Result<Tally, Rejection> {
+fn both(
+    ctx: &Context,
+    a: Child,
+    b: Child,
+    depth: u32,
+    path: &str,
+    st: Option<&Statuses>,
+) -> Result<Tally, Rejection> {
     let (pa, pb) = (format!("{path}{}", a.2), format!("{path}{}", b.2));
     let (ra, rb) = if depth < PARALLEL_DEPTH {
         rayon::join(
-            || walk(ctx, a.0, a.1, depth + 1, &pa),
-            || walk(ctx, b.0, b.1, depth + 1, &pb),
+            || walk(ctx, a.0, a.1, depth + 1, &pa, st),
+            || walk(ctx, b.0, b.1, depth + 1, &pb, st),
         )
     } else {
         (
-            walk(ctx, a.0, a.1, depth + 1, &pa),
-            walk(ctx, b.0, b.1, depth + 1, &pb),
+            walk(ctx, a.0, a.1, depth + 1, &pa, st),
+            walk(ctx, b.0, b.1, depth + 1, &pb, st),
         )
     };
     // The first failure in tree order, whatever finished first.
@@ -273,22 +282,26 @@ fn both(ctx: &Context, a: Child, b: Child, depth: u32, path: &str) -> Result<Tal
     Ok(t)
 }
 
-fn leaf(ctx: &Context, rule: Rule, cell: &Cell, path: &str) -> Result<Tally, Rejection> {
+fn leaf(
+    ctx: &Context,
+    rule: Rule,
+    cell: &Cell,
+    path: &str,
+    parent: Option<&Statuses>,
+) -> Result<Tally, Rejection> {
     let mut t = Tally::default();
+    let patterns = |limit| ctx.patterns_from(cell, limit, parent).0;
     let outcome = match rule {
-        Rule::Region => ctx
-            .patterns(cell, 2)
+        Rule::Region => patterns(2)
             .and_then(|p| ctx.region(cell, &p))
             .map(|u| {
                 t.counts.region = 1;
                 t.uses = u;
             }),
-        Rule::Pairs => ctx
-            .patterns(cell, rules::PAIRS_LIMIT)
+        Rule::Pairs => patterns(rules::PAIRS_LIMIT)
             .and_then(|p| ctx.pairs(cell, &p))
             .map(|_| t.counts.pairs = 1),
-        Rule::Crease => ctx
-            .patterns(cell, 2)
+        Rule::Crease => patterns(2)
             .and_then(|p| ctx.crease(cell, &p))
             .map(|u| {
                 t.counts.crease = 1;
@@ -298,8 +311,7 @@ fn leaf(ctx: &Context, rule: Rule, cell: &Cell, path: &str) -> Result<Tally, Rej
             t.counts.excluded = 1;
             t.uses = u;
         }),
-        Rule::Zero => ctx
-            .patterns(cell, rules::ZERO_LIMIT)
+        Rule::Zero => patterns(rules::ZERO_LIMIT)
             .and_then(|p| ctx.zero(cell, &p))
             .map(|_| t.counts.zero = 1),
         Rule::Undecided => {

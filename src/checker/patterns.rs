@@ -25,6 +25,8 @@ pub struct Quadratic {
     pub b: Vec<Dyadic>,
     /// `Q_P^{-1} b_P`, `None` when `Q_P` is singular.
     pub region_point: Option<Vec<BigRational>>,
+    /// The region point as `u / q` (integers, `q > 0`), for fast membership.
+    pub region_scaled: Option<(Vec<BigInt>, BigInt)>,
 }
 
 /// A neuron that is free on a cell, with the row `c` of its pre-activation
@@ -35,6 +37,10 @@ pub struct FreeNeuron {
     pub index: usize,
     pub row: Vec<Dyadic>,
 }
+
+/// Neuron statuses on a box, per choice of bits of the earlier layers.
+#[derive(Clone, Debug, Default)]
+pub struct Statuses(HashMap<Vec<Vec<bool>>, Arc<Vec<Option<bool>>>>);
 
 #[derive(Debug)]
 pub struct CellPatterns {
@@ -82,15 +88,58 @@ impl<'a> Engine<'a> {
     }
 
     /// The patterns consistent with some point of the cone over the box
-    /// whose corners are given; `None` when more than `limit`.
-    pub fn patterns(&self, corners: &[Vec<BigInt>], limit: usize) -> Option<CellPatterns> {
+    /// whose corners are given (`None` when more than `limit`), and the
+    /// neuron statuses met on the way. Statuses of a parent cell are
+    /// inherited: a neuron fixed on a box stays fixed, with the same bit, on
+    /// every sub-box, so only the parent's free neurons are re-examined.
+    pub fn patterns(
+        &self,
+        corners: &[Vec<BigInt>],
+        limit: usize,
+        parent: Option<&Statuses>,
+    ) -> (Option<CellPatterns>, Statuses) {
         let mut out = CellPatterns {
             patterns: Vec::new(),
             free: Vec::new(),
         };
+        let mut statuses = Statuses::default();
         let mut prefix = Vec::new();
-        self.branch(corners, &mut prefix, limit, &mut out)?;
-        Some(out)
+        let ok = self.branch(corners, &mut prefix, limit, parent, &mut out, &mut statuses);
+        (ok.map(|_| out), statuses)
+    }
+
+    /// Fixed on (`Some(true)`), fixed off (`Some(false)`) or free (`None`)
+    /// for each neuron of the next layer under `prefix`.
+    fn layer_status(
+        &self,
+        corners: &[Vec<BigInt>],
+        prefix: &[Vec<bool>],
+        rows: &DMat,
+        parent: Option<&Statuses>,
+    ) -> Arc<Vec<Option<bool>>> {
+        let inherited = parent.and_then(|p| p.0.get(prefix));
+        if let Some(st) = inherited {
+            if st.iter().all(Option::is_some) {
+                return st.clone();
+            }
+        }
+        let status = (0..rows.rows)
+            .map(|j| {
+                if let Some(Some(bit)) = inherited.map(|st| st[j]) {
+                    return Some(bit);
+                }
+                let row = rows.row(j);
+                let mut signs = corners
+                    .iter()
+                    .map(|c| row.iter().zip(c).map(|(a, b)| a * b).sum::<BigInt>().sign());
+                match signs.next() {
+                    Some(Sign::Plus) if signs.all(|v| v == Sign::Plus) => Some(true),
+                    Some(Sign::Minus) if signs.all(|v| v == Sign::Minus) => Some(false),
+                    _ => None,
+                }
+            })
+            .collect();
+        Arc::new(status)
     }
 
     fn branch(
@@ -98,7 +147,9 @@ impl<'a> Engine<'a> {
         corners: &[Vec<BigInt>],
         prefix: &mut Vec<Vec<bool>>,
         limit: usize,
+        parent: Option<&Statuses>,
         out: &mut CellPatterns,
+        statuses: &mut Statuses,
     ) -> Option<()> {
         let i = prefix.len();
         if i == self.net.depth() {
@@ -111,34 +162,23 @@ impl<'a> Engine<'a> {
             return Some(());
         }
         let rows = self.layer_rows(prefix);
-        let mut bits = Vec::with_capacity(rows.rows);
-        let mut free = Vec::new();
-        for j in 0..rows.rows {
-            let row = rows.row(j);
-            let signs: Vec<Sign> = corners
-                .iter()
-                .map(|c| row.iter().zip(c).map(|(a, b)| a * b).sum::<BigInt>().sign())
-                .collect();
-            if signs.iter().all(|&v| v == Sign::Plus) {
-                bits.push(true);
-            } else if signs.iter().all(|&v| v == Sign::Minus) {
-                bits.push(false);
-            } else {
-                bits.push(false);
-                free.push(j);
-                out.free.push(FreeNeuron {
-                    layer: i + 1,
-                    index: j,
-                    row: rows
-                        .row(j)
-                        .iter()
-                        .map(|n| Dyadic {
-                            num: n.clone(),
-                            exp: rows.exp,
-                        })
-                        .collect(),
-                });
-            }
+        let status = self.layer_status(corners, prefix, &rows, parent);
+        statuses.0.insert(prefix.clone(), status.clone());
+        let bits: Vec<bool> = status.iter().map(|s| s.unwrap_or(false)).collect();
+        let free: Vec<usize> = (0..status.len()).filter(|&j| status[j].is_none()).collect();
+        for &j in &free {
+            out.free.push(FreeNeuron {
+                layer: i + 1,
+                index: j,
+                row: rows
+                    .row(j)
+                    .iter()
+                    .map(|n| Dyadic {
+                        num: n.clone(),
+                        exp: rows.exp,
+                    })
+                    .collect(),
+            });
         }
         if free.len() >= usize::BITS as usize || (1usize << free.len()) > limit {
             return None;
@@ -149,7 +189,7 @@ impl<'a> Engine<'a> {
                 b[j] = mask >> t & 1 == 1;
             }
             prefix.push(b);
-            let r = self.branch(corners, prefix, limit, out);
+            let r = self.branch(corners, prefix, limit, parent, out, statuses);
             prefix.pop();
             r?;
         }
@@ -173,7 +213,12 @@ impl<'a> Engine<'a> {
             let scale = crate::exact::dyadic::dyadic_to_rational(&BigInt::from(1), b.exp - q.exp);
             x.into_iter().map(|v| v * &scale).collect()
         });
+        let region_scaled = region_point.as_ref().map(|x: &Vec<BigRational>| {
+            let (u, q) = crate::exact::eval::split_point(x);
+            (u.num, q)
+        });
         let quad = Arc::new(Quadratic {
+            region_scaled,
             q: q.to_dyadics(),
             b: b.to_dyadics(),
             region_point,

@@ -8,7 +8,7 @@ use num_rational::BigRational;
 use num_traits::Zero;
 
 use super::geometry::{linear_range, product_min, quadratic_positive, Cell, Excluded};
-use super::patterns::{mat_vec, CellPatterns, Engine, Quadratic};
+use super::patterns::{mat_vec, CellPatterns, Engine, Quadratic, Statuses};
 use crate::exact::dyadic::{dyadic_dot, Dyadic};
 use crate::format::certificate::Ball;
 
@@ -60,20 +60,37 @@ fn vec_str(v: &[BigRational]) -> String {
 impl Context<'_> {
     /// The patterns consistent with the cell, at most `limit` of them.
     pub fn patterns(&self, cell: &Cell, limit: usize) -> Result<CellPatterns, String> {
-        self.engine
-            .patterns(&cell.corner_integers(), limit)
-            .ok_or_else(|| format!("more than {limit} patterns are consistent with the cell"))
+        self.patterns_from(cell, limit, None).0
+    }
+
+    /// As [`Context::patterns`], inheriting the statuses of a parent cell;
+    /// also returns this cell's statuses for its children.
+    pub fn patterns_from(
+        &self,
+        cell: &Cell,
+        limit: usize,
+        parent: Option<&Statuses>,
+    ) -> (Result<CellPatterns, String>, Statuses) {
+        let (p, st) = self.engine.patterns(&cell.corner_integers(), limit, parent);
+        (
+            p.ok_or_else(|| format!("more than {limit} patterns are consistent with the cell")),
+            st,
+        )
     }
 
     /// A zero of `g_P` (the region point) does no harm to (P1) on the cell
     /// when it is not in the cell, is `0`, lies in `E`, or is listed.
     fn harmless_zero(
         &self,
-        xc: &[BigRational],
+        quad: &Quadratic,
+        what: &str,
         cell: &Cell,
         uses: &mut BallUse,
     ) -> Result<(), String> {
-        if !cell.contains(xc)
+        let (Some(xc), Some((u, q))) = (&quad.region_point, &quad.region_scaled) else {
+            return Err(format!("Q_P of {what} is singular"));
+        };
+        if !cell.contains_scaled(u, q)
             || xc.iter().all(|v| v.is_zero())
             || self.stationary.iter().any(|s| s == xc)
         {
@@ -95,16 +112,6 @@ impl Context<'_> {
         ))
     }
 
-    fn region_point<'q>(
-        &self,
-        quad: &'q Quadratic,
-        what: &str,
-    ) -> Result<&'q [BigRational], String> {
-        quad.region_point
-            .as_deref()
-            .ok_or_else(|| format!("Q_P of {what} is singular"))
-    }
-
     /// Region: one pattern on the cell, `Q_P` nonsingular, `x_c` harmless (F5).
     pub fn region(&self, cell: &Cell, pats: &CellPatterns) -> Result<BallUse, String> {
         if let Some(f) = pats.free.first() {
@@ -115,7 +122,7 @@ impl Context<'_> {
         }
         let quad = self.engine.quadratic(&pats.patterns[0]);
         let mut uses = BallUse::default();
-        self.harmless_zero(self.region_point(&quad, "the pattern")?, cell, &mut uses)?;
+        self.harmless_zero(&quad, "the pattern", cell, &mut uses)?;
         Ok(uses)
     }
 
@@ -194,8 +201,8 @@ impl Context<'_> {
         };
         let (q0, q1) = (self.engine.quadratic(p0), self.engine.quadratic(p1));
         let mut uses = BallUse::default();
-        self.harmless_zero(self.region_point(&q0, "P0")?, cell, &mut uses)?;
-        self.harmless_zero(self.region_point(&q1, "P1")?, cell, &mut uses)?;
+        self.harmless_zero(&q0, "P0", cell, &mut uses)?;
+        self.harmless_zero(&q1, "P1", cell, &mut uses)?;
         // h(x) = <c_v, g_P0(x)> = <Q0 c_v, x> - <c_v, b0> (Q0 symmetric): at
         // x = t p it is t <u, p> - w, affine in x, so the vertices decide a
         // bounded cell; an unbounded one also needs slopes >= 0.
