@@ -232,6 +232,6 @@ fn zero_rule() {
     let whole = cell(true, q(-1, 1), q(1, 1), q(0, 1), None);
     with(q(0, 1), q(0, 1), |ctx| {
         let e = zero(ctx, &whole).unwrap_err();
-        assert!(e.contains("= 0 <= 0"), "{e}");
+        assert!(e.contains("<p_v, b_P> <= 0 at corner (1, -1)"), "{e}");
     });
 }

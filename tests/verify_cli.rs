@@ -271,7 +271,13 @@ fn unknown_and_violated() {
         "",
     );
     let (code, out, err) = verify(&fl.write("zh.json", &h), &[]);
-    expect(code, &out, &err, 1, "rule zero: <p_v, b_P> = 0 <= 0");
+    expect(
+        code,
+        &out,
+        &err,
+        1,
+        "rule zero: <p_v, b_P> <= 0 at corner (-1)",
+    );
 }
 
 #[test]

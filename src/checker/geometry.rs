@@ -155,7 +155,11 @@ impl Cell {
             num: v.clone(),
             exp: 0,
         };
-        let su = int(&if self.face.positive { u[a].clone() } else { -u[a].clone() });
+        let su = int(&if self.face.positive {
+            u[a].clone()
+        } else {
+            -u[a].clone()
+        });
         if su.is_zero() {
             return self.t_lo.is_zero() && u.iter().all(|v| v.is_zero());
         }

@@ -152,8 +152,22 @@ pub fn check(cert: &Certificate, net: &Network, net_sha256: &str) -> Result<Repo
                 let root = Cell::root(f.face, net.latent);
                 let name = f.face.to_string();
                 [
-                    walk(&ctx, &f.tree, root.clone(), 0, &format!("{name} tree "), None),
-                    walk(&ctx, &f.zero_tree, root, 0, &format!("{name} zero_tree "), None),
+                    walk(
+                        &ctx,
+                        &f.tree,
+                        root.clone(),
+                        0,
+                        &format!("{name} tree "),
+                        None,
+                    ),
+                    walk(
+                        &ctx,
+                        &f.zero_tree,
+                        root,
+                        0,
+                        &format!("{name} zero_tree "),
+                        None,
+                    ),
                 ]
             })
             .collect();
@@ -292,21 +306,17 @@ fn leaf(
     let mut t = Tally::default();
     let patterns = |limit| ctx.patterns_from(cell, limit, parent).0;
     let outcome = match rule {
-        Rule::Region => patterns(2)
-            .and_then(|p| ctx.region(cell, &p))
-            .map(|u| {
-                t.counts.region = 1;
-                t.uses = u;
-            }),
+        Rule::Region => patterns(2).and_then(|p| ctx.region(cell, &p)).map(|u| {
+            t.counts.region = 1;
+            t.uses = u;
+        }),
         Rule::Pairs => patterns(rules::PAIRS_LIMIT)
             .and_then(|p| ctx.pairs(cell, &p))
             .map(|_| t.counts.pairs = 1),
-        Rule::Crease => patterns(2)
-            .and_then(|p| ctx.crease(cell, &p))
-            .map(|u| {
-                t.counts.crease = 1;
-                t.uses = u;
-            }),
+        Rule::Crease => patterns(2).and_then(|p| ctx.crease(cell, &p)).map(|u| {
+            t.counts.crease = 1;
+            t.uses = u;
+        }),
         Rule::Excluded(ball) => ctx.excluded(cell, ball).map(|u| {
             t.counts.excluded = 1;
             t.uses = u;

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use num_bigint::{BigInt, Sign};
 use num_rational::BigRational;
 
-use crate::exact::dyadic::{dyadic_dot, solve_integer_system, DMat, Dyadic};
+use crate::exact::dyadic::{dyadic_dot, solve_integer_system, DMat, DVec, Dyadic};
 use crate::exact::eval::{ExactNet, Pattern};
 
 /// `Q_P`, `b_P` and the region point of one pattern, as rationals.
@@ -56,6 +56,8 @@ pub struct Engine<'a> {
     /// Layer rows `R_i` keyed by the bits of layers `< i`.
     rows: Mutex<HashMap<Vec<Vec<bool>>, Arc<DMat>>>,
     quads: Mutex<HashMap<Pattern, Arc<Quadratic>>>,
+    /// `A^T y` (`y` for `A = I`).
+    pub aty: DVec,
 }
 
 impl<'a> Engine<'a> {
@@ -64,11 +66,15 @@ impl<'a> Engine<'a> {
             net,
             rows: Mutex::new(HashMap::new()),
             quads: Mutex::new(HashMap::new()),
+            aty: match &net.a {
+                Some(a) => a.tr_mul_vec(&net.y),
+                None => net.y.clone(),
+            },
         }
     }
 
     /// `R_i` for the bits of the layers before it (`prefix.len() = i - 1`).
-    fn layer_rows(&self, prefix: &[Vec<bool>]) -> Arc<DMat> {
+    pub fn layer_rows(&self, prefix: &[Vec<bool>]) -> Arc<DMat> {
         if let Some(r) = self.rows.lock().expect("cache lock").get(prefix) {
             return r.clone();
         }
@@ -201,14 +207,21 @@ impl<'a> Engine<'a> {
         if let Some(q) = self.quads.lock().expect("cache lock").get(p) {
             return q.clone();
         }
+        // Lambda_P = D_d R_d; with A = I, Q = R_d^T D_d R_d and b = R_d^T D_d y;
+        // otherwise M = A D_d R_d, Q = M^T M, b = M^T y (F5).
         let d = self.net.depth();
-        let lambda = self.layer_rows(&p.bits[..d - 1]).mask_rows(&p.bits[d - 1]);
-        let m = match &self.net.a {
-            Some(a) => a.mul_masked(&lambda, None),
-            None => lambda,
+        let rows = self.layer_rows(&p.bits[..d - 1]);
+        let last = &p.bits[d - 1];
+        let (q, b) = match &self.net.a {
+            Some(a) => {
+                let m = a.mul_inner_masked(&rows, last);
+                (m.gram(), m.tr_mul_vec(&self.net.y))
+            }
+            None => (
+                rows.gram_rows(Some(last)),
+                rows.tr_mul_vec_rows(&self.net.y, Some(last)),
+            ),
         };
-        let q = m.gram();
-        let b = m.tr_mul_vec(&self.net.y);
         let region_point = solve_integer_system(&q.num, self.net.k, &b.num).map(|x| {
             let scale = crate::exact::dyadic::dyadic_to_rational(&BigInt::from(1), b.exp - q.exp);
             x.into_iter().map(|v| v * &scale).collect()

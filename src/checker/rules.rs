@@ -4,12 +4,16 @@
 //! below is computed with integers over powers of two (no gcd, no rounding);
 //! only region points and the excluded balls use general rationals.
 
+use std::collections::BTreeMap;
+
+use num_bigint::BigInt;
 use num_rational::BigRational;
-use num_traits::Zero;
+use num_traits::{Signed, Zero};
 
 use super::geometry::{linear_range, product_min, quadratic_positive, Cell, Excluded};
 use super::patterns::{mat_vec, CellPatterns, Engine, Quadratic, Statuses};
 use crate::exact::dyadic::{dyadic_dot, Dyadic};
+use crate::exact::eval::Pattern;
 use crate::format::certificate::Ball;
 
 /// Most patterns the Pairs rule examines on one cell (pairs grow as the square).
@@ -250,19 +254,49 @@ impl Context<'_> {
         Ok(uses)
     }
 
-    /// Zero (P2): `<p_v, b_P> > 0` at every corner for every consistent `P` (F6).
+    /// Zero (P2): `<p_v, b_P> > 0` at every corner for every consistent `P`
+    /// (F6: `D_w f(0) = -<w, b_P>`). With `b_P = R_d^T D_d (A^T y)`, the
+    /// last layer's bits enter linearly: over the patterns that share the
+    /// bits of layers `< d`, the least `<p, b_P>` is the sum of
+    /// `v_j = (A^T y)_j <R_d[j], p>` over neurons on in all of them, plus
+    /// `min(0, v_j)` over the others that are on in some (free ones take
+    /// every combination of bits, SPEC §4).
     pub fn zero(&self, cell: &Cell, pats: &CellPatterns) -> Result<(), String> {
-        let corners = cell.corners();
+        let d = self.engine.net.depth();
+        let mut groups: BTreeMap<&[Vec<bool>], (Vec<bool>, Vec<bool>)> = BTreeMap::new();
         for p in &pats.patterns {
-            let quad = self.engine.quadratic(p);
-            for corner in &corners {
-                let v = dyadic_dot(corner, &quad.b);
-                if !v.is_positive() {
-                    let c: Vec<BigRational> = corner.iter().map(Dyadic::to_rational).collect();
+            let last = &p.bits[d - 1];
+            let e = groups
+                .entry(&p.bits[..d - 1])
+                .or_insert_with(|| (last.clone(), last.clone()));
+            for (j, &bit) in last.iter().enumerate() {
+                e.0[j] &= bit;
+                e.1[j] |= bit;
+            }
+        }
+        // Positive multiples of the corners (the same factor for all).
+        let corners = cell.corner_integers();
+        let w = &self.engine.aty;
+        for (prefix, (always, some)) in &groups {
+            let rows = self.engine.layer_rows(prefix);
+            for (c, corner) in corners.iter().enumerate() {
+                let mut least = BigInt::zero();
+                for j in (0..rows.rows).filter(|&j| some[j]) {
+                    let dot: BigInt = rows.row(j).iter().zip(corner).map(|(a, b)| a * b).sum();
+                    let v = dot * &w.num[j];
+                    if always[j] || v.is_negative() {
+                        least += v;
+                    }
+                }
+                if !least.is_positive() {
+                    let p = &cell.corners()[c];
+                    let p: Vec<BigRational> = p.iter().map(Dyadic::to_rational).collect();
                     return Err(format!(
-                        "<p_v, b_P> = {} <= 0 at corner {} for pattern {p}",
-                        v.to_rational(),
-                        vec_str(&c)
+                        "<p_v, b_P> <= 0 at corner {} for a pattern with layers < d = {}",
+                        vec_str(&p),
+                        Pattern {
+                            bits: prefix.to_vec()
+                        }
                     ));
                 }
             }

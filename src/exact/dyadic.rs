@@ -369,10 +369,15 @@ impl DMat {
     }
     /// `self^T * v`.
     pub fn tr_mul_vec(&self, v: &DVec) -> DVec {
+        self.tr_mul_vec_rows(v, None)
+    }
+
+    /// `self^T D v` with `D` the 0/1 diagonal of `keep` (all rows: `None`).
+    pub fn tr_mul_vec_rows(&self, v: &DVec, keep: Option<&[bool]>) -> DVec {
         assert_eq!(self.rows, v.len(), "matrix-vector size mismatch");
         let mut out = vec![BigInt::zero(); self.cols];
         for (i, vi) in v.num.iter().enumerate() {
-            if vi.is_zero() {
+            if vi.is_zero() || keep.is_some_and(|k| !k[i]) {
                 continue;
             }
             for (o, a) in out.iter_mut().zip(self.row(i)) {
@@ -416,6 +421,32 @@ impl DMat {
             exp: self.exp + other.exp,
         }
     }
+    /// `self * D * other` with `D` the 0/1 diagonal of `keep`.
+    pub fn mul_inner_masked(&self, other: &DMat, keep: &[bool]) -> DMat {
+        assert_eq!(self.cols, other.rows, "matrix-matrix size mismatch");
+        assert_eq!(keep.len(), other.rows, "mask length mismatch");
+        let mut num = vec![BigInt::zero(); self.rows * other.cols];
+        for i in 0..self.rows {
+            let out = &mut num[i * other.cols..(i + 1) * other.cols];
+            for (l, a) in self.row(i).iter().enumerate() {
+                if a.is_zero() || !keep[l] {
+                    continue;
+                }
+                for (o, b) in out.iter_mut().zip(other.row(l)) {
+                    if !b.is_zero() {
+                        *o += a * b;
+                    }
+                }
+            }
+        }
+        DMat {
+            rows: self.rows,
+            cols: other.cols,
+            num,
+            exp: self.exp + other.exp,
+        }
+    }
+
     /// `D self`: rows whose bit is false set to zero.
     pub fn mask_rows(&self, keep: &[bool]) -> DMat {
         assert_eq!(self.rows, keep.len(), "mask length mismatch");
@@ -431,9 +462,17 @@ impl DMat {
     }
     /// `self^T * self` (symmetric).
     pub fn gram(&self) -> DMat {
+        self.gram_rows(None)
+    }
+
+    /// `self^T D self` with `D` the 0/1 diagonal of `keep` (all rows: `None`).
+    pub fn gram_rows(&self, keep: Option<&[bool]>) -> DMat {
         let n = self.cols;
         let mut num = vec![BigInt::zero(); n * n];
         for r in 0..self.rows {
+            if keep.is_some_and(|k| !k[r]) {
+                continue;
+            }
             let row = self.row(r);
             for i in 0..n {
                 if row[i].is_zero() {
