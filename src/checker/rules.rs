@@ -49,6 +49,9 @@ impl BallUse {
     }
 }
 
+/// Last-layer bits over a group of patterns: (on in all, on in some).
+type LastLayer = (Vec<bool>, Vec<bool>);
+
 /// Everything a rule needs besides the cell.
 pub struct Context<'a> {
     pub engine: &'a Engine<'a>,
@@ -263,7 +266,8 @@ impl Context<'_> {
     /// every combination of bits, SPEC §4).
     pub fn zero(&self, cell: &Cell, pats: &CellPatterns) -> Result<(), String> {
         let d = self.engine.net.depth();
-        let mut groups: BTreeMap<&[Vec<bool>], (Vec<bool>, Vec<bool>)> = BTreeMap::new();
+        // Per prefix: (on in every pattern, on in some pattern).
+        let mut groups: BTreeMap<&[Vec<bool>], LastLayer> = BTreeMap::new();
         for p in &pats.patterns {
             let last = &p.bits[d - 1];
             let e = groups
