@@ -72,6 +72,9 @@ struct CertifyArgs {
     /// No progress display.
     #[arg(long)]
     quiet: bool,
+    /// Show progress even when standard error is not a terminal.
+    #[arg(long, conflicts_with = "quiet")]
+    progress: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -178,20 +181,16 @@ fn run(cli: Cli) -> Result<(), String> {
             let net = sample_network(&spec);
             net.validate().map_err(|e| format!("sample: {e}"))?;
             let hash = write_network_file(&out, &net).map_err(|e| e.to_string())?;
-            println!("wrote {} (sha256 {hash})", out.display());
+            print_out(&format!("wrote {} (sha256 {hash})\n", out.display()));
             Ok(())
         }
         Command::Inspect { file, at } => {
             let loaded = read_network_file(&file).map_err(|e| e.to_string())?;
-            print!(
-                "{}",
-                describe(&loaded).map_err(|e| format!("{}: {e}", file.display()))?
-            );
+            print_out(&describe(&loaded).map_err(|e| format!("{}: {e}", file.display()))?);
             if let Some(at) = at {
                 let x = parse_point(&at, loaded.network.latent)?;
-                print!(
-                    "{}",
-                    describe_point(&loaded, &x).map_err(|e| format!("{}: {e}", file.display()))?
+                print_out(
+                    &describe_point(&loaded, &x).map_err(|e| format!("{}: {e}", file.display()))?,
                 );
             }
             Ok(())
@@ -266,7 +265,7 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
         rho: (rho_lo, rho_hi),
     };
     let progress = Progress::default();
-    let show = !a.quiet && !a.json && std::io::stderr().is_terminal();
+    let show = a.progress || (!a.quiet && !a.json && std::io::stderr().is_terminal());
     let result = std::thread::scope(|scope| {
         if show {
             scope.spawn(|| progress_display(&progress));
@@ -319,14 +318,22 @@ fn path_hint(net: &Path, cert: &Path) -> Option<String> {
     }
 }
 
+/// Live progress on standard error: a rewritten line on a terminal, a line
+/// every two seconds otherwise (`--progress` into a log).
 fn progress_display(p: &Progress) {
+    let tty = std::io::stderr().is_terminal();
     let start = std::time::Instant::now();
+    let mut last = start;
     while !p.done.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(200));
+        if !tty && last.elapsed() < Duration::from_secs(2) {
+            continue;
+        }
+        last = std::time::Instant::now();
         let cells = p.cells.load(Ordering::Relaxed);
         let secs = start.elapsed().as_secs_f64();
-        eprint!(
-            "\r{cells} cells ({:.0}/s), depth {}, region {} crease {} pairs {} undecided {}   ",
+        let line = format!(
+            "{cells} cells ({:.0}/s), depth {}, region {} crease {} pairs {} undecided {}",
             cells as f64 / secs.max(1e-9),
             p.depth.load(Ordering::Relaxed),
             p.region.load(Ordering::Relaxed),
@@ -334,18 +341,40 @@ fn progress_display(p: &Progress) {
             p.pairs.load(Ordering::Relaxed),
             p.undecided.load(Ordering::Relaxed),
         );
+        if tty {
+            eprint!("\r{line:<100}");
+        } else {
+            eprintln!("[{secs:.0} s] {line}");
+        }
     }
-    eprint!("\r{:80}\r", "");
+    if tty {
+        eprint!("\r{:100}\r", "");
+    }
+}
+
+/// `writeln!` into a `String` (cannot fail).
+macro_rules! outln {
+    ($out:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($out, $($arg)*);
+    }};
+}
+
+/// Prints; a closed pipe (`certify … | head`) is not an error.
+fn print_out(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 fn print_summary(
     a: &CertifyArgs,
     loaded: &LoadedNetwork,
     r: &SearchResult,
-    out: &Path,
+    cert_path: &Path,
     size: usize,
     report: Option<&Report>,
 ) {
+    let mut out = String::new();
     let c = &r.certificate;
     let dec = |v: &BigRational| rational_to_decimal(v, 6);
     if a.json {
@@ -357,7 +386,7 @@ fn print_summary(
             "eps_rho": c.claim.eps_rho.to_string(),
             "stationary_points_found": c.stats.get("stationary_points_found"),
             "counterexample": c.counterexample.as_ref().map(|x| x.point.iter().map(|v| v.to_string()).collect::<Vec<_>>()),
-            "certificate": out.display().to_string(),
+            "certificate": cert_path.display().to_string(),
             "certificate_bytes": size,
             "max_depth": r.max_depth_seen,
             "certify_seconds": r.seconds,
@@ -367,12 +396,14 @@ fn print_summary(
                 "excluded": r.counts.excluded, "undecided": r.counts.undecided, "zero": r.counts.zero,
             })),
         });
-        println!("{v}");
+        outln!(out, "{v}");
+        print_out(&out);
         return;
     }
     let net = &loaded.network;
     let widths: Vec<String> = net.widths.iter().map(|n| n.to_string()).collect();
-    println!(
+    outln!(
+        out,
         "network      {} (k = {}, widths {}, {})",
         loaded.path.display(),
         net.latent,
@@ -394,12 +425,13 @@ fn print_summary(
         }
     );
     match c.verdict {
-        Verdict::Holds => println!("verdict      HOLDS: -vbar is a strict descent direction {balls}, and 0 is a local maximum"),
-        Verdict::Violated => println!("verdict      VIOLATED: see the counterexample"),
-        Verdict::Unknown => println!("verdict      UNKNOWN: some cells were not decided (listed by verify)"),
+        Verdict::Holds => outln!(out, "verdict      HOLDS: -vbar is a strict descent direction {balls}, and 0 is a local maximum"),
+        Verdict::Violated => outln!(out, "verdict      VIOLATED: see the counterexample"),
+        Verdict::Unknown => outln!(out, "verdict      UNKNOWN: some cells were not decided (listed by verify)"),
     }
     if a.eps.is_none() && a.eps1.is_none() {
-        println!(
+        outln!(
+            out,
             "sharpest     eps1* = {} around x*, eps2* = {} around -rho_d x* (relative to |x*|)",
             dec(&claim.eps_x_star),
             dec(&claim.eps_rho)
@@ -407,16 +439,18 @@ fn print_summary(
     }
     if let Some(cx) = &c.counterexample {
         let p: Vec<String> = cx.point.iter().map(|v| v.to_string()).collect();
-        println!("counterexample {:?} at ({})", cx.kind, p.join(", "));
+        outln!(out, "counterexample {:?} at ({})", cx.kind, p.join(", "));
     }
     if !r.stationary.is_empty() {
-        println!(
+        outln!(
+            out,
             "stationary   {} point(s) inside their own region besides x*:",
             r.stationary.len()
         );
         for f in &r.stationary {
             let p: Vec<String> = f.point.iter().map(|v| rational_to_decimal(v, 8)).collect();
-            println!(
+            outln!(
+                out,
                 "             ({}): |x - x*| = {:.4}|x*|, |x + rho_d x*| = {:.4}|x*|",
                 p.join(", "),
                 f.dist_x_star,
@@ -426,7 +460,8 @@ fn print_summary(
     }
     if let Some(rep) = report {
         let n = &rep.counts;
-        println!(
+        outln!(
+            out,
             "cells        {} (region {} / crease {} / pairs {} / excluded {} / undecided {}), (P2) {} boxes, depth {}",
             n.cells() + n.undecided,
             n.region,
@@ -438,16 +473,18 @@ fn print_summary(
             r.max_depth_seen
         );
     }
-    println!(
+    outln!(
+        out,
         "certificate  {} ({} bytes){}",
-        out.display(),
+        cert_path.display(),
         size,
         match report {
             Some(rep) => format!(", self-check VERIFIED in {:.2} s", rep.seconds),
             None => ", not self-checked (--no-verify)".into(),
         }
     );
-    println!("time         certify {:.2} s", r.seconds);
+    outln!(out, "time         certify {:.2} s", r.seconds);
+    print_out(&out);
 }
 
 fn main() -> ExitCode {

@@ -108,6 +108,12 @@ fn summary(r: &Report) -> String {
     s
 }
 
+/// Prints a line; a closed pipe (`verify … | head`) is not an error.
+fn print_out(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = run(&cli);
@@ -130,11 +136,11 @@ fn main() -> ExitCode {
             Outcome::Rejected(m) => serde_json::json!({"status": "rejected", "reason": m}),
             Outcome::Unusable(m) => serde_json::json!({"status": "error", "reason": m}),
         };
-        println!("{v}");
+        print_out(&v.to_string());
     } else {
         match &outcome {
-            Outcome::Valid(r) => println!("{}", summary(r)),
-            Outcome::Rejected(m) => println!("REJECTED: {m}"),
+            Outcome::Valid(r) => print_out(&summary(r)),
+            Outcome::Rejected(m) => print_out(&format!("REJECTED: {m}")),
             Outcome::Unusable(m) => eprintln!("verify: {m}"),
         }
     }

@@ -518,8 +518,11 @@ pub fn search(
                 point: f.point.clone(),
             });
         }
-        for c in residual.iter().take(10_000) {
-            if counterexample.is_some() {
+        // Exact evaluations cost milliseconds each on large networks: try the
+        // residual cells' vertices and centres within a small budget.
+        let budget = Instant::now();
+        for c in &residual {
+            if counterexample.is_some() || budget.elapsed() > Duration::from_secs(5) {
                 break;
             }
             let mut points: Vec<Vec<BigRational>> = c.rational_vertices().unwrap_or_default();

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# End-to-end benchmark over the reference suite: certify and verify every
+# network in certificates/ (release build) and print one row per network:
+# verdict, sharpest radii, cells by rule, deepest level, certify time, verify
+# time and certificate size. Certificates go to a temporary folder; the
+# shipped ones are left alone.
+#   usage: benches/reference.sh [extra certify flags...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --quiet --bin certify --bin verify
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+printf '%-22s %-8s %-9s %-9s %7s %7s %6s %6s %7s %5s %5s %9s %9s %10s\n' \
+    network verdict eps1 eps2 region crease pairs excl undec zero depth certify_s verify_s cert_bytes
+for net in certificates/*.bin; do
+    name=$(basename "$net" .bin)
+    cert="$out/$name.cert.json"
+    extra=()
+    [ -f "certificates/$name.flags" ] && read -r -a extra < "certificates/$name.flags"
+    c=$(./target/release/certify --net "$net" --out "$cert" --quiet --json --no-verify "${extra[@]}" "$@")
+    v=$(./target/release/verify "$cert" --json)
+    python3 - "$name" "$c" "$v" "$cert" <<'PY'
+import json, os, sys
+name, c, v, cert = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
+def dec(s):
+    if "/" in s:
+        n, d = s.split("/")
+        return f"{int(n) / int(d):.4f}"
+    return f"{float(s):.4f}"
+cells = v.get("cells", {})
+print(f"{name:<22} {v.get('verdict', v['status']):<8} {dec(c['eps_x_star']):<9} {dec(c['eps_rho']):<9} "
+      f"{cells.get('region', 0):>7} {cells.get('crease', 0):>7} {cells.get('pairs', 0):>6} {cells.get('excluded', 0):>6} "
+      f"{cells.get('undecided', 0):>7} {cells.get('zero', 0):>5} {c['max_depth']:>5} {c['certify_seconds']:>9.2f} "
+      f"{v.get('seconds', float('nan')):>9.2f} {os.path.getsize(cert):>10}")
+PY
+done

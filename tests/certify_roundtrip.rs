@@ -1,0 +1,136 @@
+//! certify then verify: on random small networks the certificate written by
+//! the search is accepted by the checker, and a `holds` verdict survives
+//! exact spot checks of (P1) and (P2) at random rational points.
+
+use std::time::Duration;
+
+use hvcert::certifier::rho_mpfr::rho_rational_enclosure;
+use hvcert::certifier::sample::{sample_network, SampleSpec};
+use hvcert::certifier::search::{search, Options, Progress};
+use hvcert::checker::check;
+use hvcert::checker::geometry::Excluded;
+use hvcert::exact::dyadic::f64_to_rational;
+use hvcert::exact::eval::ExactNet;
+use hvcert::format::certificate::{Certificate, Verdict};
+use hvcert::format::network::{Measurement, Network};
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::{Signed, Zero};
+use proptest::prelude::*;
+
+fn q(n: i64, d: i64) -> BigRational {
+    BigRational::new(BigInt::from(n), BigInt::from(d))
+}
+
+fn options(net: &Network, eps: Option<(BigRational, BigRational)>) -> Options {
+    let (lo, hi) = rho_rational_enclosure(net.widths.len(), 128);
+    Options {
+        eps,
+        max_depth: 24,
+        resolution: q(1, 64),
+        time_limit: Some(Duration::from_secs(3)),
+        rho: (lo, hi),
+    }
+}
+
+/// Certifies, writes JSON, parses it back and checks it; returns the certificate.
+fn round_trip(net: &Network, eps: Option<(BigRational, BigRational)>) -> Certificate {
+    let bytes = net.to_bytes();
+    let sha = Network::sha256_hex(&bytes);
+    let r = search(net, &sha, None, &options(net, eps), &Progress::default());
+    let text = r.certificate.to_json();
+    let cert = Certificate::from_json(&text).expect("the certificate parses");
+    assert_eq!(cert.verdict, r.certificate.verdict);
+    let report = check(&cert, net, &sha).unwrap_or_else(|e| panic!("checker rejects: {}", e.0));
+    assert_eq!(report.verdict, cert.verdict);
+    cert
+}
+
+/// Outside E for every rho in the enclosure, not zero and not listed.
+fn outside(cert: &Certificate, target: &[BigRational], x: &[BigRational]) -> bool {
+    let e = Excluded::new(
+        target.to_vec(),
+        &cert.claim.eps_x_star,
+        &cert.claim.eps_rho,
+        cert.claim.rho_lo.clone(),
+        cert.claim.rho_hi.clone(),
+    );
+    e.surely_outside(x)
+        && !x.iter().all(|v| v.is_zero())
+        && !cert.claim.stationary_points.iter().any(|s| s == x)
+}
+
+fn spot_check(net: &Network, cert: &Certificate, points: &[Vec<BigRational>]) {
+    if cert.verdict != Verdict::Holds {
+        return;
+    }
+    let en = ExactNet::new(net).unwrap();
+    let target: Vec<BigRational> = net
+        .target
+        .iter()
+        .map(|&v| f64_to_rational(v).unwrap())
+        .collect();
+    let zero = vec![BigRational::zero(); net.latent];
+    for x in points {
+        if outside(cert, &target, x) {
+            let (d, _) = en.descent_derivative(x).unwrap();
+            assert!(d.is_negative(), "holds, but D_-vbar f = {d} >= 0 at {x:?}");
+        }
+        if x.iter().any(|v| !v.is_zero()) {
+            let d0 = en.directional_derivative(&zero, x).unwrap();
+            assert!(
+                d0.is_negative(),
+                "holds, but D_w f(0) = {d0} >= 0 for w = {x:?}"
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    #[test]
+    fn certify_then_verify_k2(
+        seed in 0u64..1_000_000,
+        n1 in 4usize..10,
+        n2 in 10usize..40,
+        m in prop_oneof![Just(0usize), 4usize..30],
+        sharpest in any::<bool>(),
+        pts in prop::collection::vec(prop::collection::vec((-40i64..=40, 1i64..=16), 2), 40),
+    ) {
+        let net = sample_network(&SampleSpec {
+            latent: 2,
+            widths: vec![n1, n2],
+            measurement: if m == 0 { Measurement::Identity } else { Measurement::Matrix { m } },
+            seed,
+            target: None,
+        });
+        let eps = if sharpest { None } else { Some((q(1, 2), q(1, 2))) };
+        let cert = round_trip(&net, eps);
+        let points: Vec<Vec<BigRational>> = pts.iter().map(|p| p.iter().map(|&(a, b)| q(a, b * 8)).collect()).collect();
+        spot_check(&net, &cert, &points);
+    }
+}
+
+#[test]
+fn certify_then_verify_k1_and_k3() {
+    for (k, widths, m) in [
+        (1usize, vec![6usize, 20], 0usize),
+        (1, vec![4, 12], 5),
+        (3, vec![6, 24], 12),
+    ] {
+        let net = sample_network(&SampleSpec {
+            latent: k,
+            widths,
+            measurement: if m == 0 {
+                Measurement::Identity
+            } else {
+                Measurement::Matrix { m }
+            },
+            seed: 7,
+            target: None,
+        });
+        round_trip(&net, None);
+        round_trip(&net, Some((q(1, 3), q(1, 3))));
+    }
+}

@@ -1,0 +1,67 @@
+//! The shipped reference suite: every certificate in `certificates/` is
+//! valid for its network with the expected verdict, and the two smallest
+//! networks certify again to the same verdict.
+
+use std::path::Path;
+
+use hvcert::certifier::rho_mpfr::rho_rational_enclosure;
+use hvcert::certifier::search::{search, Options, Progress};
+use hvcert::checker::check;
+use hvcert::exact::rational::parse_rational;
+use hvcert::format::certificate::{Certificate, Verdict};
+use hvcert::format::network::read_network_file;
+
+/// (certificate, expected verdict).
+const SUITE: &[(&str, Verdict)] = &[
+    ("default.cert.json", Verdict::Holds),
+    ("k2-20-100-m50.cert.json", Verdict::Holds),
+    ("k2-10-40-160-m40.cert.json", Verdict::Holds),
+    ("k2-4-8-m4.cert.json", Verdict::Violated),
+];
+
+fn load(name: &str) -> (Certificate, hvcert::format::network::LoadedNetwork) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("certificates");
+    let text = std::fs::read_to_string(dir.join(name)).unwrap();
+    let cert = Certificate::from_json(&text).unwrap();
+    let net = read_network_file(&dir.join(cert.network_path.as_ref().unwrap())).unwrap();
+    (cert, net)
+}
+
+#[test]
+fn shipped_certificates_verify() {
+    for (name, verdict) in SUITE {
+        let (cert, net) = load(name);
+        let report = check(&cert, &net.network, &net.sha256)
+            .unwrap_or_else(|e| panic!("{name}: REJECTED: {}", e.0));
+        assert_eq!(report.verdict, *verdict, "{name}");
+        eprintln!(
+            "{name}: {} in {:.2} s ({} cells)",
+            report.verdict.name(),
+            report.seconds,
+            report.counts.cells() + report.counts.undecided
+        );
+    }
+}
+
+#[test]
+fn smallest_networks_certify_again() {
+    for name in ["k2-20-100-m50.cert.json", "default.cert.json"] {
+        let (shipped, net) = load(name);
+        let (lo, hi) = rho_rational_enclosure(net.network.widths.len(), 128);
+        let opts = Options {
+            eps: None,
+            max_depth: 48,
+            resolution: parse_rational("1/512").unwrap(),
+            time_limit: None,
+            rho: (lo, hi),
+        };
+        let r = search(&net.network, &net.sha256, None, &opts, &Progress::default());
+        assert_eq!(r.certificate.verdict, shipped.verdict, "{name}");
+        assert_eq!(
+            r.certificate.claim, shipped.claim,
+            "{name}: same sharpest radii"
+        );
+        let report = check(&r.certificate, &net.network, &net.sha256).unwrap();
+        assert_eq!(report.verdict, shipped.verdict);
+    }
+}
