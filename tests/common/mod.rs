@@ -1,0 +1,4 @@
+//! Helpers shared by integration tests (`mod common;`).
+#![allow(dead_code)]
+
+pub mod oracle_k2;
