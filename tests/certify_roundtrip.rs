@@ -28,7 +28,7 @@ fn options(net: &Network, eps: Option<(BigRational, BigRational)>) -> Options {
         eps,
         max_depth: 24,
         resolution: q(1, 64),
-        time_limit: Some(Duration::from_secs(3)),
+        time_limit: Some(Duration::from_secs(1)),
         rho: (lo, hi),
     }
 }
@@ -87,7 +87,7 @@ fn spot_check(net: &Network, cert: &Certificate, points: &[Vec<BigRational>]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
 
     #[test]
     fn certify_then_verify_k2(

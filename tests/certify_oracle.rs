@@ -1,0 +1,115 @@
+//! Soundness against the exhaustive k = 2 oracle: `certify` never says
+//! `holds` where the oracle has found an exact point with `D_{-vbar} f >= 0`
+//! outside the excluded set, or a direction with `D_w f(0) >= 0`; and a
+//! `violated` certificate's counterexample is a real failure.
+
+mod common;
+
+use std::time::Duration;
+
+use common::oracle_k2::classify;
+use hvcert::certifier::rho_mpfr::rho_rational_enclosure;
+use hvcert::certifier::sample::{sample_network, SampleSpec};
+use hvcert::certifier::search::{search, Options, Progress};
+use hvcert::checker::check;
+use hvcert::checker::geometry::Excluded;
+use hvcert::exact::dyadic::f64_to_rational;
+use hvcert::exact::eval::ExactNet;
+use hvcert::format::certificate::Verdict;
+use hvcert::format::network::{Measurement, Network};
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use proptest::prelude::*;
+
+fn q(n: i64, d: i64) -> BigRational {
+    BigRational::new(BigInt::from(n), BigInt::from(d))
+}
+
+fn agree(net: &Network, eps: Option<(BigRational, BigRational)>, thorough: bool) -> Verdict {
+    let sha = Network::sha256_hex(&net.to_bytes());
+    let (lo, hi) = rho_rational_enclosure(net.widths.len(), 128);
+    let opts = Options {
+        eps,
+        max_depth: if thorough { 48 } else { 24 },
+        resolution: if thorough { q(1, 512) } else { q(1, 64) },
+        time_limit: (!thorough).then(|| Duration::from_secs(2)),
+        rho: (lo, hi),
+    };
+    let cert = search(net, &sha, None, &opts, &Progress::default()).certificate;
+    check(&cert, net, &sha).unwrap_or_else(|e| panic!("checker rejects: {}", e.0));
+    let exact = ExactNet::new(net).unwrap();
+    let land = classify(&exact);
+    let target: Vec<BigRational> = net
+        .target
+        .iter()
+        .map(|&v| f64_to_rational(v).unwrap())
+        .collect();
+    let e = Excluded::new(
+        target,
+        &cert.claim.eps_x_star,
+        &cert.claim.eps_rho,
+        cert.claim.rho_lo.clone(),
+        cert.claim.rho_hi.clone(),
+    );
+    if cert.verdict == Verdict::Holds {
+        for x in &land.failures {
+            let listed = cert.claim.stationary_points.iter().any(|s| s == x);
+            assert!(
+                listed || !e.surely_outside(x),
+                "holds, but the oracle's failure {x:?} lies outside E"
+            );
+        }
+        assert!(
+            land.zero_failures.is_empty(),
+            "holds, but (P2) fails at {:?}",
+            land.zero_failures[0]
+        );
+        assert!(
+            land.unbounded.is_empty(),
+            "holds, but failures run to infinity"
+        );
+    }
+    cert.verdict
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 10, ..ProptestConfig::default() })]
+
+    #[test]
+    fn certify_agrees_with_the_oracle(
+        seed in 0u64..1_000_000,
+        n1 in 3usize..8,
+        n2 in 6usize..24,
+        m in prop_oneof![Just(0usize), 2usize..12],
+        sharpest in any::<bool>(),
+    ) {
+        let net = sample_network(&SampleSpec {
+            latent: 2,
+            widths: vec![n1, n2],
+            measurement: if m == 0 { Measurement::Identity } else { Measurement::Matrix { m } },
+            seed,
+            target: None,
+        });
+        let eps = if sharpest { None } else { Some((q(1, 4), q(1, 4))) };
+        agree(&net, eps, false);
+    }
+}
+
+#[test]
+fn reference_like_networks_agree() {
+    // The compressive reference network: holds with the sharpest radii, and
+    // every oracle failure lies inside them.
+    let net = sample_network(&SampleSpec {
+        latent: 2,
+        widths: vec![20, 100],
+        measurement: Measurement::Matrix { m: 50 },
+        seed: 1,
+        target: None,
+    });
+    assert_eq!(agree(&net, None, true), Verdict::Holds);
+    // With eps = 1/10 the spurious stationary points are outside E: never holds.
+    assert_ne!(
+        agree(&net, Some((q(1, 10), q(1, 10))), false),
+        Verdict::Holds
+    );
+}
