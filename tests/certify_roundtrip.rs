@@ -26,8 +26,8 @@ fn options(net: &Network, eps: Option<(BigRational, BigRational)>) -> Options {
     let (lo, hi) = rho_rational_enclosure(net.widths.len(), 128);
     Options {
         eps,
-        max_depth: 24,
-        resolution: q(1, 64),
+        max_depth: 20,
+        resolution: q(1, 32),
         time_limit: Some(Duration::from_secs(1)),
         rho: (lo, hi),
     }
@@ -87,14 +87,14 @@ fn spot_check(net: &Network, cert: &Certificate, points: &[Vec<BigRational>]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
 
     #[test]
     fn certify_then_verify_k2(
         seed in 0u64..1_000_000,
-        n1 in 4usize..10,
-        n2 in 10usize..40,
-        m in prop_oneof![Just(0usize), 4usize..30],
+        n1 in 3usize..8,
+        n2 in 6usize..24,
+        m in prop_oneof![Just(0usize), 3usize..16],
         sharpest in any::<bool>(),
         pts in prop::collection::vec(prop::collection::vec((-40i64..=40, 1i64..=16), 2), 40),
     ) {

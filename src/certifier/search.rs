@@ -32,7 +32,7 @@ use crate::format::network::Network;
 /// Below this depth the halves of a split are searched in parallel.
 const PARALLEL_DEPTH: u32 = 8;
 /// The Pairs rule is tried on cells with at most this many patterns.
-const PAIRS_TRY: usize = 8;
+const PAIRS_TRY: usize = 16;
 /// Patterns examined by the Zero rule on one direction box.
 const ZERO_LIMIT: usize = crate::checker::rules::ZERO_LIMIT;
 
@@ -128,10 +128,12 @@ impl Search<'_> {
     }
 
     fn small(&self, cell: &Cell) -> bool {
-        let Some(t_hi) = &cell.t_hi else {
-            return false;
-        };
         let width = cell.widest().map_or(Dyadic::zero(), |(_, w)| w);
+        let Some(t_hi) = &cell.t_hi else {
+            // An unbounded cell is never small, but its directions are
+            // refined no further than the resolution.
+            return cell.t_lo > self.target_inf && width.to_rational() <= self.opts.resolution;
+        };
         let extent = t_hi.mul(&width).max(t_hi.sub(&cell.t_lo));
         extent.to_rational() <= &self.opts.resolution * self.target_inf.to_rational()
     }
@@ -167,7 +169,7 @@ impl Search<'_> {
                 return Some(Rule::Region);
             }
             self.note_region_point(&p.patterns[0], cell);
-        } else if p.free.len() == 1 && p.patterns.len() == 2 {
+        } else if p.patterns.len() <= crate::checker::rules::CREASE_LIMIT {
             if self.ctx.crease(cell, &p).is_ok() {
                 return Some(Rule::Crease);
             }
@@ -180,8 +182,9 @@ impl Search<'_> {
 
     fn note_region_point(&self, p: &crate::exact::eval::Pattern, cell: &Cell) {
         let quad = self.ctx.engine.quadratic(p);
-        if let Some(xc) = &quad.region_point {
-            if cell.contains(xc) && !xc.iter().all(|v| v.is_zero()) {
+        if let Some((u, q)) = &quad.region_scaled {
+            if cell.contains_scaled(u, q) && !u.iter().all(|v| v.is_zero()) {
+                let xc = quad.region_point().expect("nonsingular");
                 let key: Vec<String> = xc.iter().map(|v| v.to_string()).collect();
                 self.region_points
                     .lock()
@@ -220,10 +223,15 @@ impl Search<'_> {
                 (t_hi.sub(&cell.t_lo) > t_hi.mul(&w)).then(|| cell.t_lo.add(t_hi).half())
             }
         };
+        let widest_len = widest.as_ref().map_or(Dyadic::zero(), |(_, w)| w.clone());
         let widest = widest.map(|(j, _)| j);
+        // Several free neurons: isolate them by direction splits down to the
+        // resolution; past that (or with at most one free neuron) the rule
+        // failed along the ray, so cut the radius.
+        let coarse = widest_len.to_rational() > self.opts.resolution;
         let radial = match (&radial_at, widest) {
             (Some(_), None) => true,
-            (Some(_), Some(_)) => free <= 1,
+            (Some(_), Some(_)) => free <= 1 || !coarse,
             (None, _) => false,
         };
         if radial {

@@ -313,10 +313,12 @@ fn leaf(
         Rule::Pairs => patterns(rules::PAIRS_LIMIT)
             .and_then(|p| ctx.pairs(cell, &p))
             .map(|_| t.counts.pairs = 1),
-        Rule::Crease => patterns(2).and_then(|p| ctx.crease(cell, &p)).map(|u| {
-            t.counts.crease = 1;
-            t.uses = u;
-        }),
+        Rule::Crease => patterns(rules::CREASE_LIMIT)
+            .and_then(|p| ctx.crease(cell, &p))
+            .map(|u| {
+                t.counts.crease = 1;
+                t.uses = u;
+            }),
         Rule::Excluded(ball) => ctx.excluded(cell, ball).map(|u| {
             t.counts.excluded = 1;
             t.uses = u;

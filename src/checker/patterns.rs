@@ -10,12 +10,13 @@
 //! consistent with some point of the cell.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use num_bigint::{BigInt, Sign};
 use num_rational::BigRational;
+use num_traits::Zero;
 
-use crate::exact::dyadic::{dyadic_dot, solve_integer_system, DMat, DVec, Dyadic};
+use crate::exact::dyadic::{dyadic_dot, solve_integer_scaled, DMat, DVec, Dyadic};
 use crate::exact::eval::{ExactNet, Pattern};
 
 /// `Q_P`, `b_P` and the region point of one pattern, as rationals.
@@ -23,10 +24,11 @@ use crate::exact::eval::{ExactNet, Pattern};
 pub struct Quadratic {
     pub q: Vec<Vec<Dyadic>>,
     pub b: Vec<Dyadic>,
-    /// `Q_P^{-1} b_P`, `None` when `Q_P` is singular.
-    pub region_point: Option<Vec<BigRational>>,
-    /// The region point as `u / q` (integers, `q > 0`), for fast membership.
+    /// The region point `Q_P^{-1} b_P` as `u / q` (integers, `q > 0`);
+    /// `None` when `Q_P` is singular.
     pub region_scaled: Option<(Vec<BigInt>, BigInt)>,
+    /// The same point as reduced rationals, computed when first needed.
+    region_point: OnceLock<Option<Vec<BigRational>>>,
 }
 
 /// A neuron that is free on a cell, with the row `c` of its pre-activation
@@ -37,6 +39,9 @@ pub struct FreeNeuron {
     pub index: usize,
     pub row: Vec<Dyadic>,
 }
+
+/// Last-layer bits and `M = A D_d R_d` of a computed pattern.
+type Base = (Vec<bool>, DMat);
 
 /// Neuron statuses on a box, per choice of bits of the earlier layers.
 #[derive(Clone, Debug, Default)]
@@ -56,6 +61,9 @@ pub struct Engine<'a> {
     /// Layer rows `R_i` keyed by the bits of layers `< i`.
     rows: Mutex<HashMap<Vec<Vec<bool>>, Arc<DMat>>>,
     quads: Mutex<HashMap<Pattern, Arc<Quadratic>>>,
+    /// For `A != I`: per bits of layers `< d`, the last-layer bits and
+    /// `M = A D_d R_d` of the pattern computed last (a base for updates).
+    bases: Mutex<HashMap<Vec<Vec<bool>>, Arc<Base>>>,
     /// `A^T y` (`y` for `A = I`).
     pub aty: DVec,
 }
@@ -66,6 +74,7 @@ impl<'a> Engine<'a> {
             net,
             rows: Mutex::new(HashMap::new()),
             quads: Mutex::new(HashMap::new()),
+            bases: Mutex::new(HashMap::new()),
             aty: match &net.a {
                 Some(a) => a.tr_mul_vec(&net.y),
                 None => net.y.clone(),
@@ -214,7 +223,7 @@ impl<'a> Engine<'a> {
         let last = &p.bits[d - 1];
         let (q, b) = match &self.net.a {
             Some(a) => {
-                let m = a.mul_inner_masked(&rows, last);
+                let m = self.measurement_matrix(a, &p.bits[..d - 1], &rows, last);
                 (m.gram(), m.tr_mul_vec(&self.net.y))
             }
             None => (
@@ -222,19 +231,21 @@ impl<'a> Engine<'a> {
                 rows.tr_mul_vec_rows(&self.net.y, Some(last)),
             ),
         };
-        let region_point = solve_integer_system(&q.num, self.net.k, &b.num).map(|x| {
-            let scale = crate::exact::dyadic::dyadic_to_rational(&BigInt::from(1), b.exp - q.exp);
-            x.into_iter().map(|v| v * &scale).collect()
-        });
-        let region_scaled = region_point.as_ref().map(|x: &Vec<BigRational>| {
-            let (u, q) = crate::exact::eval::split_point(x);
-            (u.num, q)
+        // Q = Nq 2^eq, b = Nb 2^eb: x = Nq^{-1} Nb 2^(eb - eq), by Cramer's
+        // rule in integers (no rational arithmetic on this hot path).
+        let region_scaled = solve_integer_scaled(&q.num, self.net.k, &b.num).map(|(u, d)| {
+            let shift = b.exp - q.exp;
+            if shift >= 0 {
+                (u.into_iter().map(|v| v << shift as usize).collect(), d)
+            } else {
+                (u, d << (-shift) as usize)
+            }
         });
         let quad = Arc::new(Quadratic {
             region_scaled,
+            region_point: OnceLock::new(),
             q: q.to_dyadics(),
             b: b.to_dyadics(),
-            region_point,
         });
         self.quads
             .lock()
@@ -243,9 +254,70 @@ impl<'a> Engine<'a> {
         quad
     }
 
+    /// `M = A D R` for last-layer bits `last`: from scratch, or from the
+    /// base of the same prefix by one rank-one update per differing bit,
+    /// `M += ±(column j of A)(row j of R)^T` (exact integers, same exponent).
+    fn measurement_matrix(
+        &self,
+        a: &DMat,
+        prefix: &[Vec<bool>],
+        rows: &DMat,
+        last: &[bool],
+    ) -> DMat {
+        const MAX_FLIPS: usize = 32;
+        let base = self.bases.lock().expect("cache lock").get(prefix).cloned();
+        let m = match base {
+            Some(b) if b.0.iter().zip(last).filter(|(x, y)| x != y).count() <= MAX_FLIPS => {
+                let mut m = b.1.clone();
+                for (j, (&was, &now)) in b.0.iter().zip(last).enumerate() {
+                    if was == now {
+                        continue;
+                    }
+                    let r = rows.row(j);
+                    for i in 0..a.rows {
+                        let aij = &a.num[i * a.cols + j];
+                        if aij.is_zero() {
+                            continue;
+                        }
+                        for (c, rc) in r.iter().enumerate() {
+                            let t = aij * rc;
+                            if now {
+                                m.num[i * m.cols + c] += t;
+                            } else {
+                                m.num[i * m.cols + c] -= t;
+                            }
+                        }
+                    }
+                }
+                m
+            }
+            _ => a.mul_inner_masked(rows, last),
+        };
+        self.bases
+            .lock()
+            .expect("cache lock")
+            .insert(prefix.to_vec(), Arc::new((last.to_vec(), m.clone())));
+        m
+    }
+
     /// Number of cached patterns (for statistics).
     pub fn cached_patterns(&self) -> usize {
         self.quads.lock().expect("cache lock").len()
+    }
+}
+
+impl Quadratic {
+    /// The region point as rationals (`None`: `Q_P` singular).
+    pub fn region_point(&self) -> Option<&Vec<BigRational>> {
+        self.region_point
+            .get_or_init(|| {
+                self.region_scaled.as_ref().map(|(u, d)| {
+                    u.iter()
+                        .map(|v| BigRational::new(v.clone(), d.clone()))
+                        .collect()
+                })
+            })
+            .as_ref()
     }
 }
 

@@ -18,6 +18,8 @@ use crate::format::certificate::Ball;
 
 /// Most patterns the Pairs rule examines on one cell (pairs grow as the square).
 pub const PAIRS_LIMIT: usize = 64;
+/// Most patterns the Crease rule examines on one cell.
+pub const CREASE_LIMIT: usize = 16;
 /// Most patterns the Zero rule examines on one direction box.
 pub const ZERO_LIMIT: usize = 1024;
 
@@ -94,13 +96,14 @@ impl Context<'_> {
         cell: &Cell,
         uses: &mut BallUse,
     ) -> Result<(), String> {
-        let (Some(xc), Some((u, q))) = (&quad.region_point, &quad.region_scaled) else {
+        let Some((u, q)) = &quad.region_scaled else {
             return Err(format!("Q_P of {what} is singular"));
         };
-        if !cell.contains_scaled(u, q)
-            || xc.iter().all(|v| v.is_zero())
-            || self.stationary.iter().any(|s| s == xc)
-        {
+        if !cell.contains_scaled(u, q) || u.iter().all(|v| v.is_zero()) {
+            return Ok(());
+        }
+        let xc = quad.region_point().expect("nonsingular");
+        if self.stationary.iter().any(|s| s == xc) {
             return Ok(());
         }
         let ex = self.excluded;
@@ -186,53 +189,99 @@ impl Context<'_> {
         Ok(BallUse::default())
     }
 
-    /// Crease: one free neuron `v`; both sides' zeros harmless; then a ridge
-    /// (`<c_v, g_P0> >= 0` on the cell, so `-vbar` never enters the `P1`
-    /// side, F3) or the Pairs bound for `(P0, P1)`.
-    pub fn crease(&self, cell: &Cell, pats: &CellPatterns) -> Result<BallUse, String> {
-        if pats.free.len() != 1 || pats.patterns.len() != 2 {
-            return Err(format!(
-                "{} free neurons and {} patterns on the cell, not one and two",
-                pats.free.len(),
-                pats.patterns.len()
-            ));
-        }
-        let v = &pats.free[0];
-        let (p0, p1) = {
-            let (a, b) = (&pats.patterns[0], &pats.patterns[1]);
-            if a.bits[v.layer - 1][v.index] {
-                (b, a)
-            } else {
-                (a, b)
-            }
-        };
-        let (q0, q1) = (self.engine.quadratic(p0), self.engine.quadratic(p1));
-        let mut uses = BallUse::default();
-        self.harmless_zero(&q0, "P0", cell, &mut uses)?;
-        self.harmless_zero(&q1, "P1", cell, &mut uses)?;
-        // h(x) = <c_v, g_P0(x)> = <Q0 c_v, x> - <c_v, b0> (Q0 symmetric): at
-        // x = t p it is t <u, p> - w, affine in x, so the vertices decide a
-        // bounded cell; an unbounded one also needs slopes >= 0.
-        let u = mat_vec(&q0.q, &v.row);
-        let w = dyadic_dot(&v.row, &q0.b);
-        let ridge = cell.corners().iter().all(|p| {
-            let slope = dyadic_dot(&u, p);
-            let at_lo = !slope.mul(&cell.t_lo).sub(&w).is_negative();
-            at_lo
+    /// Whether free neuron `v` (layer `layer`, 1-based) is a ridge for `P` on
+    /// the cell: `h(x) = <c_v, g_P(x)> >= 0` everywhere, with `c_v` its row
+    /// under `P`'s bits. `h(tp) = t <Q_P c_v, p> - <c_v, b_P>` (Q symmetric)
+    /// is affine in `x`: the vertices decide a bounded cell; an unbounded one
+    /// also needs slopes `>= 0`.
+    fn ridge(
+        &self,
+        cell: &Cell,
+        p: &Pattern,
+        quad: &Quadratic,
+        layer: usize,
+        index: usize,
+    ) -> bool {
+        let rows = self.engine.layer_rows(&p.bits[..layer - 1]);
+        let c: Vec<Dyadic> = rows
+            .row(index)
+            .iter()
+            .map(|n| Dyadic {
+                num: n.clone(),
+                exp: rows.exp,
+            })
+            .collect();
+        let u = mat_vec(&quad.q, &c);
+        let w = dyadic_dot(&c, &quad.b);
+        cell.corners().iter().all(|corner| {
+            let slope = dyadic_dot(&u, corner);
+            !slope.mul(&cell.t_lo).sub(&w).is_negative()
                 && match &cell.t_hi {
                     Some(t) => !slope.mul(t).sub(&w).is_negative(),
                     None => !slope.is_negative(),
                 }
-        });
-        if ridge {
-            return Ok(uses);
+        })
+    }
+
+    /// Crease (SPEC §5, with the direction logic extended to several free
+    /// neurons): every consistent pattern's region point is harmless, and
+    /// for every pair `P < Q` (`Q` turns on free neurons that are off in
+    /// `P`) either a neuron of the lowest layer where they differ is a ridge
+    /// for `P`, or the Pairs bound holds for `(P, Q)`.
+    ///
+    /// Soundness: at `x` with strict pattern `S`, `vbar = g_S(x)` and the F3
+    /// pattern `P'` of `-vbar` is `S` plus zero neurons whose directional
+    /// pre-activation is positive. If `P' = S`, `D = -|g_S|^2 < 0` (`g_S(x)
+    /// != 0` outside `E`). Otherwise the added neurons of the lowest layer
+    /// share `S`'s earlier bits, so each has `<c_v, -g_S(x)> > 0`: none is a
+    /// ridge for `S`, and the pair bound gives `D = -<g_S, g_P'> < 0`.
+    pub fn crease(&self, cell: &Cell, pats: &CellPatterns) -> Result<BallUse, String> {
+        if pats.free.is_empty() {
+            return Err("no free neuron on the cell (a Region cell)".into());
         }
-        self.pair_positive(cell, &q0, &q1).map_err(|e| {
-            format!(
-                "a valley at neuron L{}#{} (<c_v, g_P0> < 0 somewhere) and the pair bound fails: {e}",
-                v.layer, v.index
-            )
-        })?;
+        if pats.patterns.len() > CREASE_LIMIT {
+            return Err(format!("more than {CREASE_LIMIT} patterns on the cell"));
+        }
+        let quads: Vec<_> = pats
+            .patterns
+            .iter()
+            .map(|p| self.engine.quadratic(p))
+            .collect();
+        let mut uses = BallUse::default();
+        for (p, q) in pats.patterns.iter().zip(&quads) {
+            self.harmless_zero(q, &format!("pattern {p}"), cell, &mut uses)?;
+        }
+        for (i, p) in pats.patterns.iter().enumerate() {
+            for (j, q) in pats.patterns.iter().enumerate() {
+                // The neurons Q adds to P, if Q >= P bitwise and Q != P.
+                let mut added = Vec::new();
+                let mut comparable = true;
+                for (l, (bp, bq)) in p.bits.iter().zip(&q.bits).enumerate() {
+                    for (v, (&x, &y)) in bp.iter().zip(bq).enumerate() {
+                        match (x, y) {
+                            (true, false) => comparable = false,
+                            (false, true) => added.push((l + 1, v)),
+                            _ => {}
+                        }
+                    }
+                }
+                if i == j || !comparable || added.is_empty() {
+                    continue;
+                }
+                let lowest = added[0].0;
+                let excused = added
+                    .iter()
+                    .take_while(|(l, _)| *l == lowest)
+                    .any(|&(l, v)| self.ridge(cell, p, &quads[i], l, v));
+                if !excused {
+                    self.pair_positive(cell, &quads[i], &quads[j]).map_err(|e| {
+                        format!(
+                            "a valley between {p} and {q} (no ridge at layer {lowest}) and the pair bound fails: {e}"
+                        )
+                    })?;
+                }
+            }
+        }
         Ok(uses)
     }
 

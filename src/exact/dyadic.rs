@@ -543,6 +543,60 @@ fn dot_ints(a: &[BigInt], b: &[BigInt]) -> BigInt {
     acc
 }
 
+/// The determinant of a square integer matrix by fraction-free (Bareiss)
+/// elimination: every division is exact, no rational ever appears.
+pub fn determinant(m: &[BigInt], n: usize) -> BigInt {
+    assert_eq!(m.len(), n * n);
+    let mut a = m.to_vec();
+    let mut prev = BigInt::one();
+    let mut negate = false;
+    for k in 0..n {
+        let Some(p) = (k..n).find(|&r| !a[r * n + k].is_zero()) else {
+            return BigInt::zero();
+        };
+        if p != k {
+            for c in 0..n {
+                a.swap(k * n + c, p * n + c);
+            }
+            negate = !negate;
+        }
+        for i in (k + 1)..n {
+            for j in (k + 1)..n {
+                a[i * n + j] =
+                    (&a[i * n + j] * &a[k * n + k] - &a[k * n + j] * &a[i * n + k]) / &prev;
+            }
+            a[i * n + k] = BigInt::zero();
+        }
+        prev = a[k * n + k].clone();
+    }
+    if negate {
+        -prev
+    } else {
+        prev
+    }
+}
+
+/// Solves `Q x = b` for a square integer matrix by Cramer's rule with
+/// fraction-free determinants: `x = u / d` with integers `u` and `d > 0`
+/// (not reduced). `None` when `Q` is singular.
+pub fn solve_integer_scaled(q: &[BigInt], n: usize, b: &[BigInt]) -> Option<(Vec<BigInt>, BigInt)> {
+    let det = determinant(q, n);
+    if det.is_zero() {
+        return None;
+    }
+    let sign = if det.is_negative() { -1 } else { 1 };
+    let u = (0..n)
+        .map(|i| {
+            let mut qi = q.to_vec();
+            for r in 0..n {
+                qi[r * n + i] = b[r].clone();
+            }
+            determinant(&qi, n) * sign
+        })
+        .collect();
+    Some((u, det * sign))
+}
+
 /// Solves `Q x = b` exactly for a square integer matrix `Q` by fraction-free
 /// (Bareiss) elimination. Returns `None` when `Q` is singular.
 pub fn solve_integer_system(q: &[BigInt], n: usize, b: &[BigInt]) -> Option<Vec<BigRational>> {
@@ -608,6 +662,25 @@ mod tests {
         );
         assert!(f64_parts(f64::NAN).is_none());
         assert!(f64_parts(f64::INFINITY).is_none());
+    }
+
+    #[test]
+    fn cramer_matches_bareiss() {
+        let q: Vec<BigInt> = [2, 1, 0, 1, 3, -1, 0, -1, 4]
+            .iter()
+            .map(|&v| BigInt::from(v))
+            .collect();
+        let b: Vec<BigInt> = [1, -2, 5].iter().map(|&v| BigInt::from(v)).collect();
+        assert_eq!(determinant(&q, 3), BigInt::from(18));
+        let (u, d) = solve_integer_scaled(&q, 3, &b).unwrap();
+        let x = solve_integer_system(&q, 3, &b).unwrap();
+        for (ui, xi) in u.iter().zip(&x) {
+            assert_eq!(&BigRational::new(ui.clone(), d.clone()), xi);
+        }
+        let p: Vec<BigInt> = [0, 1, 1, 0].iter().map(|&v| BigInt::from(v)).collect();
+        assert_eq!(determinant(&p, 2), BigInt::from(-1));
+        let s: Vec<BigInt> = [1, 2, 2, 4].iter().map(|&v| BigInt::from(v)).collect();
+        assert!(solve_integer_scaled(&s, 2, &b[..2]).is_none());
     }
 
     #[test]
