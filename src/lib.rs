@@ -9,3 +9,4 @@ pub mod certifier;
 pub mod checker;
 pub mod exact;
 pub mod format;
+pub mod fuzzing;
