@@ -394,42 +394,25 @@ impl DMat {
     /// `self * other`; rows of `self` whose `keep` bit is false are zero
     /// (that is `D * self * other` with `D` the diagonal 0/1 matrix of `keep`).
     pub fn mul_masked(&self, other: &DMat, keep: Option<&[bool]>) -> DMat {
-        assert_eq!(self.cols, other.rows, "matrix-matrix size mismatch");
-        let mut num = vec![BigInt::zero(); self.rows * other.cols];
-        for i in 0..self.rows {
-            if let Some(bits) = keep {
-                if !bits[i] {
-                    continue;
-                }
-            }
-            let out = &mut num[i * other.cols..(i + 1) * other.cols];
-            for (l, a) in self.row(i).iter().enumerate() {
-                if a.is_zero() {
-                    continue;
-                }
-                for (o, b) in out.iter_mut().zip(other.row(l)) {
-                    if !b.is_zero() {
-                        *o += a * b;
-                    }
-                }
-            }
-        }
-        DMat {
-            rows: self.rows,
-            cols: other.cols,
-            num,
-            exp: self.exp + other.exp,
-        }
+        self.product(other, keep, None)
     }
+
     /// `self * D * other` with `D` the 0/1 diagonal of `keep`.
     pub fn mul_inner_masked(&self, other: &DMat, keep: &[bool]) -> DMat {
+        self.product(other, None, Some(keep))
+    }
+
+    /// `D_rows * self * D_inner * other`, skipping zero entries.
+    fn product(&self, other: &DMat, rows: Option<&[bool]>, inner: Option<&[bool]>) -> DMat {
         assert_eq!(self.cols, other.rows, "matrix-matrix size mismatch");
-        assert_eq!(keep.len(), other.rows, "mask length mismatch");
         let mut num = vec![BigInt::zero(); self.rows * other.cols];
         for i in 0..self.rows {
+            if rows.is_some_and(|k| !k[i]) {
+                continue;
+            }
             let out = &mut num[i * other.cols..(i + 1) * other.cols];
             for (l, a) in self.row(i).iter().enumerate() {
-                if a.is_zero() || !keep[l] {
+                if a.is_zero() || inner.is_some_and(|k| !k[l]) {
                     continue;
                 }
                 for (o, b) in out.iter_mut().zip(other.row(l)) {

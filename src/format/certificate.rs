@@ -18,7 +18,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Deepest tree a checker accepts (splits from a face's root to a leaf).
 pub const MAX_DEPTH_CAP: u32 = 256;
 /// Most tokens over all trees.
-pub const MAX_TOKENS: usize = 1 << 26;
+pub const MAX_TOKENS: usize = 1 << 24;
 /// Largest latent dimension a certificate may cover (a box has `2^(k-1)`
 /// corners).
 pub const MAX_LATENT: usize = 12;
