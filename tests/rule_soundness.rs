@@ -18,7 +18,10 @@
 //! - Zero: `D_w f(0) < 0` for every sampled direction `w` of the cone.
 //!
 //! The cells are also enumerated with the statuses inherited from their
-//! ancestors (as `verify` does), which must give the same patterns.
+//! ancestors (as `verify` does), which must give the same patterns; the
+//! checker's `Excluded` tests and `Cell::contains_scaled` are compared with
+//! independent code, and the engine's `Q_P`, `b_P` and region points with the
+//! evaluator's.
 //!
 //! Each test prints how often each rule accepted and how many points it
 //! checked, and requires a minimum number of acceptances per rule. The
@@ -557,6 +560,17 @@ fn cell_points(
     if let Some(pats) = pats {
         for p in &pats.patterns {
             let quad = engine.quadratic(p);
+            // The engine's Q_P, b_P (cached, incremental M = A D R) and its
+            // Cramer region point agree with the evaluator's.
+            let (q_ref, b_ref) = net.quadratic(p).unwrap();
+            let q_eng: Vec<Vec<Q>> = quad.q.iter().map(|row| rationals(row)).collect();
+            assert_eq!(q_eng, q_ref.to_rationals(), "Q_P of {p}");
+            assert_eq!(rationals(&quad.b), b_ref.to_rationals(), "b_P of {p}");
+            assert_eq!(
+                quad.region_point(),
+                net.region_point(p).unwrap().as_ref(),
+                "region point of {p}"
+            );
             let (Some(xc), Some((u, d))) = (quad.region_point(), &quad.region_scaled) else {
                 continue;
             };
