@@ -8,7 +8,7 @@
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
-use num_traits::{Signed, Zero};
+use num_traits::Zero;
 
 use crate::exact::dyadic::Dyadic;
 use crate::format::certificate::Face;
@@ -175,28 +175,11 @@ impl Cell {
             .all(|j| int(&u[j]) >= self.lo[j].mul(&su) && int(&u[j]) <= self.hi[j].mul(&su))
     }
 
-    /// Whether `x` is a point of the cell (closed).
+    /// Whether `x` is a point of the cell (closed): `x = u / q` and
+    /// [`Cell::contains_scaled`].
     pub fn contains(&self, x: &[BigRational]) -> bool {
-        let a = self.face.axis;
-        let t = if self.face.positive {
-            x[a].clone()
-        } else {
-            -x[a].clone()
-        };
-        if t.is_zero() {
-            // Only x = 0 has t = 0 on this face, and it is a point of the
-            // cell exactly when t_lo = 0.
-            return self.t_lo.is_zero() && x.iter().all(|v| v.is_zero());
-        }
-        if t.is_negative()
-            || t < self.t_lo.to_rational()
-            || self.t_hi.as_ref().is_some_and(|h| t > h.to_rational())
-        {
-            return false;
-        }
-        (0..self.k())
-            .filter(|&j| j != a)
-            .all(|j| x[j] >= self.lo[j].to_rational() * &t && x[j] <= self.hi[j].to_rational() * &t)
+        let (u, q) = crate::exact::eval::split_point(x);
+        self.contains_scaled(&u.num, &q)
     }
 
     /// A short human description: face, box and radial interval.

@@ -436,7 +436,6 @@ fn check_counterexample(
             if claim.stationary_points.iter().any(|s| s == x) {
                 return reject("counterexample: the point is a listed stationary point");
             }
-            let (d, _) = exact.descent_derivative(x).map_err(err)?;
             if c.kind == CounterexampleKind::Stationary {
                 let vbar = exact.vbar(x).map_err(err)?;
                 if vbar.iter().any(|v| !v.is_zero()) {
@@ -453,6 +452,7 @@ fn check_counterexample(
                     show(x)
                 ));
             }
+            let (d, _) = exact.descent_derivative(x).map_err(err)?;
             if d.is_negative() {
                 return reject(format!(
                     "counterexample: D_-vbar f = {d} < 0 at {}",
