@@ -37,9 +37,10 @@ const PER_RULE: usize = 50;
 const COLD_CELLS: usize = 10;
 
 /// The kinds benchmarked, in report order.
-const KINDS: [Rule; 6] = [
+const KINDS: [Rule; 7] = [
     Rule::Region,
     Rule::Crease,
+    Rule::Cone,
     Rule::Pairs,
     Rule::Excluded(Ball::XStar),
     Rule::Excluded(Ball::Rho),
@@ -97,7 +98,7 @@ fn limit(rule: Rule) -> Option<usize> {
         Rule::Region | Rule::Crease => Some(2),
         Rule::Pairs => Some(rules::PAIRS_LIMIT),
         Rule::Zero => Some(rules::ZERO_LIMIT),
-        Rule::Excluded(_) | Rule::Undecided => None,
+        Rule::Excluded(_) | Rule::Cone | Rule::Undecided => None,
     }
 }
 
@@ -110,6 +111,11 @@ fn decide(ctx: &Context, rule: Rule, cell: &Cell, pats: Option<&CellPatterns>) {
         Rule::Pairs => ctx.pairs(cell, pats.unwrap()).map(drop),
         Rule::Zero => ctx.zero(cell, pats.unwrap()),
         Rule::Excluded(ball) => ctx.excluded(cell, ball).map(drop),
+        Rule::Cone => ctx
+            .branches_from(cell, rules::CONE_BRANCHES, None)
+            .0
+            .and_then(|b| ctx.cone(cell, &b))
+            .map(drop),
         Rule::Undecided => unreachable!("not sampled"),
     };
     r.unwrap_or_else(|e| panic!("rule {} fails: {e}", rule.name()));

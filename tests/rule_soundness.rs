@@ -607,22 +607,23 @@ fn cell_points(
 // The checks.
 // ---------------------------------------------------------------------------
 
-const RULES: [&str; 6] = [
+const RULES: [&str; 7] = [
     "region",
     "crease",
     "pairs",
     "excluded1",
     "excluded2",
     "zero",
+    "cone",
 ];
 
 #[derive(Debug, Default)]
 struct Tally {
     cells: usize,
-    tried: [usize; 6],
-    accepted: [usize; 6],
+    tried: [usize; 7],
+    accepted: [usize; 7],
     /// Points checked per rule.
-    points: [usize; 6],
+    points: [usize; 7],
     /// P1 points with a neuron exactly zero, with two, and where the F3
     /// pattern of `-vbar` differs from the strict pattern (crossing).
     zero1: usize,
@@ -917,7 +918,7 @@ fn run_case(c: &Case, t: &mut Tally) -> Result<(), TestCaseError> {
         let pc = pats(rules::CREASE_LIMIT)?;
         let pp = pats(rules::PAIRS_LIMIT)?;
         let pz = pats(rules::ZERO_LIMIT)?;
-        let mut accepted = [false; 6];
+        let mut accepted = [false; 7];
         for (i, ok) in [
             p2.as_ref().map(|p| ctx.region(&cell, p).is_ok()),
             pc.as_ref().map(|p| ctx.crease(&cell, p).is_ok()),
@@ -940,15 +941,20 @@ fn run_case(c: &Case, t: &mut Tally) -> Result<(), TestCaseError> {
         }
         t.tried[5] += 1;
         accepted[5] = pz.as_ref().is_ok_and(|p| ctx.zero(&cell, p).is_ok());
+        t.tried[6] += 1;
+        accepted[6] = ctx
+            .branches_from(&cell, rules::CONE_BRANCHES, st.as_ref())
+            .0
+            .is_ok_and(|b| ctx.cone(&cell, &b).is_ok());
         for (n, &a) in t.accepted.iter_mut().zip(&accepted) {
             *n += usize::from(a);
         }
 
-        if accepted[..3].iter().any(|&a| a) {
+        if [0, 1, 2, 6].iter().any(|&i| accepted[i]) {
             let mut pts = cell_points(&net, &engine, &cell, pp.as_ref().ok(), &mut r, segments);
             pts.extend(special.iter().cloned());
-            for (i, &a) in accepted[..3].iter().enumerate() {
-                if a {
+            for i in [0, 1, 2, 6] {
+                if accepted[i] {
                     world.check_p1(i, &cell, &pts, t)?;
                 }
             }
@@ -997,7 +1003,7 @@ fn run_case(c: &Case, t: &mut Tally) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn run(name: &str, cases: u32, strategy: impl Strategy<Value = Case>, least: [usize; 6]) {
+fn run(name: &str, cases: u32, strategy: impl Strategy<Value = Case>, least: [usize; 7]) {
     let start = std::time::Instant::now();
     let tally = RefCell::new(Tally::default());
     // RULE_SOUNDNESS_SCALE=n runs n times as many cases (a longer search).
@@ -1017,7 +1023,7 @@ fn run(name: &str, cases: u32, strategy: impl Strategy<Value = Case>, least: [us
     if let Err(e) = result {
         panic!("{e}");
     }
-    for i in 0..6 {
+    for i in 0..7 {
         assert!(
             t.accepted[i] >= least[i],
             "{name}: rule {} accepted only {} cells (want at least {}): the test would not exercise it",
@@ -1038,7 +1044,7 @@ fn rules_are_sound_k2() {
         "k=2",
         600,
         case(handmade(2), 12),
-        [200, 120, 400, 25, 100, 800],
+        [200, 120, 400, 25, 100, 800, 600],
     );
 }
 
@@ -1048,11 +1054,16 @@ fn rules_are_sound_k3() {
         "k=3",
         400,
         case(handmade(3), 12),
-        [80, 120, 250, 12, 50, 600],
+        [80, 120, 250, 12, 50, 600, 300],
     );
 }
 
 #[test]
 fn rules_are_sound_sampled() {
-    run("sampled", 160, case(sampled(), 12), [35, 30, 80, 3, 6, 180]);
+    run(
+        "sampled",
+        160,
+        case(sampled(), 12),
+        [35, 30, 80, 3, 6, 180, 150],
+    );
 }

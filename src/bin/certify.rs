@@ -333,11 +333,12 @@ fn progress_display(p: &Progress) {
         let cells = p.cells.load(Ordering::Relaxed);
         let secs = start.elapsed().as_secs_f64();
         let line = format!(
-            "{cells} cells ({:.0}/s), depth {}, region {} crease {} pairs {} undecided {}",
+            "{cells} cells ({:.0}/s), depth {}, region {} crease {} cone {} pairs {} undecided {}",
             cells as f64 / secs.max(1e-9),
             p.depth.load(Ordering::Relaxed),
             p.region.load(Ordering::Relaxed),
             p.crease.load(Ordering::Relaxed),
+            p.cone.load(Ordering::Relaxed),
             p.pairs.load(Ordering::Relaxed),
             p.undecided.load(Ordering::Relaxed),
         );
@@ -392,7 +393,7 @@ fn print_summary(
             "certify_seconds": r.seconds,
             "verify_seconds": report.map(|r| r.seconds),
             "cells": report.map(|r| serde_json::json!({
-                "region": r.counts.region, "crease": r.counts.crease, "pairs": r.counts.pairs,
+                "region": r.counts.region, "crease": r.counts.crease, "cone": r.counts.cone, "pairs": r.counts.pairs,
                 "excluded": r.counts.excluded, "undecided": r.counts.undecided, "zero": r.counts.zero,
             })),
         });
@@ -462,10 +463,11 @@ fn print_summary(
         let n = &rep.counts;
         outln!(
             out,
-            "cells        {} (region {} / crease {} / pairs {} / excluded {} / undecided {}), (P2) {} boxes, depth {}",
+            "cells        {} (region {} / crease {} / cone {} / pairs {} / excluded {} / undecided {}), (P2) {} boxes, depth {}",
             n.cells() + n.undecided,
             n.region,
             n.crease,
+            n.cone,
             n.pairs,
             n.excluded,
             n.undecided,

@@ -84,12 +84,13 @@ fn summary(r: &Report) -> String {
     let e1 = rational_to_decimal(&r.eps_x_star, 6);
     let e2 = rational_to_decimal(&r.eps_rho, 6);
     let mut s = format!(
-        "VERIFIED {}: network {}, outside B(x*, {e1}|x*|) u B(-rho_d x*, {e2}|x*|), {} cells (region {} / crease {} / pairs {} / excluded {} / undecided {}), (P2) {} boxes, {:.2} s",
+        "VERIFIED {}: network {}, outside B(x*, {e1}|x*|) u B(-rho_d x*, {e2}|x*|), {} cells (region {} / crease {} / cone {} / pairs {} / excluded {} / undecided {}), (P2) {} boxes, {:.2} s",
         r.verdict.name(),
         r.network_sha256,
         thousands(c.cells() + c.undecided),
         thousands(c.region),
         thousands(c.crease),
+        thousands(c.cone),
         thousands(c.pairs),
         thousands(c.excluded),
         thousands(c.undecided),
@@ -126,7 +127,7 @@ fn main() -> ExitCode {
                 "eps_x_star": r.eps_x_star.to_string(),
                 "eps_rho": r.eps_rho.to_string(),
                 "cells": {
-                    "region": r.counts.region, "crease": r.counts.crease, "pairs": r.counts.pairs,
+                    "region": r.counts.region, "crease": r.counts.crease, "cone": r.counts.cone, "pairs": r.counts.pairs,
                     "excluded": r.counts.excluded, "undecided": r.counts.undecided, "zero": r.counts.zero,
                 },
                 "residual": r.residual.iter().map(|(p, d)| serde_json::json!({"path": p, "cell": d})).collect::<Vec<_>>(),

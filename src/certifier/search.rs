@@ -19,7 +19,7 @@ use num_rational::BigRational;
 use num_traits::{Signed, Zero};
 
 use crate::checker::geometry::{Cell, Excluded};
-use crate::checker::patterns::{CellPatterns, Engine, Statuses};
+use crate::checker::patterns::{Branch, CellPatterns, Engine, Statuses};
 use crate::checker::rules::Context;
 use crate::exact::dyadic::{f64_to_rational, Dyadic};
 use crate::exact::eval::ExactNet;
@@ -33,6 +33,8 @@ use crate::format::network::Network;
 const PARALLEL_DEPTH: u32 = 8;
 /// The Pairs rule is tried on cells with at most this many patterns.
 const PAIRS_TRY: usize = 16;
+/// Branches examined by the Cone rule.
+const CONE_BRANCHES: usize = crate::checker::rules::CONE_BRANCHES;
 /// Patterns examined by the Zero rule on one direction box.
 const ZERO_LIMIT: usize = crate::checker::rules::ZERO_LIMIT;
 
@@ -55,6 +57,7 @@ pub struct Progress {
     pub cells: AtomicU64,
     pub region: AtomicU64,
     pub crease: AtomicU64,
+    pub cone: AtomicU64,
     pub pairs: AtomicU64,
     pub excluded: AtomicU64,
     pub undecided: AtomicU64,
@@ -145,6 +148,7 @@ impl Search<'_> {
         let c = match rule {
             Rule::Region => &p.region,
             Rule::Crease => &p.crease,
+            Rule::Cone => &p.cone,
             Rule::Pairs => &p.pairs,
             Rule::Excluded(_) => &p.excluded,
             Rule::Zero | Rule::Undecided => &p.undecided,
@@ -155,12 +159,23 @@ impl Search<'_> {
     }
 
     /// The rule that proves (P1) on the cell, if one does.
-    fn prove(&self, cell: &Cell, p: Result<CellPatterns, String>) -> Option<Rule> {
+    fn prove(
+        &self,
+        cell: &Cell,
+        branches: &Result<Vec<Branch>, String>,
+        p: Result<CellPatterns, String>,
+    ) -> Option<Rule> {
         if !self.sharpest && cell.t_hi.is_some() {
             for ball in [Ball::XStar, Ball::Rho] {
                 if self.ctx.excluded(cell, ball).is_ok() {
                     return Some(Rule::Excluded(ball));
                 }
+            }
+        }
+        if let Ok(b) = branches {
+            let free = b.len() > 1 || b.iter().any(|br| br.free().next().is_some());
+            if free && self.ctx.cone(cell, b).is_ok() {
+                return Some(Rule::Cone);
             }
         }
         let p = p.ok()?;
@@ -200,9 +215,10 @@ impl Search<'_> {
             self.count(Rule::Undecided, depth);
             return Node::Leaf(Rule::Undecided);
         }
-        let (pats, statuses) = self.ctx.patterns_from(&cell, PAIRS_TRY, parent);
+        let (branches, statuses) = self.ctx.branches_from(&cell, CONE_BRANCHES, parent);
+        let (pats, _) = self.ctx.patterns_from(&cell, PAIRS_TRY, Some(&statuses));
         let free = pats.as_ref().map_or(usize::MAX, |p| p.free.len());
-        if let Some(rule) = self.prove(&cell, pats) {
+        if let Some(rule) = self.prove(&cell, &branches, pats) {
             self.count(rule, depth);
             return Node::Leaf(rule);
         }
@@ -450,26 +466,30 @@ pub fn search(
             let n2 = &excluded.target_norm2;
             Some((d1 / n2, d2 / n2))
         };
+        // Each undecided cell's needs, computed once (in parallel: exact
+        // rational distances are the costly part).
+        let needs: BTreeMap<String, (BigRational, BigRational)> = cells
+            .par_iter()
+            .filter_map(|c| need(c).map(|n| (c.describe(), n)))
+            .collect();
         let (mut m1, mut m2) = (None::<BigRational>, None::<BigRational>);
-        for c in &cells {
-            if let Some((d1, d2)) = need(c) {
-                if d1 <= d2 {
-                    m1 = Some(m1.map_or(d1.clone(), |m| m.max(d1)));
-                } else {
-                    m2 = Some(m2.map_or(d2.clone(), |m| m.max(d2)));
-                }
+        for (d1, d2) in needs.values() {
+            if d1 <= d2 {
+                m1 = Some(m1.map_or(d1.clone(), |m| m.max(d1.clone())));
+            } else {
+                m2 = Some(m2.map_or(d2.clone(), |m| m.max(d2.clone())));
             }
         }
         eps1 = m1.as_ref().map_or(BigRational::zero(), radius_above);
         eps2 = m2.as_ref().map_or(BigRational::zero(), radius_above);
         let (e1sq, e2sq) = (&eps1 * &eps1, &eps2 * &eps2);
         let assign = |c: &Cell| -> Option<Ball> {
-            let (d1, d2) = need(c)?;
-            if d1 <= d2 && d1 < e1sq {
+            let (d1, d2) = needs.get(&c.describe())?;
+            if d1 <= d2 && d1 < &e1sq {
                 Some(Ball::XStar)
-            } else if d2 < e2sq {
+            } else if d2 < &e2sq {
                 Some(Ball::Rho)
-            } else if d1 < e1sq {
+            } else if d1 < &e1sq {
                 Some(Ball::XStar)
             } else {
                 None
@@ -592,6 +612,7 @@ pub fn search(
         ("searched_cells", &p.cells),
         ("region", &p.region),
         ("crease", &p.crease),
+        ("cone", &p.cone),
         ("pairs", &p.pairs),
         ("undecided", &p.undecided),
     ] {

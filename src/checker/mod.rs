@@ -36,6 +36,7 @@ pub struct Counts {
     pub region: u64,
     pub pairs: u64,
     pub crease: u64,
+    pub cone: u64,
     pub excluded: u64,
     pub zero: u64,
     pub undecided: u64,
@@ -46,13 +47,14 @@ impl Counts {
         self.region += o.region;
         self.pairs += o.pairs;
         self.crease += o.crease;
+        self.cone += o.cone;
         self.excluded += o.excluded;
         self.zero += o.zero;
         self.undecided += o.undecided;
     }
     /// (P1) cells.
     pub fn cells(&self) -> u64 {
-        self.region + self.pairs + self.crease + self.excluded
+        self.region + self.pairs + self.crease + self.cone + self.excluded
     }
 }
 
@@ -319,6 +321,11 @@ fn leaf(
                 t.counts.crease = 1;
                 t.uses = u;
             }),
+        Rule::Cone => ctx
+            .branches_from(cell, rules::CONE_BRANCHES, parent)
+            .0
+            .and_then(|b| ctx.cone(cell, &b))
+            .map(|_| t.counts.cone = 1),
         Rule::Excluded(ball) => ctx.excluded(cell, ball).map(|u| {
             t.counts.excluded = 1;
             t.uses = u;

@@ -40,12 +40,38 @@ pub struct FreeNeuron {
     pub row: Vec<Dyadic>,
 }
 
+/// The bits of one layer and the next layer's rows under them.
+type RowBase = (Vec<bool>, Arc<DMat>);
+
 /// Last-layer bits and `M = A D_d R_d` of a computed pattern.
 type Base = (Vec<bool>, DMat);
 
 /// Neuron statuses on a box, per choice of bits of the earlier layers.
 #[derive(Clone, Debug, Default)]
 pub struct Statuses(HashMap<Vec<Vec<bool>>, Arc<Vec<Option<bool>>>>);
+
+/// The bits of the layers before the last that are consistent with a cell
+/// (one branch of the enumeration), with the last layer's rows under them
+/// and its neurons' statuses (fixed on, fixed off, free).
+#[derive(Clone, Debug)]
+pub struct Branch {
+    pub prefix: Vec<Vec<bool>>,
+    pub rows: Arc<DMat>,
+    pub status: Arc<Vec<Option<bool>>>,
+}
+
+impl Branch {
+    /// The branch's pattern with every free last-layer neuron off.
+    pub fn base_pattern(&self) -> Pattern {
+        let mut bits = self.prefix.clone();
+        bits.push(self.status.iter().map(|s| s.unwrap_or(false)).collect());
+        Pattern { bits }
+    }
+    /// The free neurons of the last layer.
+    pub fn free(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.status.len()).filter(|&j| self.status[j].is_none())
+    }
+}
 
 #[derive(Debug)]
 pub struct CellPatterns {
@@ -60,12 +86,17 @@ pub struct Engine<'a> {
     pub net: &'a ExactNet,
     /// Layer rows `R_i` keyed by the bits of layers `< i`.
     rows: Mutex<HashMap<Vec<Vec<bool>>, Arc<DMat>>>,
+    /// Per bits of layers `< i - 1`: the bits of layer `i - 1` and `R_i` of
+    /// the prefix computed last (a base for rank-one updates).
+    row_bases: Mutex<HashMap<Vec<Vec<bool>>, RowBase>>,
     quads: Mutex<HashMap<Pattern, Arc<Quadratic>>>,
     /// For `A != I`: per bits of layers `< d`, the last-layer bits and
     /// `M = A D_d R_d` of the pattern computed last (a base for updates).
     bases: Mutex<HashMap<Vec<Vec<bool>>, Arc<Base>>>,
     /// `A^T y` (`y` for `A = I`).
     pub aty: DVec,
+    /// For `A != I`: columns of `A^T A`, computed when first needed.
+    gram_columns: Vec<OnceLock<Vec<BigInt>>>,
 }
 
 impl<'a> Engine<'a> {
@@ -73,12 +104,16 @@ impl<'a> Engine<'a> {
         Engine {
             net,
             rows: Mutex::new(HashMap::new()),
+            row_bases: Mutex::new(HashMap::new()),
             quads: Mutex::new(HashMap::new()),
             bases: Mutex::new(HashMap::new()),
             aty: match &net.a {
                 Some(a) => a.tr_mul_vec(&net.y),
                 None => net.y.clone(),
             },
+            gram_columns: (0..net.a.as_ref().map_or(0, |a| a.cols))
+                .map(|_| OnceLock::new())
+                .collect(),
         }
     }
 
@@ -89,12 +124,55 @@ impl<'a> Engine<'a> {
         }
         let i = prefix.len();
         let r = if i == 0 {
-            self.net.layers[0].clone()
+            Arc::new(self.net.layers[0].clone())
         } else {
+            // R_{i+1} = W_{i+1} D_i R_i: from scratch, or from the last one
+            // computed under the same earlier bits by one rank-one update per
+            // differing bit, +-(column u of W_{i+1})(row u of R_i)^T.
+            const MAX_FLIPS: usize = 8;
             let prev = self.layer_rows(&prefix[..i - 1]);
-            self.net.layers[i].mul_masked(&prev.mask_rows(&prefix[i - 1]), None)
+            let bits = &prefix[i - 1];
+            let w = &self.net.layers[i];
+            let base = self
+                .row_bases
+                .lock()
+                .expect("cache lock")
+                .get(&prefix[..i - 1])
+                .cloned();
+            let r = match base {
+                Some((b, m)) if b.iter().zip(bits).filter(|(x, y)| x != y).count() <= MAX_FLIPS => {
+                    let mut m = (*m).clone();
+                    for (u, (&was, &now)) in b.iter().zip(bits).enumerate() {
+                        if was == now {
+                            continue;
+                        }
+                        let ru = prev.row(u);
+                        for j in 0..w.rows {
+                            let wju = &w.num[j * w.cols + u];
+                            if wju.is_zero() {
+                                continue;
+                            }
+                            for (c, rc) in ru.iter().enumerate() {
+                                let t = wju * rc;
+                                if now {
+                                    m.num[j * m.cols + c] += t;
+                                } else {
+                                    m.num[j * m.cols + c] -= t;
+                                }
+                            }
+                        }
+                    }
+                    m
+                }
+                _ => w.mul_masked(&prev.mask_rows(bits), None),
+            };
+            let r = Arc::new(r);
+            self.row_bases
+                .lock()
+                .expect("cache lock")
+                .insert(prefix[..i - 1].to_vec(), (bits.clone(), r.clone()));
+            r
         };
-        let r = Arc::new(r);
         self.rows
             .lock()
             .expect("cache lock")
@@ -121,6 +199,65 @@ impl<'a> Engine<'a> {
         let mut prefix = Vec::new();
         let ok = self.branch(corners, &mut prefix, limit, parent, &mut out, &mut statuses);
         (ok.map(|_| out), statuses)
+    }
+
+    /// The consistent bits of the layers before the last (`None` when more
+    /// than `limit` branches), each with the last layer's statuses: unlike
+    /// [`Engine::patterns`], the free neurons of the last layer are not
+    /// enumerated. Statuses are inherited from a parent as there.
+    pub fn branches(
+        &self,
+        corners: &[Vec<BigInt>],
+        limit: usize,
+        parent: Option<&Statuses>,
+    ) -> (Option<Vec<Branch>>, Statuses) {
+        let mut out = Vec::new();
+        let mut statuses = Statuses::default();
+        let mut prefix = Vec::new();
+        let ok = self.prefixes(corners, &mut prefix, limit, parent, &mut out, &mut statuses);
+        (ok.map(|_| out), statuses)
+    }
+
+    fn prefixes(
+        &self,
+        corners: &[Vec<BigInt>],
+        prefix: &mut Vec<Vec<bool>>,
+        limit: usize,
+        parent: Option<&Statuses>,
+        out: &mut Vec<Branch>,
+        statuses: &mut Statuses,
+    ) -> Option<()> {
+        let i = prefix.len();
+        let rows = self.layer_rows(prefix);
+        let status = self.layer_status(corners, prefix, &rows, parent);
+        statuses.0.insert(prefix.clone(), status.clone());
+        if i + 1 == self.net.depth() {
+            if out.len() >= limit {
+                return None;
+            }
+            out.push(Branch {
+                prefix: prefix.clone(),
+                rows,
+                status,
+            });
+            return Some(());
+        }
+        let bits: Vec<bool> = status.iter().map(|s| s.unwrap_or(false)).collect();
+        let free: Vec<usize> = (0..status.len()).filter(|&j| status[j].is_none()).collect();
+        if free.len() >= usize::BITS as usize || (1usize << free.len()) > limit {
+            return None;
+        }
+        for mask in 0..1usize << free.len() {
+            let mut b = bits.clone();
+            for (t, &j) in free.iter().enumerate() {
+                b[j] = mask >> t & 1 == 1;
+            }
+            prefix.push(b);
+            let r = self.prefixes(corners, prefix, limit, parent, out, statuses);
+            prefix.pop();
+            r?;
+        }
+        Some(())
     }
 
     /// Fixed on (`Some(true)`), fixed off (`Some(false)`) or free (`None`)
@@ -252,6 +389,21 @@ impl<'a> Engine<'a> {
             .expect("cache lock")
             .insert(p.clone(), quad.clone());
         quad
+    }
+
+    /// Column `u` of `A^T A` (integers with exponent `2 e_A`; `None` for
+    /// `A = I`).
+    pub fn gram_column(&self, u: usize) -> Option<&[BigInt]> {
+        let a = self.net.a.as_ref()?;
+        Some(self.gram_columns[u].get_or_init(|| {
+            (0..a.cols)
+                .map(|v| {
+                    (0..a.rows)
+                        .map(|i| &a.num[i * a.cols + v] * &a.num[i * a.cols + u])
+                        .sum()
+                })
+                .collect()
+        }))
     }
 
     /// `M = A D R` for last-layer bits `last`: from scratch, or from the

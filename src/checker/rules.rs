@@ -11,7 +11,7 @@ use num_rational::BigRational;
 use num_traits::{Signed, Zero};
 
 use super::geometry::{linear_range, product_min, quadratic_positive, Cell, Excluded};
-use super::patterns::{mat_vec, CellPatterns, Engine, Quadratic, Statuses};
+use super::patterns::{mat_vec, Branch, CellPatterns, Engine, Quadratic, Statuses};
 use crate::exact::dyadic::{dyadic_dot, Dyadic};
 use crate::exact::eval::Pattern;
 use crate::format::certificate::Ball;
@@ -22,6 +22,11 @@ pub const PAIRS_LIMIT: usize = 64;
 pub const CREASE_LIMIT: usize = 16;
 /// Most patterns the Zero rule examines on one direction box.
 pub const ZERO_LIMIT: usize = 1024;
+/// Most branches (bits of the layers before the last) the Cone rule examines.
+pub const CONE_BRANCHES: usize = 16;
+/// Bits kept by the Cone rule's upper bounds (rounded up: directed rounding
+/// keeps them bounds while the numbers stay short).
+const CONE_BITS: u64 = 96;
 
 /// What a cell's proof relied on, for the sharpness check: the largest
 /// squared distance, relative to `|x*|^2`, at which a ball was used.
@@ -87,6 +92,26 @@ impl Context<'_> {
         )
     }
 
+    /// The consistent bits of the layers before the last, at most `limit`
+    /// branches, each with the last layer's statuses (its free neurons are
+    /// not enumerated); also this cell's statuses for its children.
+    pub fn branches_from(
+        &self,
+        cell: &Cell,
+        limit: usize,
+        parent: Option<&Statuses>,
+    ) -> (Result<Vec<Branch>, String>, Statuses) {
+        let (b, st) = self.engine.branches(&cell.corner_integers(), limit, parent);
+        (
+            b.ok_or_else(|| {
+                format!(
+                    "more than {limit} choices of earlier-layer bits are consistent with the cell"
+                )
+            }),
+            st,
+        )
+    }
+
     /// A zero of `g_P` (the region point) does no harm to (P1) on the cell
     /// when it is not in the cell, is `0`, lies in `E`, or is listed.
     fn harmless_zero(
@@ -136,9 +161,10 @@ impl Context<'_> {
         Ok(uses)
     }
 
-    /// The radial-quadratic bound for one pair (F4, F7): a lower bound of
-    /// `<g_P(tp), g_Q(tp)>` over the box, positive on the radial interval.
-    fn pair_positive(&self, cell: &Cell, p: &Quadratic, q: &Quadratic) -> Result<(), String> {
+    /// The radial-quadratic bound for one pair (F4, F7): `(alpha_lo,
+    /// beta_hi, gamma)` with `<g_P(tp), g_Q(tp)> >= alpha_lo t^2 - beta_hi t
+    /// + gamma` for every `p` in the box.
+    fn pair_bound(cell: &Cell, p: &Quadratic, q: &Quadratic) -> (Dyadic, Dyadic, Dyadic) {
         // alpha(p) = <Q_P p, Q_Q p> >= sum_i min of the product of the ranges
         // of the two linear forms (Q_P p)_i and (Q_Q p)_i over the box.
         let mut alpha_lo = Dyadic::zero();
@@ -156,6 +182,12 @@ impl Context<'_> {
             .collect();
         let (_, beta_hi) = linear_range(&c, &cell.lo, &cell.hi);
         let gamma = dyadic_dot(&p.b, &q.b);
+        (alpha_lo, beta_hi, gamma)
+    }
+
+    /// The Pairs bound for one pair: positive on the radial interval.
+    fn pair_positive(&self, cell: &Cell, p: &Quadratic, q: &Quadratic) -> Result<(), String> {
+        let (alpha_lo, beta_hi, gamma) = Self::pair_bound(cell, p, q);
         if quadratic_positive(&alpha_lo, &beta_hi, &gamma, &cell.t_lo, cell.t_hi.as_ref()) {
             Ok(())
         } else {
@@ -283,6 +315,361 @@ impl Context<'_> {
             }
         }
         Ok(uses)
+    }
+
+    /// Cone (SPEC §7): within each branch (bits of the layers before the
+    /// last), the gradients of all consistent patterns are bounded together
+    /// as the branch's reference gradient plus per-neuron corrections, and
+    /// lie in a cone narrow enough that any two have a positive inner
+    /// product; the last layer's free neurons are not enumerated. Between
+    /// branches the Crease rule's direction logic applies: for branches `p <
+    /// q`, a neuron of the lowest layer where they differ is a ridge for all
+    /// of `p`'s patterns, or the two branches' gradients lie in one cone.
+    ///
+    /// Soundness. Let `x = tp` be in the cell (`t > 0`) and `P` consistent
+    /// with `x`. Its bits before the last layer are one of the `branches`
+    /// `b` (SPEC §4), its last-layer bits are `b`'s fixed ones plus a set
+    /// `F` of `b`'s free neurons, all with `z_u(x) = <r_u, x> >= 0` (`r_u` the
+    /// rows under `b`). Let `P_b` be `b` with every free neuron off, `M_b =
+    /// A Lambda_{P_b}` and `h_b(x) = Q_b x - b_b = g_{P_b}(x)`. Then `A
+    /// Lambda_P = M_b + sum_{v in F} a_v r_v^T` (`a_v` column `v` of `A`),
+    /// the residual is `r(x) = M_b x - y + sum_{u in F} z_u(x) a_u` (F2),
+    /// and exactly
+    ///   `g_P(x) = h_b(x) + sum_{u in F} z_u(x) M_b^T a_u + sum_{v in F} w_v(x) r_v`,
+    ///   `w_v(x) = a_v^T r(x) = <M_b^T a_v, x> - (A^T y)_v + sum_{u in F} (a_v^T a_u) z_u(x)`,
+    /// with `M_b^T a_u = sum_{j on in P_b} (a_j^T a_u) r_j` (columns of `A^T A`).
+    /// With `0 <= z_u(tp) <= t zeta_u` (`zeta_u` = max of `<r_u, p>` over the
+    /// box) every coordinate of `e_P = g_P(x) - h(x)` is at most `a_i t +
+    /// b_i` in absolute value (`h` = `h_b`, or another branch's `h_b'` with
+    /// `|h_b - h_b'|` added), so `|e_P| <= delta_e`, `delta_e^2 <= sum_i (a_i
+    /// t + b_i)^2`. At the box centre `p_m`, `c(t) = t Q p_m - b` has an exact
+    /// `|c(t)|^2`, and `d = h(tp) - c(t) = t Q (p - p_m)` has `|d| <=
+    /// delta_d`, `delta_d^2 <= t^2 sum_i (sum_j |Q[i][j]| (hi_j - lo_j) /
+    /// 2)^2`. The rule checks `|c|^2 - 5/4 delta_d^2 - 30 delta_e^2 > 0` on
+    /// the radial interval (a quadratic in `t`). As `(u + l v)^2 <= 5/4 u^2
+    /// plus 5 l^2 v^2` and `5 (1 + sqrt 2)^2 < 30`, this gives `s = |h(x)|
+    /// >= |c| - delta_d > (1 + sqrt 2) delta_e`, and for two patterns of the
+    /// cone `<g_P, g_Q> >= s^2 - 2 s delta_e - delta_e^2 > 0`
+    /// (Cauchy-Schwarz). Where that fails, the componentwise bound of
+    /// [`Context::pair_with_errors`] may prove `<g_P, g_Q> > 0` instead.
+    /// With `S` the strict pattern at `x` and `P'` the F3 pattern of
+    /// `-vbar`, either both are in one branch (its cone), or `P'` adds to
+    /// `S` neurons of a lowest layer `l < d`, each with `<c_v, g_S(x)> < 0`
+    /// (as in the Crease rule): no ridge of `S`'s branch, so the pair's
+    /// joint bound was checked. So `D_{-vbar} f(x) = -<g_S(x), g_P'(x)>` is
+    /// negative on the whole cell (F4). All bounds are rounded outward
+    /// (directed rounding of dyadics). With `A = I`: `M_b^T a_u = 0` for a
+    /// free `u` and `w_v = z_v - y_v`.
+    pub fn cone(&self, cell: &Cell, branches: &[Branch]) -> Result<BallUse, String> {
+        let engine = self.engine;
+        let k = cell.k();
+        let quads: Vec<_> = branches
+            .iter()
+            .map(|b| engine.quadratic(&b.base_pattern()))
+            .collect();
+        let errors: Vec<_> = branches
+            .iter()
+            .map(|b| self.branch_errors(cell, b))
+            .collect();
+        for (bi, (q, e)) in quads.iter().zip(&errors).enumerate() {
+            if !Self::cone_positive(cell, q, e) && !Self::pair_with_errors(cell, (q, e), (q, e)) {
+                return Err(format!(
+                    "the gradient cone of branch {bi} is not proved: |c|^2 - 5/4 delta_d^2 - 30 delta_e^2 > 0 fails on the radial interval"
+                ));
+            }
+        }
+        for (i, p) in branches.iter().enumerate() {
+            for (j, q) in branches.iter().enumerate() {
+                // The neurons q adds to p, if q >= p bitwise and q != p.
+                let mut added = Vec::new();
+                let mut comparable = true;
+                for (l, (bp, bq)) in p.prefix.iter().zip(&q.prefix).enumerate() {
+                    for (v, (&x, &y)) in bp.iter().zip(bq).enumerate() {
+                        match (x, y) {
+                            (true, false) => comparable = false,
+                            (false, true) => added.push((l + 1, v)),
+                            _ => {}
+                        }
+                    }
+                }
+                if i == j || !comparable || added.is_empty() {
+                    continue;
+                }
+                let lowest = added[0].0;
+                let excused = added
+                    .iter()
+                    .take_while(|(l, _)| *l == lowest)
+                    .any(|&(l, v)| self.branch_ridge(cell, p, &quads[i], &errors[i], l, v));
+                if excused {
+                    continue;
+                }
+                // Both branches' gradients around p's reference h_i.
+                let cross = Self::reference_shift(cell, &quads[j], &quads[i]);
+                let mut e = errors[i].clone();
+                for c in 0..k {
+                    let a = errors[j].0[c].add(&cross.0[c]);
+                    let b = errors[j].1[c].add(&cross.1[c]);
+                    e.0[c] = e.0[c].clone().max(a);
+                    e.1[c] = e.1[c].clone().max(b);
+                }
+                if !Self::cone_positive(cell, &quads[i], &e)
+                    && !Self::pair_with_errors(
+                        cell,
+                        (&quads[i], &errors[i]),
+                        (&quads[j], &errors[j]),
+                    )
+                {
+                    return Err(format!(
+                        "branches {i} and {j}: no ridge at layer {lowest} and the joint gradient cone is not proved"
+                    ));
+                }
+            }
+        }
+        Ok(BallUse::default())
+    }
+
+    /// `(a, b)` with `|(h_q - h_p)(tp)|_i <= a_i t + b_i` on the cell.
+    fn reference_shift(cell: &Cell, q: &Quadratic, p: &Quadratic) -> (Vec<Dyadic>, Vec<Dyadic>) {
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        for i in 0..q.q.len() {
+            let diff: Vec<Dyadic> = q.q[i].iter().zip(&p.q[i]).map(|(x, y)| x.sub(y)).collect();
+            let (lo, hi) = linear_range(&diff, &cell.lo, &cell.hi);
+            a.push(lo.abs().max(hi.abs()).round_up(CONE_BITS));
+            b.push(q.b[i].sub(&p.b[i]).abs().round_up(CONE_BITS));
+        }
+        (a, b)
+    }
+
+    /// `(a, b)` with `|g_P(tp) - h_b(tp)|_i <= a_i t + b_i` for every pattern
+    /// `P` of the branch consistent with a point `tp` of the cell (`h_b` the
+    /// gradient of the branch's pattern with its free neurons off).
+    fn branch_errors(&self, cell: &Cell, br: &Branch) -> (Vec<Dyadic>, Vec<Dyadic>) {
+        let engine = self.engine;
+        let k = cell.k();
+        let abs_max = |c: &[Dyadic]| {
+            let (lo, hi) = linear_range(c, &cell.lo, &cell.hi);
+            lo.abs().max(hi.abs())
+        };
+        let zero = Dyadic::zero();
+        let mut ab = vec![zero.clone(); k];
+        let mut bb = vec![zero.clone(); k];
+        let rows = &br.rows;
+        let row = |u: usize| -> Vec<Dyadic> {
+            rows.row(u)
+                .iter()
+                .map(|n| Dyadic {
+                    num: n.clone(),
+                    exp: rows.exp,
+                })
+                .collect()
+        };
+        let free: Vec<usize> = br.free().collect();
+        let r: Vec<Vec<Dyadic>> = free.iter().map(|&u| row(u)).collect();
+        let zeta: Vec<Dyadic> = r
+            .iter()
+            .map(|ru| {
+                linear_range(ru, &cell.lo, &cell.hi)
+                    .1
+                    .max(zero.clone())
+                    .round_up(CONE_BITS)
+            })
+            .collect();
+        match &engine.net.a {
+            Some(amat) if !free.is_empty() => {
+                let on: Vec<usize> = (0..br.status.len())
+                    .filter(|&j| br.status[j] == Some(true))
+                    .collect();
+                let gexp = 2 * amat.exp;
+                // m_u = M_b^T a_u = sum_{j on in P_b} (a_j^T a_u) r_j.
+                let mut mu: Vec<Vec<Dyadic>> = Vec::with_capacity(free.len());
+                let mut kappa: Vec<Dyadic> = Vec::with_capacity(free.len());
+                for &u in &free {
+                    let g = engine.gram_column(u).expect("A != I");
+                    let mut acc = vec![BigInt::zero(); k];
+                    for &j in &on {
+                        let gj = &g[j];
+                        if gj.is_zero() {
+                            continue;
+                        }
+                        for (o, rj) in acc.iter_mut().zip(rows.row(j)) {
+                            *o += gj * rj;
+                        }
+                    }
+                    mu.push(
+                        acc.into_iter()
+                            .map(|num| Dyadic {
+                                num,
+                                exp: gexp + rows.exp,
+                            })
+                            .collect(),
+                    );
+                    // kappa_u = sum_{v free} |a_u^T a_v| zeta_v.
+                    let mut kp = Dyadic::zero();
+                    for (&v, z) in free.iter().zip(&zeta) {
+                        let guv = Dyadic {
+                            num: g[v].abs(),
+                            exp: gexp,
+                        };
+                        kp = kp.add(&guv.mul(z)).round_up(CONE_BITS);
+                    }
+                    kappa.push(kp);
+                }
+                for (x, z) in mu.iter().zip(&zeta) {
+                    for i in 0..k {
+                        ab[i] = ab[i].add(&z.mul(&x[i].abs())).round_up(CONE_BITS);
+                    }
+                }
+                for (vi, &v) in free.iter().enumerate() {
+                    // |w_v(tp)| <= t (mu_v + kappa_v) + nu_v.
+                    let slope = abs_max(&mu[vi]).add(&kappa[vi]).round_up(CONE_BITS);
+                    let nu = engine.aty.entry(v).abs().round_up(CONE_BITS);
+                    for i in 0..k {
+                        let rv = r[vi][i].abs().round_up(CONE_BITS);
+                        ab[i] = ab[i].add(&rv.mul(&slope)).round_up(CONE_BITS);
+                        bb[i] = bb[i].add(&rv.mul(&nu)).round_up(CONE_BITS);
+                    }
+                }
+            }
+            _ => {
+                // A = I: w_v = z_v - y_v, |w_v(tp)| <= t zeta_v + |y_v|.
+                for (vi, &v) in free.iter().enumerate() {
+                    let nu = engine.aty.entry(v).abs().round_up(CONE_BITS);
+                    for i in 0..k {
+                        let rv = r[vi][i].abs().round_up(CONE_BITS);
+                        ab[i] = ab[i].add(&rv.mul(&zeta[vi])).round_up(CONE_BITS);
+                        bb[i] = bb[i].add(&rv.mul(&nu)).round_up(CONE_BITS);
+                    }
+                }
+            }
+        }
+        (ab, bb)
+    }
+
+    /// Whether `<g_P, g_Q> > 0` on the cell for every `P` of one branch and
+    /// `Q` of another (or the same), from their references `h`, `h'` and
+    /// error bounds `E_i = a_i t + b_i`, `E'_i`: `<h + e, h' + e'> >= <h, h'>
+    /// - sum_i (|h_i| E'_i + |h'_i| E_i + E_i E'_i)`, with the Pairs bound for
+    /// `<h, h'>` and `|h_i(tp)| <= t max_p |(Q p)_i| + |b_i|`: a quadratic
+    /// in `t` (no Cauchy-Schwarz factor).
+    fn pair_with_errors(
+        cell: &Cell,
+        p: (&Quadratic, &(Vec<Dyadic>, Vec<Dyadic>)),
+        q: (&Quadratic, &(Vec<Dyadic>, Vec<Dyadic>)),
+    ) -> bool {
+        let (alpha, beta, gamma) = Self::pair_bound(cell, p.0, q.0);
+        let size = |quad: &Quadratic, i: usize| {
+            let (lo, hi) = linear_range(&quad.q[i], &cell.lo, &cell.hi);
+            (
+                lo.abs().max(hi.abs()).round_up(CONE_BITS),
+                quad.b[i].abs().round_up(CONE_BITS),
+            )
+        };
+        // Accumulate (x t + y)(u t + w) = xu t^2 + (xw + yu) t + yw.
+        let (mut c2, mut c1, mut c0) = (Dyadic::zero(), Dyadic::zero(), Dyadic::zero());
+        let mut prod = |x: &Dyadic, y: &Dyadic, u: &Dyadic, w: &Dyadic| {
+            c2 = c2.add(&x.mul(u));
+            c1 = c1.add(&x.mul(w)).add(&y.mul(u));
+            c0 = c0.add(&y.mul(w));
+        };
+        for i in 0..p.0.q.len() {
+            let (ha, hb) = size(p.0, i);
+            let (ka, kb) = size(q.0, i);
+            let (ea, eb) = (&p.1 .0[i], &p.1 .1[i]);
+            let (fa, fb) = (&q.1 .0[i], &q.1 .1[i]);
+            prod(&ha, &hb, fa, fb);
+            prod(&ka, &kb, ea, eb);
+            prod(ea, eb, fa, fb);
+        }
+        let alpha = alpha.sub(&c2);
+        let beta = beta.add(&c1);
+        let gamma = gamma.sub(&c0);
+        quadratic_positive(&alpha, &beta, &gamma, &cell.t_lo, cell.t_hi.as_ref())
+    }
+
+    /// Whether `|c(t)|^2 - 5/4 delta_d^2 - 30 delta_e^2 > 0` on the radial
+    /// interval, with `c(t) = t Q p_m - b` for the reference `quad` at the
+    /// box centre `p_m`, `delta_d` its variation over the box and `delta_e
+    /// <= |(a t + b)|` (see [`Context::cone`]).
+    fn cone_positive(cell: &Cell, quad: &Quadratic, e: &(Vec<Dyadic>, Vec<Dyadic>)) -> bool {
+        let zero = Dyadic::zero();
+        // c(t) = t Q p_m - b: exact |c(t)|^2 = alpha t^2 - beta t + gamma;
+        // h(tp) - c(t) = t Q (p - p_m), at most t sum_j |Q[i][j]| (hi_j -
+        // lo_j) / 2 per coordinate.
+        let centre: Vec<Dyadic> = cell
+            .lo
+            .iter()
+            .zip(&cell.hi)
+            .map(|(l, h)| l.add(h).half())
+            .collect();
+        let qc = mat_vec(&quad.q, &centre);
+        let alpha = dyadic_dot(&qc, &qc);
+        let beta = dyadic_dot(&qc, &quad.b).mul(&Dyadic::from_int(2));
+        let gamma = dyadic_dot(&quad.b, &quad.b);
+        let mut ad2 = zero.clone();
+        for row in &quad.q {
+            let mut s = zero.clone();
+            for ((q, l), h) in row.iter().zip(&cell.lo).zip(&cell.hi) {
+                s = s.add(&q.abs().mul(&h.sub(l)));
+            }
+            let s = s.half().round_up(CONE_BITS);
+            ad2 = ad2.add(&s.mul(&s));
+        }
+        let (mut ae2, mut aebe, mut be2) = (zero.clone(), zero.clone(), zero);
+        for (x, y) in e.0.iter().zip(&e.1) {
+            ae2 = ae2.add(&x.mul(x));
+            aebe = aebe.add(&x.mul(y));
+            be2 = be2.add(&y.mul(y));
+        }
+        let thirty = Dyadic::from_int(30);
+        let five_quarters = Dyadic {
+            num: BigInt::from(5),
+            exp: -2,
+        };
+        let alpha = alpha.sub(&five_quarters.mul(&ad2)).sub(&thirty.mul(&ae2));
+        let beta = beta.add(&Dyadic::from_int(60).mul(&aebe));
+        let gamma = gamma.sub(&thirty.mul(&be2));
+        quadratic_positive(&alpha, &beta, &gamma, &cell.t_lo, cell.t_hi.as_ref())
+    }
+
+    /// Whether neuron `v` of layer `layer` (< d) is a ridge for every pattern
+    /// of branch `br` on the cell: `<c_v, g_P(tp)> >= <c_v, h_b(tp)> - sum_i
+    /// |c_v,i| (a_i t + b_i) = t (<Q_b c_v, p> - A) - (<c_v, b_b> + B) >= 0`,
+    /// bilinear in `(t, p)`, so decided at the vertices (slopes `>= 0` for an
+    /// unbounded cell).
+    fn branch_ridge(
+        &self,
+        cell: &Cell,
+        br: &Branch,
+        quad: &Quadratic,
+        e: &(Vec<Dyadic>, Vec<Dyadic>),
+        layer: usize,
+        v: usize,
+    ) -> bool {
+        let rows = self.engine.layer_rows(&br.prefix[..layer - 1]);
+        let c: Vec<Dyadic> = rows
+            .row(v)
+            .iter()
+            .map(|n| Dyadic {
+                num: n.clone(),
+                exp: rows.exp,
+            })
+            .collect();
+        let u = mat_vec(&quad.q, &c);
+        let (mut big_a, mut big_b) = (Dyadic::zero(), Dyadic::zero());
+        for ((ci, a), b) in c.iter().zip(&e.0).zip(&e.1) {
+            big_a = big_a.add(&ci.abs().mul(a));
+            big_b = big_b.add(&ci.abs().mul(b));
+        }
+        let w = dyadic_dot(&c, &quad.b).add(&big_b);
+        cell.corners().iter().all(|corner| {
+            let slope = dyadic_dot(&u, corner).sub(&big_a);
+            !slope.mul(&cell.t_lo).sub(&w).is_negative()
+                && match &cell.t_hi {
+                    Some(t) => !slope.mul(t).sub(&w).is_negative(),
+                    None => !slope.is_negative(),
+                }
+        })
     }
 
     /// Excluded: a bounded cell whose every vertex lies in the open ball.

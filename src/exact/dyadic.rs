@@ -130,6 +130,32 @@ impl Dyadic {
             }
         }
     }
+    /// A dyadic `<= self` with a numerator of at most `bits + 1` bits, at
+    /// most one unit of its last place below (directed rounding: never
+    /// above the value).
+    pub fn round_down(&self, bits: u64) -> Dyadic {
+        let have = self.num.bits();
+        if have <= bits {
+            return self.clone();
+        }
+        let s = have - bits;
+        // `>>` on a BigInt rounds toward minus infinity.
+        Dyadic {
+            num: &self.num >> s as usize,
+            exp: self.exp + s as i64,
+        }
+    }
+    /// A dyadic `>= self` with a numerator of at most `bits + 1` bits, at
+    /// most one unit of its last place above.
+    pub fn round_up(&self, bits: u64) -> Dyadic {
+        self.clone().negated().round_down(bits).negated()
+    }
+    pub fn abs(&self) -> Dyadic {
+        Dyadic {
+            num: self.num.abs(),
+            exp: self.exp,
+        }
+    }
     pub fn negated(mut self) -> Self {
         self.num = -self.num;
         self
@@ -627,6 +653,34 @@ pub fn solve_integer_system(q: &[BigInt], n: usize, b: &[BigInt]) -> Option<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn directed_rounding_brackets_the_value() {
+        for (num, exp) in [
+            (12345i64, -3i64),
+            (-12345, 7),
+            (1 << 40, 0),
+            (-(1 << 40) - 1, -9),
+            (5, 0),
+            (0, 4),
+        ] {
+            let d = Dyadic {
+                num: BigInt::from(num),
+                exp,
+            };
+            for bits in [1u64, 3, 8, 64] {
+                let (lo, hi) = (d.round_down(bits), d.round_up(bits));
+                assert!(lo <= d && d <= hi, "{num} 2^{exp} at {bits} bits");
+                assert!(lo.num.bits() <= bits + 1 && hi.num.bits() <= bits + 1);
+                // At most one unit of the last place apart.
+                let ulp = Dyadic {
+                    num: BigInt::from(1),
+                    exp: lo.exp.min(hi.exp).max(exp),
+                };
+                assert!(hi.sub(&lo) <= ulp.add(&ulp), "{num} 2^{exp} at {bits} bits");
+            }
+        }
+    }
 
     #[test]
     fn f64_parts_are_exact() {

@@ -101,6 +101,8 @@ pub enum Rule {
     Region,
     Pairs,
     Crease,
+    /// Gradient cone over many free neurons (SPEC §7).
+    Cone,
     Excluded(Ball),
     /// (P2) on a direction box (zero trees only).
     Zero,
@@ -114,6 +116,7 @@ impl Rule {
             Rule::Region => "R",
             Rule::Pairs => "P",
             Rule::Crease => "C",
+            Rule::Cone => "K",
             Rule::Excluded(Ball::XStar) => "E1",
             Rule::Excluded(Ball::Rho) => "E2",
             Rule::Zero => "Z",
@@ -125,6 +128,7 @@ impl Rule {
             Rule::Region => "region",
             Rule::Pairs => "pairs",
             Rule::Crease => "crease",
+            Rule::Cone => "cone",
             Rule::Excluded(Ball::XStar) => "excluded(x*)",
             Rule::Excluded(Ball::Rho) => "excluded(-rho x*)",
             Rule::Zero => "zero",
@@ -234,6 +238,7 @@ fn parse_node<'a>(
         "R" => leaf(Rule::Region),
         "P" => leaf(Rule::Pairs),
         "C" => leaf(Rule::Crease),
+        "K" => leaf(Rule::Cone),
         "E1" => leaf(Rule::Excluded(Ball::XStar)),
         "E2" => leaf(Rule::Excluded(Ball::Rho)),
         "Z" => leaf(Rule::Zero),
