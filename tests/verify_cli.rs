@@ -140,7 +140,7 @@ fn holds_given_and_sharpest() {
     expect(code, &out, &err, 0, "VERIFIED holds");
     assert!(
         out.contains(
-            "5 cells (region 3 / crease 0 / pairs 1 / excluded 1 / undecided 0), (P2) 2 boxes"
+            "5 cells (region 3 / crease 0 / cone 0 / pairs 1 / excluded 1 / undecided 0), (P2) 2 boxes"
         ),
         "{out}"
     );
