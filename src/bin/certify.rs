@@ -146,6 +146,9 @@ D_-vbar f(x) >= 0 exactly (F3), outside E.
 - zero_direction: random directions w and -b_P for the patterns met; a \
 counterexample when <A G(w), y> <= 0 exactly (P2 fails).
 
+Candidates are counted per kind (found in binary64 / confirmed exactly); \
+at most 32 confirmed counterexamples are kept per kind.
+
 The radii default to the paper's form --eps 1/10 (both balls 0.1 |x*|), \
 claim mode given. When a counterexample is confirmed, a certificate with \
 verdict violated (the counterexample and a trivial cover of undecided \

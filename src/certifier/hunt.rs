@@ -44,6 +44,11 @@ use crate::format::certificate::{
 };
 use crate::format::network::Network;
 
+/// Confirmed counterexamples kept per kind; later candidates of a kind that
+/// has this many are not examined (a dead cone of directions would
+/// otherwise give one per sampled direction).
+pub const MAX_PER_KIND: u64 = 32;
+
 /// Options of a hunt.
 #[derive(Clone, Debug)]
 pub struct HuntOptions {
@@ -559,6 +564,9 @@ fn kind_index(kind: CounterexampleKind) -> usize {
 impl Hunt<'_> {
     /// Counts a binary64 candidate and confirms it exactly.
     fn offer(&self, kind: CounterexampleKind, point: Vec<BigRational>) {
+        if self.counts.lock().expect("lock")[kind_index(kind)].confirmed >= MAX_PER_KIND {
+            return;
+        }
         if !self.seen_points.lock().expect("lock").insert(point.clone()) {
             return;
         }
