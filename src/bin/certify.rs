@@ -136,14 +136,20 @@ const HUNT_ABOUT: &str = "\
 Search for counterexamples to the claim (SPEC §2) in binary64, and confirm \
 every candidate exactly before reporting it.
 
-- stationary: many-start descent on f along -vbar (backtracking line search, \
-jumps to region points); the exact region point x_c = Q_P^-1 b_P of every \
-pattern met is a counterexample when it lies strictly inside its own region \
-and outside E.
-- point: where a descent stalls (a valley crease), the point is projected \
-exactly onto the nearest neurons' zero sets; a counterexample when \
-D_-vbar f(x) >= 0 exactly (F3), outside E.
-- zero_direction: random directions w and -b_P for the patterns met; a \
+Where it looks: a great circle of directions (k = 2: the one circle, \
+finely, so every linear region and crease wider than 2^-14 rad; k >= 3: \
+random circles), and --starts descents along -vbar in binary64 \
+(backtracking line search; half of the starts near -rho_d x*).
+
+- stationary: for every pattern met, the exact region point \
+x_c = Q_P^-1 b_P; a counterexample when vbar = 0 there exactly, no neuron \
+is exactly zero and x_c is outside E.
+- point: for every crease met (two patterns differing in one neuron v) and \
+where a descent stalls, exact points on v's zero set: the minimiser of f \
+on it, the projection of the point met, and the minimiser along their ray \
+of <g_P0, g_P1>; screened in binary64 for a valley, a counterexample when \
+D_-vbar f(x) >= 0 exactly (F3) and x is outside E.
+- zero_direction: random directions w and -b_P for their patterns; a \
 counterexample when <A G(w), y> <= 0 exactly (P2 fails).
 
 Candidates are counted per kind (found in binary64 / confirmed exactly); \

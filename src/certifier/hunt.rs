@@ -1,23 +1,32 @@
 //! `certify hunt`: a fast search for counterexamples to (P1) and (P2) in
 //! binary64, every candidate confirmed *exactly* before it is reported.
 //!
+//! Where it looks: a great circle of directions (for `k = 2` the one
+//! circle, finely: patterns are constant along rays (F1), so every linear
+//! region and every crease wider than the sampling step is met; for `k >= 3`
+//! random circles), and many-start descents on `f` along `-vbar` in binary64
+//! (backtracking line search, a jump to the region point when it lies in the
+//! current region; half of the starts near `-rho_d x*`).
+//!
 //! Three kinds of candidates (SPEC §6, "violated"):
 //!
-//! - **stationary**: many-start descent on `f` along `-vbar` (backtracking
-//!   line search, plus a jump to the region point `Q_P^{-1} b_P` when that
-//!   lowers `f`), in binary64. Every pattern a descent visits whose binary64
-//!   region point lies in its own region is a candidate; the exact region
-//!   point `x_c = Q_P^{-1} b_P` (exact evaluator) is confirmed when it is
-//!   nonzero, has no neuron exactly zero, `vbar_{x_c} = 0` exactly, and lies
-//!   outside `E` for every `rho` in the enclosure.
-//! - **point**: where a descent stalls it is usually on a *valley* crease
-//!   (`-vbar` from one side enters the other, whose gradient points back).
-//!   For the neurons nearest to zero at the stall, the point is projected
-//!   exactly (rationals) onto the neuron's zero set `<c_v, x> = 0` (`c_v` its
-//!   row under the earlier layers' bits) and confirmed when
-//!   `D_{-vbar_x} f(x) >= 0` exactly (F3) and `x` is outside `E`.
-//! - **zero_direction**: random directions `w` and, for each pattern `P`
-//!   met, the direction `-b_P`; confirmed when `D_w f(0) = -<A G(w), y> >= 0`
+//! - **stationary**: for every pattern met whose binary64 region point lies
+//!   in its own region, the exact region point `x_c = Q_P^{-1} b_P` (exact
+//!   evaluator); confirmed when it is nonzero, has no neuron exactly zero,
+//!   `vbar_{x_c} = 0` exactly, and lies outside `E` for every `rho` in the
+//!   enclosure.
+//! - **point**: for every crease met (two patterns `P0`, `P1` that differ in
+//!   one neuron `v`, found by bisection along the circle or between descent
+//!   steps) and for the neurons nearest to zero where a descent stalls:
+//!   exact points of `v`'s zero set `<c_v, x> = 0` (`c_v` its row under the
+//!   earlier layers' bits): the minimiser of `f` on it (a KKT system solved
+//!   in rationals), the exact projection of the point met, and for each the
+//!   minimiser along its ray of `<g_P0, g_P1>` (F7). Screened in binary64
+//!   for a *valley* (`-g_P0` enters the `P1` side, the gradients disagree);
+//!   confirmed when `D_{-vbar_x} f(x) >= 0` exactly (F3) and `x` is outside
+//!   `E`.
+//! - **zero_direction**: random directions `w` and, for each one's pattern
+//!   `P`, the direction `-b_P`; confirmed when `D_w f(0) = -<A G(w), y> >= 0`
 //!   exactly (F6, computed by F3 at 0).
 //!
 //! Binary64 only proposes; [`confirm`] decides, with the same exact
