@@ -9,6 +9,9 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use hvcert::certifier::hunt::{
+    certificate as hunt_certificate, hunt, Found, HuntOptions, HuntProgress, HuntResult, KindCount,
+};
 use hvcert::certifier::inspect::{describe, describe_point};
 use hvcert::certifier::rho_mpfr::rho_rational_enclosure;
 use hvcert::certifier::sample::{sample_network, SampleSpec};
@@ -16,11 +19,19 @@ use hvcert::certifier::search::{search, Options, Progress, SearchResult};
 use hvcert::checker::{check, Report};
 use hvcert::exact::rational::parse_rational;
 use hvcert::exact::rational::rational_to_decimal;
-use hvcert::format::certificate::{Certificate, Verdict};
+use hvcert::format::certificate::{Certificate, CounterexampleKind, Verdict};
 use hvcert::format::network::LoadedNetwork;
 use hvcert::format::network::{read_network_file, write_network_file, Measurement};
 use num_rational::BigRational;
 use num_traits::{Signed, Zero};
+
+/// `writeln!` into a `String` (cannot fail).
+macro_rules! outln {
+    ($out:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($out, $($arg)*);
+    }};
+}
 
 #[derive(Parser)]
 #[command(
@@ -108,6 +119,10 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Search for counterexamples fast (binary64), each confirmed exactly;
+    /// writes a `violated` certificate for the best one.
+    #[command(long_about = HUNT_ABOUT)]
+    Hunt(HuntArgs),
     /// Show a network's dimensions, hash, |x*| and rho_d, and exact values at a point.
     Inspect {
         file: PathBuf,
@@ -115,6 +130,90 @@ enum Command {
         #[arg(long, allow_hyphen_values = true)]
         at: Option<String>,
     },
+}
+
+const HUNT_ABOUT: &str = "\
+Search for counterexamples to the claim (SPEC §2) in binary64, and confirm \
+every candidate exactly before reporting it.
+
+Where it looks: a great circle of directions (k = 2: the one circle, \
+finely, so every linear region and crease wider than 2^-14 rad; k >= 3: \
+random circles), and --starts descents along -vbar in binary64 \
+(backtracking line search; half of the starts near -rho_d x*).
+
+- stationary: for every pattern met, the exact region point \
+x_c = Q_P^-1 b_P; a counterexample when vbar = 0 there exactly, no neuron \
+is exactly zero and x_c is outside E.
+- point: for every crease met (two patterns differing in one neuron v) and \
+where a descent stalls, exact points on v's zero set: the minimiser of f \
+on it, the projection of the point met, and the minimiser along their ray \
+of <g_P0, g_P1>; screened in binary64 for a valley, a counterexample when \
+D_-vbar f(x) >= 0 exactly (F3) and x is outside E.
+- zero_direction: random directions w and -b_P for their patterns; a \
+counterexample when <A G(w), y> <= 0 exactly (P2 fails).
+
+Candidates are counted per kind (found in binary64 / confirmed exactly); \
+at most 32 confirmed counterexamples are kept per kind.
+
+The radii default to the paper's form --eps 1/10 (both balls 0.1 |x*|), \
+claim mode given. When a counterexample is confirmed, a certificate with \
+verdict violated (the counterexample and a trivial cover of undecided \
+cells) is self-checked with the independent checker and written (default: \
+the network's path with .hunt.cert.json); `verify` accepts it. When none is \
+found the hunt says \"no counterexample found\", writes nothing and exits 0: \
+that is not a proof (run certify for one). Exit status 2 on unusable input.";
+
+#[derive(clap::Args)]
+struct HuntArgs {
+    /// The network file (weights.bin).
+    #[arg(long)]
+    net: PathBuf,
+    /// Number of random descent starts.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    starts: u64,
+    /// Seed of the starts (ChaCha20).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// One relative radius for both balls (default 1/10, the paper's form).
+    #[arg(long, conflicts_with_all = ["eps1", "eps2"])]
+    eps: Option<String>,
+    /// Relative radius of the ball around x* (with --eps2).
+    #[arg(long, requires = "eps2")]
+    eps1: Option<String>,
+    /// Relative radius of the ball around -rho_d x* (with --eps1).
+    #[arg(long, requires = "eps1")]
+    eps2: Option<String>,
+    /// Certificate path (default: the network's path with .hunt.cert.json).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Put a counterexample of this kind in the certificate when one is confirmed.
+    #[arg(long, value_enum)]
+    prefer: Option<KindArg>,
+    /// Descent steps per start.
+    #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_steps: u64,
+    /// Start no new descent after this many seconds.
+    #[arg(long)]
+    time_limit: Option<f64>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No progress display.
+    #[arg(long)]
+    quiet: bool,
+    /// Show progress even when standard error is not a terminal.
+    #[arg(long, conflicts_with = "quiet")]
+    progress: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum KindArg {
+    Stationary,
+    Point,
+    ZeroDirection,
 }
 
 fn parse_point(s: &str, k: usize) -> Result<Vec<BigRational>, String> {
@@ -184,6 +283,7 @@ fn run(cli: Cli) -> Result<(), String> {
             print_out(&format!("wrote {} (sha256 {hash})\n", out.display()));
             Ok(())
         }
+        Command::Hunt(h) => run_hunt(&h),
         Command::Inspect { file, at } => {
             let loaded = read_network_file(&file).map_err(|e| e.to_string())?;
             print_out(&describe(&loaded).map_err(|e| format!("{}: {e}", file.display()))?);
@@ -303,6 +403,259 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
     Ok(())
 }
 
+fn run_hunt(a: &HuntArgs) -> Result<(), String> {
+    let eps = match (&a.eps, &a.eps1, &a.eps2) {
+        (Some(e), _, _) => {
+            let e = positive_rational("--eps", e)?;
+            (e.clone(), e)
+        }
+        (None, Some(e1), Some(e2)) => (
+            positive_rational("--eps1", e1)?,
+            positive_rational("--eps2", e2)?,
+        ),
+        _ => {
+            let e = BigRational::new(1.into(), 10.into());
+            (e.clone(), e)
+        }
+    };
+    let time_limit = match a.time_limit {
+        Some(t) if !(t.is_finite() && t > 0.0) => {
+            return Err(format!(
+                "--time-limit: must be a positive number of seconds, got {t}"
+            ))
+        }
+        Some(t) => Some(Duration::from_secs_f64(t)),
+        None => None,
+    };
+    if let Some(n) = a.threads {
+        if n == 0 || n > 1024 {
+            return Err(format!("--threads: must be in 1..=1024, got {n}"));
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| format!("--threads: {e}"))?;
+    }
+    let loaded = read_network_file(&a.net).map_err(|e| e.to_string())?;
+    let out_path = a
+        .out
+        .clone()
+        .unwrap_or_else(|| a.net.with_extension("hunt.cert.json"));
+    if out_path.is_dir() {
+        return Err(format!(
+            "{}: is a directory (give a file path with --out)",
+            out_path.display()
+        ));
+    }
+    let (rho_lo, rho_hi) = rho_rational_enclosure(loaded.network.widths.len(), 128);
+    let mut opts = HuntOptions::new(eps, (rho_lo, rho_hi));
+    opts.starts = a.starts as usize;
+    opts.seed = a.seed;
+    opts.time_limit = time_limit;
+    opts.max_steps = a.max_steps as usize;
+    let progress = HuntProgress::default();
+    let show = a.progress || (!a.quiet && !a.json && std::io::stderr().is_terminal());
+    let result = std::thread::scope(|scope| {
+        if show {
+            scope.spawn(|| hunt_progress_display(&progress, opts.starts));
+        }
+        let r = hunt(&loaded.network, &opts, &progress);
+        progress.done.store(true, Ordering::Relaxed);
+        r
+    });
+    let prefer = a.prefer.map(|k| match k {
+        KindArg::Stationary => CounterexampleKind::Stationary,
+        KindArg::Point => CounterexampleKind::Point,
+        KindArg::ZeroDirection => CounterexampleKind::ZeroDirection,
+    });
+    let mut written = None;
+    if let Some(best) = result.best(prefer) {
+        let hint = path_hint(&a.net, &out_path);
+        let cert = hunt_certificate(&loaded.network, &loaded.sha256, hint, &opts, best, &result);
+        let text = cert.to_json();
+        // Self-check through the file format, exactly as `verify` reads it.
+        let parsed = Certificate::from_json(&text)
+            .map_err(|e| format!("internal error: the certificate does not parse: {e}"))?;
+        let report = check(&parsed, &loaded.network, &loaded.sha256).map_err(|r| {
+            format!(
+                "internal error: the checker rejects the certificate, not written: {}",
+                r.0
+            )
+        })?;
+        if report.verdict != Verdict::Violated {
+            return Err("internal error: the checker does not find the verdict violated".into());
+        }
+        std::fs::write(&out_path, &text).map_err(|e| format!("{}: {e}", out_path.display()))?;
+        written = Some((best.clone(), text.len(), report.seconds));
+    }
+    print_hunt_summary(a, &loaded, &opts, &result, &out_path, written.as_ref());
+    Ok(())
+}
+
+fn hunt_progress_display(p: &HuntProgress, total: usize) {
+    let tty = std::io::stderr().is_terminal();
+    let start = std::time::Instant::now();
+    let mut last = start;
+    while !p.done.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(200));
+        if !tty && last.elapsed() < Duration::from_secs(2) {
+            continue;
+        }
+        last = std::time::Instant::now();
+        let line = format!(
+            "hunt: {}/{total} starts, {} candidates, {} confirmed",
+            p.starts_done.load(Ordering::Relaxed),
+            p.candidates.load(Ordering::Relaxed),
+            p.confirmed.load(Ordering::Relaxed),
+        );
+        if tty {
+            eprint!("\r{line:<100}");
+        } else {
+            eprintln!("[{:.0} s] {line}", start.elapsed().as_secs_f64());
+        }
+    }
+    if tty {
+        eprint!("\r{:100}\r", "");
+    }
+}
+
+fn kind_name(k: CounterexampleKind) -> &'static str {
+    match k {
+        CounterexampleKind::Stationary => "stationary",
+        CounterexampleKind::Point => "point",
+        CounterexampleKind::ZeroDirection => "zero_direction",
+    }
+}
+
+fn print_hunt_summary(
+    a: &HuntArgs,
+    loaded: &LoadedNetwork,
+    opts: &HuntOptions,
+    r: &HuntResult,
+    cert_path: &Path,
+    written: Option<&(Found, usize, f64)>,
+) {
+    let mut out = String::new();
+    let dist = |v: f64| {
+        if v.is_nan() {
+            None
+        } else {
+            Some(format!("{v:.6}"))
+        }
+    };
+    if a.json {
+        let kinds = |c: &KindCount| serde_json::json!({"candidates": c.candidates, "confirmed": c.confirmed});
+        let v = serde_json::json!({
+            "network": loaded.sha256,
+            "eps_x_star": opts.eps.0.to_string(),
+            "eps_rho": opts.eps.1.to_string(),
+            "starts": r.starts,
+            "seed": opts.seed,
+            "hunt_seconds": r.seconds,
+            "stationary": kinds(&r.stationary),
+            "point": kinds(&r.point),
+            "zero_direction": kinds(&r.zero_direction),
+            "found": r.found.iter().map(|f| serde_json::json!({
+                "kind": kind_name(f.kind),
+                "point": f.point.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+                "dist_x_star": dist(f.dist_x_star),
+                "dist_rho": dist(f.dist_rho),
+                "why": f.why,
+            })).collect::<Vec<_>>(),
+            "verdict": if written.is_some() { "violated" } else { "no counterexample found" },
+            "counterexample": written.map(|(f, _, _)| serde_json::json!({
+                "kind": kind_name(f.kind),
+                "point": f.point.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+            })),
+            "certificate": written.map(|_| cert_path.display().to_string()),
+            "certificate_bytes": written.map(|w| w.1),
+            "verify_seconds": written.map(|w| w.2),
+        });
+        outln!(out, "{v}");
+        print_out(&out);
+        return;
+    }
+    let net = &loaded.network;
+    let widths: Vec<String> = net.widths.iter().map(|n| n.to_string()).collect();
+    outln!(
+        out,
+        "network      {} (k = {}, widths {}, {})",
+        loaded.path.display(),
+        net.latent,
+        widths.join("/"),
+        match net.measurement {
+            Measurement::Identity => "A = I".to_string(),
+            Measurement::Matrix { m } => format!("m = {m}"),
+        }
+    );
+    outln!(
+        out,
+        "claim        outside B(x*, {}|x*|) u B(-rho_d x*, {}|x*|) (mode given)",
+        rational_to_decimal(&opts.eps.0, 6),
+        rational_to_decimal(&opts.eps.1, 6)
+    );
+    outln!(
+        out,
+        "hunt         {} starts (seed {}), {:.2} s",
+        r.starts,
+        opts.seed,
+        r.seconds
+    );
+    outln!(
+        out,
+        "candidates   stationary {}/{} confirmed, point {}/{}, zero_direction {}/{}",
+        r.stationary.confirmed,
+        r.stationary.candidates,
+        r.point.confirmed,
+        r.point.candidates,
+        r.zero_direction.confirmed,
+        r.zero_direction.candidates
+    );
+    const SHOWN: usize = 10;
+    for f in r.found.iter().take(SHOWN) {
+        let p: Vec<String> = f.point.iter().map(|v| rational_to_decimal(v, 8)).collect();
+        let d = if f.dist_x_star.is_nan() {
+            String::new()
+        } else {
+            format!(
+                ": |x - x*| = {:.4}|x*|, |x + rho_d x*| = {:.4}|x*|",
+                f.dist_x_star, f.dist_rho
+            )
+        };
+        outln!(
+            out,
+            "found        {} ({}){d}; {}",
+            kind_name(f.kind),
+            p.join(", "),
+            f.why
+        );
+    }
+    if r.found.len() > SHOWN {
+        outln!(out, "             … and {} more", r.found.len() - SHOWN);
+    }
+    match written {
+        Some((f, size, secs)) => {
+            outln!(
+                out,
+                "verdict      VIOLATED: {} counterexample confirmed exactly",
+                kind_name(f.kind)
+            );
+            outln!(
+                out,
+                "certificate  {} ({} bytes), self-check VERIFIED in {:.2} s",
+                cert_path.display(),
+                size,
+                secs
+            );
+        }
+        None => outln!(
+            out,
+            "verdict      no counterexample found (not a proof; no certificate written)"
+        ),
+    }
+    print_out(&out);
+}
+
 /// The network's path as the certificate should name it: relative to the
 /// certificate's folder when they share one, absolute otherwise.
 fn path_hint(net: &Path, cert: &Path) -> Option<String> {
@@ -351,14 +704,6 @@ fn progress_display(p: &Progress) {
     if tty {
         eprint!("\r{:100}\r", "");
     }
-}
-
-/// `writeln!` into a `String` (cannot fail).
-macro_rules! outln {
-    ($out:expr, $($arg:tt)*) => {{
-        use std::fmt::Write as _;
-        let _ = writeln!($out, $($arg)*);
-    }};
 }
 
 /// Prints; a closed pipe (`certify … | head`) is not an error.
