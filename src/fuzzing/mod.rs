@@ -2,6 +2,10 @@
 //! replay test (`tests/fuzz_corpus.rs`): each takes arbitrary bytes and must
 //! return without panicking.
 
+pub mod landscape;
+
+pub use landscape::landscape;
+
 use crate::checker::check;
 use crate::format::certificate::Certificate;
 use crate::format::network::{Measurement, Network};
