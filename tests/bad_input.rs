@@ -77,6 +77,25 @@ fn fixture() -> (tempfile::TempDir, PathBuf) {
     (dir, net)
 }
 
+/// [`fixture`] with a valid certificate `c.json` that `certify` wrote for
+/// it (and `verify` accepts).
+fn certified_fixture() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let (dir, net) = fixture();
+    let cert = dir.path().join("c.json");
+    let r = certify(&[
+        "--net",
+        s(&net),
+        "--out",
+        s(&cert),
+        "--quiet",
+        "--eps",
+        "7/10",
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert_eq!(verify(&[s(&cert)]).code, 0);
+    (dir, net, cert)
+}
+
 /// A network header (version 1, inversion) with the given dimensions and
 /// no body.
 fn header(k: u32, widths: &[u32]) -> Vec<u8> {
@@ -366,21 +385,8 @@ fn sample_and_inspect_bad_arguments() {
 
 #[test]
 fn verify_unusable_networks_and_arguments() {
-    let (dir, net) = fixture();
+    let (dir, _net, cert) = certified_fixture();
     let d = dir.path();
-    // A valid certificate for the network (certify writes it).
-    let cert = d.join("c.json");
-    let r = certify(&[
-        "--net",
-        s(&net),
-        "--out",
-        s(&cert),
-        "--quiet",
-        "--eps",
-        "7/10",
-    ]);
-    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
-    assert_eq!(verify(&[s(&cert)]).code, 0);
     let empty = d.join("empty.bin");
     std::fs::write(&empty, b"").unwrap();
     let huge = d.join("huge.bin");
@@ -412,19 +418,8 @@ fn verify_unusable_networks_and_arguments() {
 
 #[test]
 fn verify_truncated_and_malformed_certificates() {
-    let (dir, net) = fixture();
+    let (dir, net, cert) = certified_fixture();
     let d = dir.path();
-    let cert = d.join("c.json");
-    let r = certify(&[
-        "--net",
-        s(&net),
-        "--out",
-        s(&cert),
-        "--quiet",
-        "--eps",
-        "7/10",
-    ]);
-    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
     let text = std::fs::read_to_string(&cert).unwrap();
     let bad = d.join("bad.json");
     let net = s(&net);

@@ -39,6 +39,8 @@ use hvcert::format::network::{Measurement, Network};
 use num_bigint::BigInt;
 use num_rational::BigRational as Q;
 use num_traits::{One, Signed, ToPrimitive, Zero};
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
 use serde_json::Value;
 
 // ---------------------------------------------------------------- subjects
@@ -571,19 +573,15 @@ struct Mutant<'a> {
     make: Box<dyn Fn() -> Body + 'a>,
 }
 
-/// Deterministic sampling (splitmix64).
-struct Rng(u64);
+/// Deterministic sampling: a seeded ChaCha stream.
+struct Rng(ChaCha8Rng);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+    fn new(seed: u64) -> Rng {
+        Rng(ChaCha8Rng::seed_from_u64(seed))
     }
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        (self.0.next_u64() % n as u64) as usize
     }
 }
 
@@ -909,7 +907,7 @@ fn mutants(s: &Subject) -> Vec<Mutant<'_>> {
     // One bit of one weight of the network file (a seeded sample of them).
     let header = 28 + 4 * s.net.widths.len();
     let weights: usize = s.net.weights.iter().map(Vec::len).sum();
-    let mut rng = Rng(seed_of(&s.name));
+    let mut rng = Rng::new(seed_of(&s.name));
     for _ in 0..64 * scale() {
         let (w, bit) = (rng.below(weights), rng.below(64));
         push!("network bit", format!("weight {w} bit {bit}"), move || {
@@ -1148,7 +1146,7 @@ fn mutation_suite() {
         }
         // Round robin over the classes (in a seeded order), a seeded
         // random mutant of each, until the budget is spent.
-        let mut rng = Rng(seed_of(&s.name));
+        let mut rng = Rng::new(seed_of(&s.name));
         let mut classes: Vec<(&'static str, Vec<&Mutant>)> = by_class.into_iter().collect();
         for i in (1..classes.len()).rev() {
             classes.swap(i, rng.below(i + 1));
