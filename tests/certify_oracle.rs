@@ -7,35 +7,27 @@ mod common;
 
 use std::time::Duration;
 
+use common::certify::{certify, q, search_options};
 use common::oracle_k2::classify;
-use hvcert::certifier::rho_mpfr::rho_rational_enclosure;
 use hvcert::certifier::sample::{sample_network, SampleSpec};
-use hvcert::certifier::search::{search, Options, Progress};
 use hvcert::checker::check;
 use hvcert::checker::geometry::Excluded;
 use hvcert::exact::dyadic::f64_to_rational;
 use hvcert::exact::eval::ExactNet;
 use hvcert::format::certificate::Verdict;
 use hvcert::format::network::{Measurement, Network};
-use num_bigint::BigInt;
 use num_rational::BigRational;
 use proptest::prelude::*;
 
-fn q(n: i64, d: i64) -> BigRational {
-    BigRational::new(BigInt::from(n), BigInt::from(d))
-}
-
 fn agree(net: &Network, eps: Option<(BigRational, BigRational)>, thorough: bool) -> Verdict {
-    let sha = Network::sha256_hex(&net.to_bytes());
-    let (lo, hi) = rho_rational_enclosure(net.widths.len(), 128);
-    let opts = Options {
+    let opts = search_options(
+        net,
         eps,
-        max_depth: if thorough { 48 } else { 24 },
-        resolution: if thorough { q(1, 512) } else { q(1, 64) },
-        time_limit: (!thorough).then(|| Duration::from_secs(2)),
-        rho: (lo, hi),
-    };
-    let cert = search(net, &sha, None, &opts, &Progress::default()).certificate;
+        if thorough { 48 } else { 24 },
+        if thorough { q(1, 512) } else { q(1, 64) },
+        (!thorough).then(|| Duration::from_secs(2)),
+    );
+    let (cert, sha) = certify(net, &opts);
     check(&cert, net, &sha).unwrap_or_else(|e| panic!("checker rejects: {}", e.0));
     let exact = ExactNet::new(net).unwrap();
     let land = classify(&exact);

@@ -2,45 +2,29 @@
 //! the search is accepted by the checker, and a `holds` verdict survives
 //! exact spot checks of (P1) and (P2) at random rational points.
 
+mod common;
+
 use std::time::Duration;
 
-use hvcert::certifier::rho_mpfr::rho_rational_enclosure;
+use common::certify::{certify, q, search_options};
 use hvcert::certifier::sample::{sample_network, SampleSpec};
-use hvcert::certifier::search::{search, Options, Progress};
 use hvcert::checker::check;
 use hvcert::checker::geometry::Excluded;
 use hvcert::exact::dyadic::f64_to_rational;
 use hvcert::exact::eval::ExactNet;
 use hvcert::format::certificate::{Certificate, Verdict};
 use hvcert::format::network::{Measurement, Network};
-use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{Signed, Zero};
 use proptest::prelude::*;
 
-fn q(n: i64, d: i64) -> BigRational {
-    BigRational::new(BigInt::from(n), BigInt::from(d))
-}
-
-fn options(net: &Network, eps: Option<(BigRational, BigRational)>) -> Options {
-    let (lo, hi) = rho_rational_enclosure(net.widths.len(), 128);
-    Options {
-        eps,
-        max_depth: 20,
-        resolution: q(1, 32),
-        time_limit: Some(Duration::from_secs(1)),
-        rho: (lo, hi),
-    }
-}
-
 /// Certifies, writes JSON, parses it back and checks it; returns the certificate.
 fn round_trip(net: &Network, eps: Option<(BigRational, BigRational)>) -> Certificate {
-    let bytes = net.to_bytes();
-    let sha = Network::sha256_hex(&bytes);
-    let r = search(net, &sha, None, &options(net, eps), &Progress::default());
-    let text = r.certificate.to_json();
+    let opts = search_options(net, eps, 20, q(1, 32), Some(Duration::from_secs(1)));
+    let (written, sha) = certify(net, &opts);
+    let text = written.to_json();
     let cert = Certificate::from_json(&text).expect("the certificate parses");
-    assert_eq!(cert.verdict, r.certificate.verdict);
+    assert_eq!(cert.verdict, written.verdict);
     let report = check(&cert, net, &sha).unwrap_or_else(|e| panic!("checker rejects: {}", e.0));
     assert_eq!(report.verdict, cert.verdict);
     cert

@@ -15,16 +15,9 @@ use hvcert::format::network::{write_network_file, Measurement, Network};
 use num_bigint::BigInt;
 use num_rational::BigRational;
 
+/// The "abs" network: `hvcert::fuzzing::fuzz_network()`.
 fn abs_net() -> Network {
-    Network {
-        latent: 1,
-        widths: vec![2, 1],
-        measurement: Measurement::Identity,
-        weights: vec![vec![1.0, -1.0], vec![1.0, 1.0]],
-        a: None,
-        target: vec![1.0],
-        sampling: None,
-    }
+    hvcert::fuzzing::fuzz_network()
 }
 
 /// W_1 = [1; -2], A = I, x* = 1: (P2) fails along w = -1 (G(-1) = (0, 2) is

@@ -54,13 +54,13 @@ struct CertifyArgs {
     #[arg(long, required = true)]
     net: Option<PathBuf>,
     /// Prove the paper's form with one relative radius for both balls.
-    #[arg(long, conflicts_with_all = ["eps1", "eps2"])]
+    #[arg(long, conflicts_with_all = ["eps1", "eps2"], allow_hyphen_values = true)]
     eps: Option<String>,
     /// Relative radius of the ball around x* (with --eps2).
-    #[arg(long, requires = "eps2")]
+    #[arg(long, requires = "eps2", allow_hyphen_values = true)]
     eps1: Option<String>,
     /// Relative radius of the ball around -rho_d x* (with --eps1).
-    #[arg(long, requires = "eps1")]
+    #[arg(long, requires = "eps1", allow_hyphen_values = true)]
     eps2: Option<String>,
     /// Certificate path (default: the network's path with .cert.json).
     #[arg(long)]
@@ -72,10 +72,10 @@ struct CertifyArgs {
     #[arg(long, default_value_t = 48, value_parser = clap::value_parser!(u32).range(1..=200))]
     max_depth: u32,
     /// Cells smaller than this (relative to |x*|) are not refined further.
-    #[arg(long, default_value = "1/512")]
+    #[arg(long, default_value = "1/512", allow_hyphen_values = true)]
     resolution: String,
     /// Stop refining after this many seconds (undecided cells remain).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     time_limit: Option<f64>,
     /// Skip the self-check with the independent checker.
     #[arg(long)]
@@ -332,7 +332,11 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
                 "--time-limit: must be a positive number of seconds, got {t}"
             ))
         }
-        Some(t) => Some(Duration::from_secs_f64(t)),
+        // A finite positive value can still overflow a Duration (1e300 s).
+        Some(t) => Some(
+            Duration::try_from_secs_f64(t)
+                .map_err(|_| format!("--time-limit: {t} seconds is out of range"))?,
+        ),
         None => None,
     };
     if let Some(n) = a.threads {
@@ -354,6 +358,16 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
             "{}: is a directory (give a file path with --out)",
             out_path.display()
         ));
+    }
+    // Fail before the search, not after it, when the folder is missing.
+    if let Some(dir) = out_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            return Err(format!(
+                "{}: the folder {} does not exist",
+                out_path.display(),
+                dir.display()
+            ));
+        }
     }
     let hint = path_hint(net_path, &out_path);
     let (rho_lo, rho_hi) = rho_rational_enclosure(loaded.network.widths.len(), 128);
