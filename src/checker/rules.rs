@@ -59,6 +59,30 @@ impl BallUse {
 /// Last-layer bits over a group of patterns: (on in all, on in some).
 type LastLayer = (Vec<bool>, Vec<bool>);
 
+/// `(a, b)` with `|<s, x> - c| <= a t + b` at every point `x = tp` of the
+/// cell (rounded up): on a bounded cell `a = 0` and `b` is the largest value
+/// at the vertices (the function is affine in `x`); on an unbounded one `a =
+/// max_p |<s, p>|`, `b = |c|`.
+fn affine_abs_bound(cell: &Cell, s: &[Dyadic], c: &Dyadic) -> (Dyadic, Dyadic) {
+    match cell.vertices() {
+        Some(vs) => {
+            let most = vs
+                .iter()
+                .map(|x| dyadic_dot(s, x).sub(c).abs())
+                .max()
+                .unwrap_or_else(Dyadic::zero);
+            (Dyadic::zero(), most.round_up(CONE_BITS))
+        }
+        None => {
+            let (lo, hi) = linear_range(s, &cell.lo, &cell.hi);
+            (
+                lo.abs().max(hi.abs()).round_up(CONE_BITS),
+                c.abs().round_up(CONE_BITS),
+            )
+        }
+    }
+}
+
 /// Everything a rule needs besides the cell.
 pub struct Context<'a> {
     pub engine: &'a Engine<'a>,
@@ -430,15 +454,12 @@ impl Context<'_> {
 
     /// `(a, b)` with `|(h_q - h_p)(tp)|_i <= a_i t + b_i` on the cell.
     fn reference_shift(cell: &Cell, q: &Quadratic, p: &Quadratic) -> (Vec<Dyadic>, Vec<Dyadic>) {
-        let mut a = Vec::new();
-        let mut b = Vec::new();
-        for i in 0..q.q.len() {
-            let diff: Vec<Dyadic> = q.q[i].iter().zip(&p.q[i]).map(|(x, y)| x.sub(y)).collect();
-            let (lo, hi) = linear_range(&diff, &cell.lo, &cell.hi);
-            a.push(lo.abs().max(hi.abs()).round_up(CONE_BITS));
-            b.push(q.b[i].sub(&p.b[i]).abs().round_up(CONE_BITS));
-        }
-        (a, b)
+        (0..q.q.len())
+            .map(|i| {
+                let diff: Vec<Dyadic> = q.q[i].iter().zip(&p.q[i]).map(|(x, y)| x.sub(y)).collect();
+                affine_abs_bound(cell, &diff, &q.b[i].sub(&p.b[i]))
+            })
+            .unzip()
     }
 
     /// `(a, b)` with `|g_P(tp) - h_b(tp)|_i <= a_i t + b_i` for every pattern
@@ -447,10 +468,6 @@ impl Context<'_> {
     fn branch_errors(&self, cell: &Cell, br: &Branch) -> (Vec<Dyadic>, Vec<Dyadic>) {
         let engine = self.engine;
         let k = cell.k();
-        let abs_max = |c: &[Dyadic]| {
-            let (lo, hi) = linear_range(c, &cell.lo, &cell.hi);
-            lo.abs().max(hi.abs())
-        };
         let zero = Dyadic::zero();
         let mut ab = vec![zero.clone(); k];
         let mut bb = vec![zero.clone(); k];
@@ -522,8 +539,10 @@ impl Context<'_> {
                 }
                 for (vi, &v) in free.iter().enumerate() {
                     // |w_v(tp)| <= t (mu_v + kappa_v) + nu_v.
-                    let slope = abs_max(&mu[vi]).add(&kappa[vi]).round_up(CONE_BITS);
-                    let nu = engine.aty.entry(v).abs().round_up(CONE_BITS);
+                    // The affine part <m_v, x> - (A^T y)_v is bounded as a whole
+                    // (its two terms nearly cancel where the fit is good).
+                    let (lin, nu) = affine_abs_bound(cell, &mu[vi], &engine.aty.entry(v));
+                    let slope = lin.add(&kappa[vi]).round_up(CONE_BITS);
                     for i in 0..k {
                         let rv = r[vi][i].abs().round_up(CONE_BITS);
                         ab[i] = ab[i].add(&rv.mul(&slope)).round_up(CONE_BITS);
