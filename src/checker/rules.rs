@@ -60,11 +60,11 @@ impl BallUse {
 type LastLayer = (Vec<bool>, Vec<bool>);
 
 /// `(a, b)` with `|<s, x> - c| <= a t + b` at every point `x = tp` of the
-/// cell (rounded up): on a bounded cell `a = 0` and `b` is the largest value
-/// at the vertices (the function is affine in `x`); on an unbounded one `a =
-/// max_p |<s, p>|`, `b = |c|`.
-fn affine_abs_bound(cell: &Cell, s: &[Dyadic], c: &Dyadic) -> (Dyadic, Dyadic) {
-    match cell.vertices() {
+/// cell (rounded up): `a = max_p |<s, p>|`, `b = |c|`; or, `at_vertices` on a
+/// bounded cell, `a = 0` and `b` the largest value at the vertices (the
+/// function is affine in `x`: tighter where `<s, x>` and `c` nearly cancel).
+fn affine_abs_bound(cell: &Cell, s: &[Dyadic], c: &Dyadic, at_vertices: bool) -> (Dyadic, Dyadic) {
+    match cell.vertices().filter(|_| at_vertices) {
         Some(vs) => {
             let most = vs
                 .iter()
@@ -385,6 +385,20 @@ impl Context<'_> {
     /// (directed rounding of dyadics). With `A = I`: `M_b^T a_u = 0` for a
     /// free `u` and `w_v = z_v - y_v`.
     pub fn cone(&self, cell: &Cell, branches: &[Branch]) -> Result<BallUse, String> {
+        // Affine error terms bounded term by term, or (bounded cells) as a
+        // whole at the vertices: either proof suffices.
+        match self.cone_with(cell, branches, false) {
+            Err(e) if cell.t_hi.is_some() => self.cone_with(cell, branches, true).map_err(|_| e),
+            r => r,
+        }
+    }
+
+    fn cone_with(
+        &self,
+        cell: &Cell,
+        branches: &[Branch],
+        at_vertices: bool,
+    ) -> Result<BallUse, String> {
         let engine = self.engine;
         let k = cell.k();
         let quads: Vec<_> = branches
@@ -393,7 +407,7 @@ impl Context<'_> {
             .collect();
         let errors: Vec<_> = branches
             .iter()
-            .map(|b| self.branch_errors(cell, b))
+            .map(|b| self.branch_errors(cell, b, at_vertices))
             .collect();
         for (bi, (q, e)) in quads.iter().zip(&errors).enumerate() {
             if !Self::cone_positive(cell, q, e) && !Self::pair_with_errors(cell, (q, e), (q, e)) {
@@ -428,7 +442,7 @@ impl Context<'_> {
                     continue;
                 }
                 // Both branches' gradients around p's reference h_i.
-                let cross = Self::reference_shift(cell, &quads[j], &quads[i]);
+                let cross = Self::reference_shift(cell, &quads[j], &quads[i], at_vertices);
                 let mut e = errors[i].clone();
                 for c in 0..k {
                     let a = errors[j].0[c].add(&cross.0[c]);
@@ -453,11 +467,16 @@ impl Context<'_> {
     }
 
     /// `(a, b)` with `|(h_q - h_p)(tp)|_i <= a_i t + b_i` on the cell.
-    fn reference_shift(cell: &Cell, q: &Quadratic, p: &Quadratic) -> (Vec<Dyadic>, Vec<Dyadic>) {
+    fn reference_shift(
+        cell: &Cell,
+        q: &Quadratic,
+        p: &Quadratic,
+        at_vertices: bool,
+    ) -> (Vec<Dyadic>, Vec<Dyadic>) {
         (0..q.q.len())
             .map(|i| {
                 let diff: Vec<Dyadic> = q.q[i].iter().zip(&p.q[i]).map(|(x, y)| x.sub(y)).collect();
-                affine_abs_bound(cell, &diff, &q.b[i].sub(&p.b[i]))
+                affine_abs_bound(cell, &diff, &q.b[i].sub(&p.b[i]), at_vertices)
             })
             .unzip()
     }
@@ -465,7 +484,12 @@ impl Context<'_> {
     /// `(a, b)` with `|g_P(tp) - h_b(tp)|_i <= a_i t + b_i` for every pattern
     /// `P` of the branch consistent with a point `tp` of the cell (`h_b` the
     /// gradient of the branch's pattern with its free neurons off).
-    fn branch_errors(&self, cell: &Cell, br: &Branch) -> (Vec<Dyadic>, Vec<Dyadic>) {
+    fn branch_errors(
+        &self,
+        cell: &Cell,
+        br: &Branch,
+        at_vertices: bool,
+    ) -> (Vec<Dyadic>, Vec<Dyadic>) {
         let engine = self.engine;
         let k = cell.k();
         let zero = Dyadic::zero();
@@ -541,7 +565,8 @@ impl Context<'_> {
                     // |w_v(tp)| <= t (mu_v + kappa_v) + nu_v.
                     // The affine part <m_v, x> - (A^T y)_v is bounded as a whole
                     // (its two terms nearly cancel where the fit is good).
-                    let (lin, nu) = affine_abs_bound(cell, &mu[vi], &engine.aty.entry(v));
+                    let (lin, nu) =
+                        affine_abs_bound(cell, &mu[vi], &engine.aty.entry(v), at_vertices);
                     let slope = lin.add(&kappa[vi]).round_up(CONE_BITS);
                     for i in 0..k {
                         let rv = r[vi][i].abs().round_up(CONE_BITS);
