@@ -589,19 +589,7 @@ fn print_hunt_summary(
         print_out(&out);
         return;
     }
-    let net = &loaded.network;
-    let widths: Vec<String> = net.widths.iter().map(|n| n.to_string()).collect();
-    outln!(
-        out,
-        "network      {} (k = {}, widths {}, {})",
-        loaded.path.display(),
-        net.latent,
-        widths.join("/"),
-        match net.measurement {
-            Measurement::Identity => "A = I".to_string(),
-            Measurement::Matrix { m } => format!("m = {m}"),
-        }
-    );
+    outln!(out, "{}", network_line(loaded));
     outln!(
         out,
         "claim        outside B(x*, {}|x*|) u B(-rho_d x*, {}|x*|) (mode given)",
@@ -760,19 +748,7 @@ fn print_summary(
         print_out(&out);
         return;
     }
-    let net = &loaded.network;
-    let widths: Vec<String> = net.widths.iter().map(|n| n.to_string()).collect();
-    outln!(
-        out,
-        "network      {} (k = {}, widths {}, {})",
-        loaded.path.display(),
-        net.latent,
-        widths.join("/"),
-        match net.measurement {
-            Measurement::Identity => "A = I".to_string(),
-            Measurement::Matrix { m } => format!("m = {m}"),
-        }
-    );
+    outln!(out, "{}", network_line(loaded));
     let claim = &c.claim;
     let balls = format!(
         "outside B(x*, {}|x*|) u B(-rho_d x*, {}|x*|){}",
@@ -857,4 +833,20 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The summary's first line: the network file and its shape.
+fn network_line(loaded: &LoadedNetwork) -> String {
+    let net = &loaded.network;
+    let widths: Vec<String> = net.widths.iter().map(|n| n.to_string()).collect();
+    format!(
+        "network      {} (k = {}, widths {}, {})",
+        loaded.path.display(),
+        net.latent,
+        widths.join("/"),
+        match net.measurement {
+            Measurement::Identity => "A = I".to_string(),
+            Measurement::Matrix { m } => format!("m = {m}"),
+        }
+    )
 }

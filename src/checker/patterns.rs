@@ -242,16 +242,7 @@ impl<'a> Engine<'a> {
             });
             return Some(());
         }
-        let bits: Vec<bool> = status.iter().map(|s| s.unwrap_or(false)).collect();
-        let free: Vec<usize> = (0..status.len()).filter(|&j| status[j].is_none()).collect();
-        if free.len() >= usize::BITS as usize || (1usize << free.len()) > limit {
-            return None;
-        }
-        for mask in 0..1usize << free.len() {
-            let mut b = bits.clone();
-            for (t, &j) in free.iter().enumerate() {
-                b[j] = mask >> t & 1 == 1;
-            }
+        for b in bit_choices(&status, limit)? {
             prefix.push(b);
             let r = self.prefixes(corners, prefix, limit, parent, out, statuses);
             prefix.pop();
@@ -316,7 +307,6 @@ impl<'a> Engine<'a> {
         let rows = self.layer_rows(prefix);
         let status = self.layer_status(corners, prefix, &rows, parent);
         statuses.0.insert(prefix.clone(), status.clone());
-        let bits: Vec<bool> = status.iter().map(|s| s.unwrap_or(false)).collect();
         let free: Vec<usize> = (0..status.len()).filter(|&j| status[j].is_none()).collect();
         for &j in &free {
             out.free.push(FreeNeuron {
@@ -332,14 +322,7 @@ impl<'a> Engine<'a> {
                     .collect(),
             });
         }
-        if free.len() >= usize::BITS as usize || (1usize << free.len()) > limit {
-            return None;
-        }
-        for mask in 0..1usize << free.len() {
-            let mut b = bits.clone();
-            for (t, &j) in free.iter().enumerate() {
-                b[j] = mask >> t & 1 == 1;
-            }
+        for b in bit_choices(&status, limit)? {
             prefix.push(b);
             let r = self.branch(corners, prefix, limit, parent, out, statuses);
             prefix.pop();
@@ -471,6 +454,27 @@ impl Quadratic {
             })
             .as_ref()
     }
+}
+
+/// Every choice of bits for a layer: fixed neurons keep their bit, free ones
+/// take both (`None` when there are more than `limit` choices).
+fn bit_choices(status: &[Option<bool>], limit: usize) -> Option<Vec<Vec<bool>>> {
+    let bits: Vec<bool> = status.iter().map(|s| s.unwrap_or(false)).collect();
+    let free: Vec<usize> = (0..status.len()).filter(|&j| status[j].is_none()).collect();
+    if free.len() >= usize::BITS as usize || (1usize << free.len()) > limit {
+        return None;
+    }
+    Some(
+        (0..1usize << free.len())
+            .map(|mask| {
+                let mut b = bits.clone();
+                for (t, &j) in free.iter().enumerate() {
+                    b[j] = mask >> t & 1 == 1;
+                }
+                b
+            })
+            .collect(),
+    )
 }
 
 /// `Q p`.

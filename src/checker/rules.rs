@@ -59,6 +59,22 @@ impl BallUse {
 /// Last-layer bits over a group of patterns: (on in all, on in some).
 type LastLayer = (Vec<bool>, Vec<bool>);
 
+/// The neurons `q` turns on over `p` as (1-based layer, index), lowest layer
+/// first, when `q >= p` bitwise and `q != p`; `None` otherwise.
+fn added_neurons(p: &[Vec<bool>], q: &[Vec<bool>]) -> Option<Vec<(usize, usize)>> {
+    let mut added = Vec::new();
+    for (l, (bp, bq)) in p.iter().zip(q).enumerate() {
+        for (v, (&x, &y)) in bp.iter().zip(bq).enumerate() {
+            match (x, y) {
+                (true, false) => return None,
+                (false, true) => added.push((l + 1, v)),
+                _ => {}
+            }
+        }
+    }
+    (!added.is_empty()).then_some(added)
+}
+
 /// `(a, b)` with `|<s, x> - c| <= a t + b` at every point `x = tp` of the
 /// cell (rounded up): `a = max_p |<s, p>|`, `b = |c|`; or, `at_vertices` on a
 /// bounded cell, `a = 0` and `b` the largest value at the vertices (the
@@ -309,21 +325,9 @@ impl Context<'_> {
         }
         for (i, p) in pats.patterns.iter().enumerate() {
             for (j, q) in pats.patterns.iter().enumerate() {
-                // The neurons Q adds to P, if Q >= P bitwise and Q != P.
-                let mut added = Vec::new();
-                let mut comparable = true;
-                for (l, (bp, bq)) in p.bits.iter().zip(&q.bits).enumerate() {
-                    for (v, (&x, &y)) in bp.iter().zip(bq).enumerate() {
-                        match (x, y) {
-                            (true, false) => comparable = false,
-                            (false, true) => added.push((l + 1, v)),
-                            _ => {}
-                        }
-                    }
-                }
-                if i == j || !comparable || added.is_empty() {
+                let Some(added) = added_neurons(&p.bits, &q.bits) else {
                     continue;
-                }
+                };
                 let lowest = added[0].0;
                 let excused = added
                     .iter()
@@ -418,21 +422,9 @@ impl Context<'_> {
         }
         for (i, p) in branches.iter().enumerate() {
             for (j, q) in branches.iter().enumerate() {
-                // The neurons q adds to p, if q >= p bitwise and q != p.
-                let mut added = Vec::new();
-                let mut comparable = true;
-                for (l, (bp, bq)) in p.prefix.iter().zip(&q.prefix).enumerate() {
-                    for (v, (&x, &y)) in bp.iter().zip(bq).enumerate() {
-                        match (x, y) {
-                            (true, false) => comparable = false,
-                            (false, true) => added.push((l + 1, v)),
-                            _ => {}
-                        }
-                    }
-                }
-                if i == j || !comparable || added.is_empty() {
+                let Some(added) = added_neurons(&p.prefix, &q.prefix) else {
                     continue;
-                }
+                };
                 let lowest = added[0].0;
                 let excused = added
                     .iter()
