@@ -352,7 +352,8 @@ impl Context<'_> {
     /// product; the last layer's free neurons are not enumerated. Between
     /// branches the Crease rule's direction logic applies: for branches `p <
     /// q`, a neuron of the lowest layer where they differ is a ridge for all
-    /// of `p`'s patterns, or the two branches' gradients lie in one cone.
+    /// of `p`'s patterns, or the two branches together pass one of the two
+    /// bounds below (the joint cone or the componentwise pair bound).
     ///
     /// Soundness. Let `x = tp` be in the cell (`t > 0`) and `P` consistent
     /// with `x`. Its bits before the last layer are one of the `branches`
@@ -367,7 +368,7 @@ impl Context<'_> {
     ///   `w_v(x) = a_v^T r(x) = <M_b^T a_v, x> - (A^T y)_v + sum_{u in F} (a_v^T a_u) z_u(x)`,
     /// with `M_b^T a_u = sum_{j on in P_b} (a_j^T a_u) r_j` (columns of `A^T A`).
     /// With `0 <= z_u(tp) <= t zeta_u` (`zeta_u` = max of `<r_u, p>` over the
-    /// box) every coordinate of `e_P = g_P(x) - h(x)` is at most `a_i t +
+    /// box, and of 0) every coordinate of `e_P = g_P(x) - h(x)` is at most `a_i t +
     /// b_i` in absolute value (`h` = `h_b`, or another branch's `h_b'` with
     /// `|h_b - h_b'|` added), so `|e_P| <= delta_e`, `delta_e^2 <= sum_i (a_i
     /// t + b_i)^2`. At the box centre `p_m`, `c(t) = t Q p_m - b` has an exact
@@ -385,8 +386,8 @@ impl Context<'_> {
     /// `S` neurons of a lowest layer `l < d`, each with `<c_v, g_S(x)> < 0`
     /// (as in the Crease rule): no ridge of `S`'s branch, so the pair's
     /// joint bound was checked. So `D_{-vbar} f(x) = -<g_S(x), g_P'(x)>` is
-    /// negative on the whole cell (F4). All bounds are rounded outward
-    /// (directed rounding of dyadics). With `A = I`: `M_b^T a_u = 0` for a
+    /// negative on the whole cell (F4). Error bounds are rounded outward
+    /// (directed rounding of dyadics); the final quadratics are exact. With `A = I`: `M_b^T a_u = 0` for a
     /// free `u` and `w_v = z_v - y_v`.
     pub fn cone(&self, cell: &Cell, branches: &[Branch]) -> Result<BallUse, String> {
         // Affine error terms bounded term by term, or (bounded cells) as a
