@@ -368,8 +368,8 @@ impl Context<'_> {
     ///   `w_v(x) = a_v^T r(x) = <M_b^T a_v, x> - (A^T y)_v + sum_{u in F} (a_v^T a_u) z_u(x)`,
     /// with `M_b^T a_u = sum_{j on in P_b} (a_j^T a_u) r_j` (columns of `A^T A`).
     /// With `0 <= z_u(tp) <= t zeta_u` (`zeta_u` = max of `<r_u, p>` over the
-    /// box, and of 0) every coordinate of `e_P = g_P(x) - h(x)` is at most `a_i t +
-    /// b_i` in absolute value (`h` = `h_b`, or another branch's `h_b'` with
+    /// box, and of 0) every coordinate of `e_P = g_P(x) - h(x)` is at most
+    /// `a_i t + b_i` in absolute value (`h` = `h_b`, or another branch's `h_b'` with
     /// `|h_b - h_b'|` added), so `|e_P| <= delta_e`, `delta_e^2 <= sum_i (a_i
     /// t + b_i)^2`. At the box centre `p_m`, `c(t) = t Q p_m - b` has an exact
     /// `|c(t)|^2`, and `d = h(tp) - c(t) = t Q (p - p_m)` has `|d| <=
@@ -387,8 +387,8 @@ impl Context<'_> {
     /// (as in the Crease rule): no ridge of `S`'s branch, so the pair's
     /// joint bound was checked. So `D_{-vbar} f(x) = -<g_S(x), g_P'(x)>` is
     /// negative on the whole cell (F4). Error bounds are rounded outward
-    /// (directed rounding of dyadics); the final quadratics are exact. With `A = I`: `M_b^T a_u = 0` for a
-    /// free `u` and `w_v = z_v - y_v`.
+    /// (directed rounding of dyadics); the final quadratics are exact. With
+    /// `A = I`: `M_b^T a_u = 0` for a free `u` and `w_v = z_v - y_v`.
     pub fn cone(&self, cell: &Cell, branches: &[Branch]) -> Result<BallUse, String> {
         // Affine error terms bounded term by term, or (bounded cells) as a
         // whole at the vertices: either proof suffices.
