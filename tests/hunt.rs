@@ -265,6 +265,14 @@ fn cli_no_counterexample_and_bad_input() {
             "--time-limit",
             "nan",
         ],
+        // Finite but past what a Duration holds: an error, not a panic.
+        vec![
+            "hunt",
+            "--net",
+            net.to_str().unwrap(),
+            "--time-limit",
+            "1e300",
+        ],
     ] {
         let (code, stdout, stderr) = run(env!("CARGO_BIN_EXE_certify"), &args);
         assert_eq!(code, 2, "{args:?}: {stdout}");

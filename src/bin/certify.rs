@@ -306,12 +306,13 @@ fn positive_rational(flag: &str, s: &str) -> Result<BigRational, String> {
     Ok(v)
 }
 
-fn run_certify(a: &CertifyArgs) -> Result<(), String> {
-    let net_path = a
-        .net
-        .as_ref()
-        .ok_or("give --net FILE (or a subcommand; see --help)")?;
-    let eps = match (&a.eps, &a.eps1, &a.eps2) {
+/// `--eps E` or `--eps1 E1 --eps2 E2` (`None`: neither given).
+fn eps_args(
+    eps: &Option<String>,
+    eps1: &Option<String>,
+    eps2: &Option<String>,
+) -> Result<Option<(BigRational, BigRational)>, String> {
+    Ok(match (eps, eps1, eps2) {
         (Some(e), _, _) => {
             let e = positive_rational("--eps", e)?;
             Some((e.clone(), e))
@@ -321,25 +322,26 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
             positive_rational("--eps2", e2)?,
         )),
         _ => None,
-    };
-    let resolution = positive_rational("--resolution", &a.resolution)?;
-    if resolution.is_zero() {
-        return Err("--resolution: must be > 0".into());
+    })
+}
+
+/// `--time-limit S`: a positive, finite number of seconds that fits a
+/// `Duration` (1e300 s does not).
+fn time_limit_arg(t: Option<f64>) -> Result<Option<Duration>, String> {
+    match t {
+        Some(t) if !(t.is_finite() && t > 0.0) => Err(format!(
+            "--time-limit: must be a positive number of seconds, got {t}"
+        )),
+        Some(t) => Duration::try_from_secs_f64(t)
+            .map(Some)
+            .map_err(|_| format!("--time-limit: {t} seconds is out of range")),
+        None => Ok(None),
     }
-    let time_limit = match a.time_limit {
-        Some(t) if !(t.is_finite() && t > 0.0) => {
-            return Err(format!(
-                "--time-limit: must be a positive number of seconds, got {t}"
-            ))
-        }
-        // A finite positive value can still overflow a Duration (1e300 s).
-        Some(t) => Some(
-            Duration::try_from_secs_f64(t)
-                .map_err(|_| format!("--time-limit: {t} seconds is out of range"))?,
-        ),
-        None => None,
-    };
-    if let Some(n) = a.threads {
+}
+
+/// `--threads N`: sizes the global thread pool.
+fn threads_arg(n: Option<usize>) -> Result<(), String> {
+    if let Some(n) = n {
         if n == 0 || n > 1024 {
             return Err(format!("--threads: must be in 1..=1024, got {n}"));
         }
@@ -348,6 +350,21 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
             .build_global()
             .map_err(|e| format!("--threads: {e}"))?;
     }
+    Ok(())
+}
+
+fn run_certify(a: &CertifyArgs) -> Result<(), String> {
+    let net_path = a
+        .net
+        .as_ref()
+        .ok_or("give --net FILE (or a subcommand; see --help)")?;
+    let eps = eps_args(&a.eps, &a.eps1, &a.eps2)?;
+    let resolution = positive_rational("--resolution", &a.resolution)?;
+    if resolution.is_zero() {
+        return Err("--resolution: must be > 0".into());
+    }
+    let time_limit = time_limit_arg(a.time_limit)?;
+    threads_arg(a.threads)?;
     let loaded = read_network_file(net_path).map_err(|e| e.to_string())?;
     let out_path = a
         .out
@@ -418,38 +435,13 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
 }
 
 fn run_hunt(a: &HuntArgs) -> Result<(), String> {
-    let eps = match (&a.eps, &a.eps1, &a.eps2) {
-        (Some(e), _, _) => {
-            let e = positive_rational("--eps", e)?;
-            (e.clone(), e)
-        }
-        (None, Some(e1), Some(e2)) => (
-            positive_rational("--eps1", e1)?,
-            positive_rational("--eps2", e2)?,
-        ),
-        _ => {
-            let e = BigRational::new(1.into(), 10.into());
-            (e.clone(), e)
-        }
-    };
-    let time_limit = match a.time_limit {
-        Some(t) if !(t.is_finite() && t > 0.0) => {
-            return Err(format!(
-                "--time-limit: must be a positive number of seconds, got {t}"
-            ))
-        }
-        Some(t) => Some(Duration::from_secs_f64(t)),
-        None => None,
-    };
-    if let Some(n) = a.threads {
-        if n == 0 || n > 1024 {
-            return Err(format!("--threads: must be in 1..=1024, got {n}"));
-        }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .map_err(|e| format!("--threads: {e}"))?;
-    }
+    // The paper's form with eps = 1/10 unless given.
+    let eps = eps_args(&a.eps, &a.eps1, &a.eps2)?.unwrap_or_else(|| {
+        let e = BigRational::new(1.into(), 10.into());
+        (e.clone(), e)
+    });
+    let time_limit = time_limit_arg(a.time_limit)?;
+    threads_arg(a.threads)?;
     let loaded = read_network_file(&a.net).map_err(|e| e.to_string())?;
     let out_path = a
         .out

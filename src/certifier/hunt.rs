@@ -43,6 +43,7 @@ use num_traits::{Signed, Zero};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
+use crate::certifier::search::approx;
 use crate::checker::geometry::Excluded;
 use crate::exact::dyadic::{f64_to_rational, DMat};
 use crate::exact::eval::{ExactNet, Pattern};
@@ -510,10 +511,6 @@ fn short(v: &BigRational) -> String {
     }
 }
 
-fn approx(v: &BigRational) -> f64 {
-    rational_to_decimal(v, 17).parse().unwrap_or(f64::NAN)
-}
-
 fn to_exact(x: &[f64]) -> Option<Vec<BigRational>> {
     x.iter().map(|&v| f64_to_rational(v)).collect()
 }
@@ -521,26 +518,10 @@ fn to_exact(x: &[f64]) -> Option<Vec<BigRational>> {
 /// `(||x - x*||, min_rho ||x + rho x*||)` relative to `|x*|` (display only).
 fn distances(excluded: &Excluded, x: &[BigRational]) -> (f64, f64) {
     let n2 = approx(&excluded.target_norm2);
-    let d1 = (approx(&excluded.dist1_sq(x)) / n2).sqrt();
-    // Minimum over the enclosure of the convex quadratic in rho.
-    let t = &excluded.target;
-    let xt: BigRational = x.iter().zip(t).map(|(a, b)| a * b).sum();
-    let mut rho = -xt / &excluded.target_norm2;
-    if rho < excluded.rho_lo {
-        rho = excluded.rho_lo.clone();
-    }
-    if rho > excluded.rho_hi {
-        rho = excluded.rho_hi.clone();
-    }
-    let d2: BigRational = x
-        .iter()
-        .zip(t)
-        .map(|(a, b)| {
-            let v = a + &rho * b;
-            &v * &v
-        })
-        .sum();
-    (d1, (approx(&d2) / n2).sqrt())
+    (
+        (approx(&excluded.dist1_sq(x)) / n2).sqrt(),
+        (approx(&excluded.min_dist2_sq(x)) / n2).sqrt(),
+    )
 }
 
 // ---------------------------------------------------------------------------

@@ -92,7 +92,8 @@ struct Search<'a> {
     region_points: Mutex<BTreeMap<String, Vec<BigRational>>>,
 }
 
-fn approx(v: &BigRational) -> f64 {
+/// A rational as the nearest-ish binary64, for display only.
+pub(crate) fn approx(v: &BigRational) -> f64 {
     let s = crate::exact::rational::rational_to_decimal(v, 17);
     s.parse().unwrap_or(f64::NAN)
 }

@@ -272,12 +272,9 @@ impl Excluded {
         self.in_ball1(x) || self.in_ball2(x)
     }
 
-    /// `x` outside `E` for every `rho` in the enclosure: the minimum over
-    /// `rho` of the convex quadratic `||x + rho x*||^2` is at least `r2^2`.
-    pub fn surely_outside(&self, x: &[BigRational]) -> bool {
-        if self.dist1_sq(x) < self.r1_sq {
-            return false;
-        }
+    /// The least `||x + rho x*||^2` over `rho` in the enclosure (a convex
+    /// quadratic in `rho`).
+    pub fn min_dist2_sq(&self, x: &[BigRational]) -> BigRational {
         // ||x + rho t||^2 = |x|^2 + 2 rho <x,t> + rho^2 |t|^2, minimal at
         // rho* = -<x,t>/|t|^2, clamped to the enclosure.
         let xt = dot(x, &self.target);
@@ -288,15 +285,19 @@ impl Excluded {
         if rho > self.rho_hi {
             rho = self.rho_hi.clone();
         }
-        let d: BigRational = x
-            .iter()
+        x.iter()
             .zip(&self.target)
             .map(|(xi, ti)| {
                 let v = xi + &rho * ti;
                 &v * &v
             })
-            .sum();
-        d >= self.r2_sq
+            .sum()
+    }
+
+    /// `x` outside `E` for every `rho` in the enclosure: outside the first
+    /// ball, and the least distance to `-rho x*` at least `r2`.
+    pub fn surely_outside(&self, x: &[BigRational]) -> bool {
+        self.dist1_sq(x) >= self.r1_sq && self.min_dist2_sq(x) >= self.r2_sq
     }
 }
 

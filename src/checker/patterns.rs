@@ -312,14 +312,7 @@ impl<'a> Engine<'a> {
             out.free.push(FreeNeuron {
                 layer: i + 1,
                 index: j,
-                row: rows
-                    .row(j)
-                    .iter()
-                    .map(|n| Dyadic {
-                        num: n.clone(),
-                        exp: rows.exp,
-                    })
-                    .collect(),
+                row: rows.row_dyadics(j),
             });
         }
         for b in bit_choices(&status, limit)? {

@@ -99,6 +99,9 @@ fn affine_abs_bound(cell: &Cell, s: &[Dyadic], c: &Dyadic, at_vertices: bool) ->
     }
 }
 
+/// Per coordinate `i`, `(a_i, b_i)` of an error bound `|e_i| <= a_i t + b_i`.
+type Errors = (Vec<Dyadic>, Vec<Dyadic>);
+
 /// Everything a rule needs besides the cell.
 pub struct Context<'a> {
     pub engine: &'a Engine<'a>,
@@ -261,32 +264,38 @@ impl Context<'_> {
         Ok(BallUse::default())
     }
 
-    /// Whether free neuron `v` (layer `layer`, 1-based) is a ridge for `P` on
-    /// the cell: `h(x) = <c_v, g_P(x)> >= 0` everywhere, with `c_v` its row
-    /// under `P`'s bits. `h(tp) = t <Q_P c_v, p> - <c_v, b_P>` (Q symmetric)
-    /// is affine in `x`: the vertices decide a bounded cell; an unbounded one
-    /// also needs slopes `>= 0`.
+    /// Whether neuron `index` of layer `layer` (1-based), with its row `c_v`
+    /// under the earlier bits of `bits`, is a ridge on the cell: `<c_v,
+    /// g(x)> >= 0` everywhere, for `g = h + e` with `h(tp) = Q tp - b` the
+    /// gradient of `quad` and `|e_i| <= a_i t + b_i` (`errors`; none: `e =
+    /// 0`, so `g = g_P` of the Crease rule). The lower bound `t (<Q c_v, p> -
+    /// sum_i |c_v,i| a_i) - (<c_v, b> + sum_i |c_v,i| b_i)` (Q symmetric) is
+    /// bilinear in `(t, p)`: the vertices decide a bounded cell; an unbounded
+    /// one also needs slopes `>= 0`.
     fn ridge(
         &self,
         cell: &Cell,
-        p: &Pattern,
+        bits: &[Vec<bool>],
         quad: &Quadratic,
+        errors: Option<&Errors>,
         layer: usize,
         index: usize,
     ) -> bool {
-        let rows = self.engine.layer_rows(&p.bits[..layer - 1]);
-        let c: Vec<Dyadic> = rows
-            .row(index)
-            .iter()
-            .map(|n| Dyadic {
-                num: n.clone(),
-                exp: rows.exp,
-            })
-            .collect();
+        let c = self
+            .engine
+            .layer_rows(&bits[..layer - 1])
+            .row_dyadics(index);
         let u = mat_vec(&quad.q, &c);
-        let w = dyadic_dot(&c, &quad.b);
+        let (mut big_a, mut big_b) = (Dyadic::zero(), Dyadic::zero());
+        if let Some((a, b)) = errors {
+            for ((ci, a), b) in c.iter().zip(a).zip(b) {
+                big_a = big_a.add(&ci.abs().mul(a));
+                big_b = big_b.add(&ci.abs().mul(b));
+            }
+        }
+        let w = dyadic_dot(&c, &quad.b).add(&big_b);
         cell.corners().iter().all(|corner| {
-            let slope = dyadic_dot(&u, corner);
+            let slope = dyadic_dot(&u, corner).sub(&big_a);
             !slope.mul(&cell.t_lo).sub(&w).is_negative()
                 && match &cell.t_hi {
                     Some(t) => !slope.mul(t).sub(&w).is_negative(),
@@ -332,7 +341,7 @@ impl Context<'_> {
                 let excused = added
                     .iter()
                     .take_while(|(l, _)| *l == lowest)
-                    .any(|&(l, v)| self.ridge(cell, p, &quads[i], l, v));
+                    .any(|&(l, v)| self.ridge(cell, &p.bits, &quads[i], None, l, v));
                 if !excused {
                     self.pair_positive(cell, &quads[i], &quads[j]).map_err(|e| {
                         format!(
@@ -430,7 +439,7 @@ impl Context<'_> {
                 let excused = added
                     .iter()
                     .take_while(|(l, _)| *l == lowest)
-                    .any(|&(l, v)| self.branch_ridge(cell, p, &quads[i], &errors[i], l, v));
+                    .any(|&(l, v)| self.ridge(cell, &p.prefix, &quads[i], Some(&errors[i]), l, v));
                 if excused {
                     continue;
                 }
@@ -460,12 +469,7 @@ impl Context<'_> {
     }
 
     /// `(a, b)` with `|(h_q - h_p)(tp)|_i <= a_i t + b_i` on the cell.
-    fn reference_shift(
-        cell: &Cell,
-        q: &Quadratic,
-        p: &Quadratic,
-        at_vertices: bool,
-    ) -> (Vec<Dyadic>, Vec<Dyadic>) {
+    fn reference_shift(cell: &Cell, q: &Quadratic, p: &Quadratic, at_vertices: bool) -> Errors {
         (0..q.q.len())
             .map(|i| {
                 let diff: Vec<Dyadic> = q.q[i].iter().zip(&p.q[i]).map(|(x, y)| x.sub(y)).collect();
@@ -477,29 +481,15 @@ impl Context<'_> {
     /// `(a, b)` with `|g_P(tp) - h_b(tp)|_i <= a_i t + b_i` for every pattern
     /// `P` of the branch consistent with a point `tp` of the cell (`h_b` the
     /// gradient of the branch's pattern with its free neurons off).
-    fn branch_errors(
-        &self,
-        cell: &Cell,
-        br: &Branch,
-        at_vertices: bool,
-    ) -> (Vec<Dyadic>, Vec<Dyadic>) {
+    fn branch_errors(&self, cell: &Cell, br: &Branch, at_vertices: bool) -> Errors {
         let engine = self.engine;
         let k = cell.k();
         let zero = Dyadic::zero();
         let mut ab = vec![zero.clone(); k];
         let mut bb = vec![zero.clone(); k];
         let rows = &br.rows;
-        let row = |u: usize| -> Vec<Dyadic> {
-            rows.row(u)
-                .iter()
-                .map(|n| Dyadic {
-                    num: n.clone(),
-                    exp: rows.exp,
-                })
-                .collect()
-        };
         let free: Vec<usize> = br.free().collect();
-        let r: Vec<Vec<Dyadic>> = free.iter().map(|&u| row(u)).collect();
+        let r: Vec<Vec<Dyadic>> = free.iter().map(|&u| rows.row_dyadics(u)).collect();
         let zeta: Vec<Dyadic> = r
             .iter()
             .map(|ru| {
@@ -589,11 +579,7 @@ impl Context<'_> {
     /// - sum_i (|h_i| E'_i + |h'_i| E_i + E_i E'_i)`, with the Pairs bound for
     /// `<h, h'>` and `|h_i(tp)| <= t max_p |(Q p)_i| + |b_i|`: a quadratic
     /// in `t` (no Cauchy-Schwarz factor).
-    fn pair_with_errors(
-        cell: &Cell,
-        p: (&Quadratic, &(Vec<Dyadic>, Vec<Dyadic>)),
-        q: (&Quadratic, &(Vec<Dyadic>, Vec<Dyadic>)),
-    ) -> bool {
+    fn pair_with_errors(cell: &Cell, p: (&Quadratic, &Errors), q: (&Quadratic, &Errors)) -> bool {
         let (alpha, beta, gamma) = Self::pair_bound(cell, p.0, q.0);
         let size = |quad: &Quadratic, i: usize| {
             let (lo, hi) = linear_range(&quad.q[i], &cell.lo, &cell.hi);
@@ -628,7 +614,7 @@ impl Context<'_> {
     /// interval, with `c(t) = t Q p_m - b` for the reference `quad` at the
     /// box centre `p_m`, `delta_d` its variation over the box and `delta_e
     /// <= |(a t + b)|` (see [`Context::cone`]).
-    fn cone_positive(cell: &Cell, quad: &Quadratic, e: &(Vec<Dyadic>, Vec<Dyadic>)) -> bool {
+    fn cone_positive(cell: &Cell, quad: &Quadratic, e: &Errors) -> bool {
         let zero = Dyadic::zero();
         // c(t) = t Q p_m - b: exact |c(t)|^2 = alpha t^2 - beta t + gamma;
         // h(tp) - c(t) = t Q (p - p_m), at most t sum_j |Q[i][j]| (hi_j -
@@ -667,46 +653,6 @@ impl Context<'_> {
         let beta = beta.add(&Dyadic::from_int(60).mul(&aebe));
         let gamma = gamma.sub(&thirty.mul(&be2));
         quadratic_positive(&alpha, &beta, &gamma, &cell.t_lo, cell.t_hi.as_ref())
-    }
-
-    /// Whether neuron `v` of layer `layer` (< d) is a ridge for every pattern
-    /// of branch `br` on the cell: `<c_v, g_P(tp)> >= <c_v, h_b(tp)> - sum_i
-    /// |c_v,i| (a_i t + b_i) = t (<Q_b c_v, p> - A) - (<c_v, b_b> + B) >= 0`,
-    /// bilinear in `(t, p)`, so decided at the vertices (slopes `>= 0` for an
-    /// unbounded cell).
-    fn branch_ridge(
-        &self,
-        cell: &Cell,
-        br: &Branch,
-        quad: &Quadratic,
-        e: &(Vec<Dyadic>, Vec<Dyadic>),
-        layer: usize,
-        v: usize,
-    ) -> bool {
-        let rows = self.engine.layer_rows(&br.prefix[..layer - 1]);
-        let c: Vec<Dyadic> = rows
-            .row(v)
-            .iter()
-            .map(|n| Dyadic {
-                num: n.clone(),
-                exp: rows.exp,
-            })
-            .collect();
-        let u = mat_vec(&quad.q, &c);
-        let (mut big_a, mut big_b) = (Dyadic::zero(), Dyadic::zero());
-        for ((ci, a), b) in c.iter().zip(&e.0).zip(&e.1) {
-            big_a = big_a.add(&ci.abs().mul(a));
-            big_b = big_b.add(&ci.abs().mul(b));
-        }
-        let w = dyadic_dot(&c, &quad.b).add(&big_b);
-        cell.corners().iter().all(|corner| {
-            let slope = dyadic_dot(&u, corner).sub(&big_a);
-            !slope.mul(&cell.t_lo).sub(&w).is_negative()
-                && match &cell.t_hi {
-                    Some(t) => !slope.mul(t).sub(&w).is_negative(),
-                    None => !slope.is_negative(),
-                }
-        })
     }
 
     /// Excluded: a bounded cell whose every vertex lies in the open ball.

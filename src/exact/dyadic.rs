@@ -377,6 +377,16 @@ impl DMat {
     pub fn row(&self, i: usize) -> &[BigInt] {
         &self.num[i * self.cols..(i + 1) * self.cols]
     }
+    /// Row `i` as dyadics.
+    pub fn row_dyadics(&self, i: usize) -> Vec<Dyadic> {
+        self.row(i)
+            .iter()
+            .map(|n| Dyadic {
+                num: n.clone(),
+                exp: self.exp,
+            })
+            .collect()
+    }
     pub fn entry(&self, i: usize, j: usize) -> Dyadic {
         Dyadic {
             num: self.num[i * self.cols + j].clone(),
