@@ -680,7 +680,7 @@ fn progress_display(p: &Progress) {
         let cells = p.cells.load(Ordering::Relaxed);
         let secs = start.elapsed().as_secs_f64();
         let line = format!(
-            "{cells} cells ({:.0}/s), depth {}, region {} crease {} cone {} pairs {} undecided {}",
+            "{cells} cells ({:.0}/s), depth {}, region {} crease {} cone {} pairs {} undecided {} (inside the radii {})",
             cells as f64 / secs.max(1e-9),
             p.depth.load(Ordering::Relaxed),
             p.region.load(Ordering::Relaxed),
@@ -688,6 +688,7 @@ fn progress_display(p: &Progress) {
             p.cone.load(Ordering::Relaxed),
             p.pairs.load(Ordering::Relaxed),
             p.undecided.load(Ordering::Relaxed),
+            p.pruned.load(Ordering::Relaxed),
         );
         if tty {
             eprint!("\r{line:<100}");

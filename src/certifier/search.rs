@@ -61,6 +61,8 @@ pub struct Progress {
     pub pairs: AtomicU64,
     pub excluded: AtomicU64,
     pub undecided: AtomicU64,
+    /// Sharpest mode: cells left undecided inside the radii already forced.
+    pub pruned: AtomicU64,
     pub depth: AtomicU64,
     pub done: AtomicBool,
 }
@@ -90,10 +92,77 @@ struct Search<'a> {
     progress: &'a Progress,
     /// Region points met inside cells (candidate stationary points).
     region_points: Mutex<BTreeMap<String, Vec<BigRational>>>,
+    /// Sharpest mode: what the binary64 pruning test needs.
+    pruning: Pruning,
+}
+
+/// Sharpest-mode pruning. The radii are set by the undecided cells at the
+/// resolution: once one of them reaches relative squared distance `L` from
+/// a centre, every undecided cell closer than `L` to that centre fits in the
+/// final ball anyway, so a cell whose vertices all lie within `L` of it is
+/// left undecided without trying the rules or refining it. The test runs in
+/// binary64 and only steers the search: the radii and the Excluded leaves
+/// are computed exactly afterwards from every undecided cell.
+struct Pruning {
+    x_star: Vec<f64>,
+    /// `-rho x*` at the middle of the rho enclosure.
+    minus_rho_x_star: Vec<f64>,
+    norm2: f64,
+    /// `(L1, L2)`: squared radii relative to `|x*|^2` forced so far.
+    forced: Mutex<(f64, f64)>,
+}
+
+fn dyadic_f64(v: &Dyadic) -> f64 {
+    use num_traits::ToPrimitive;
+    let bits = v.num.bits() as i64;
+    let shift = (bits - 60).max(0);
+    let top = (&v.num >> shift as usize).to_f64().unwrap_or(f64::NAN);
+    top * 2f64.powi((v.exp + shift).clamp(-2000, 2000) as i32)
+}
+
+impl Pruning {
+    /// Relative squared distances of the cell's farthest vertex from `x*`
+    /// and from `-rho x*`, approximately; `None` for an unbounded cell.
+    fn needs(&self, cell: &Cell) -> Option<(f64, f64)> {
+        let t_hi = cell.t_hi.as_ref()?;
+        let ts = [dyadic_f64(&cell.t_lo), dyadic_f64(t_hi)];
+        let (mut d1, mut d2) = (0f64, 0f64);
+        for p in cell.corners() {
+            let p: Vec<f64> = p.iter().map(dyadic_f64).collect();
+            for t in ts {
+                let dist =
+                    |c: &[f64]| -> f64 { p.iter().zip(c).map(|(x, y)| (t * x - y).powi(2)).sum() };
+                d1 = d1.max(dist(&self.x_star));
+                d2 = d2.max(dist(&self.minus_rho_x_star));
+            }
+        }
+        Some((d1 / self.norm2, d2 / self.norm2))
+    }
+
+    /// Whether an undecided cell with these needs would fit in the radii
+    /// already forced (by the same ball choice as the final assignment).
+    fn covered(&self, (d1, d2): (f64, f64)) -> bool {
+        let (l1, l2) = *self.forced.lock().expect("lock");
+        if d1 <= d2 {
+            d1 <= l1
+        } else {
+            d2 <= l2
+        }
+    }
+
+    /// Records an undecided cell at the resolution.
+    fn force(&self, (d1, d2): (f64, f64)) {
+        let mut f = self.forced.lock().expect("lock");
+        if d1 <= d2 {
+            f.0 = f.0.max(d1);
+        } else {
+            f.1 = f.1.max(d2);
+        }
+    }
 }
 
 /// A rational as the nearest-ish binary64, for display only.
-pub(crate) fn approx(v: &BigRational) -> f64 {
+pub fn approx(v: &BigRational) -> f64 {
     let s = crate::exact::rational::rational_to_decimal(v, 17);
     s.parse().unwrap_or(f64::NAN)
 }
@@ -216,6 +285,16 @@ impl Search<'_> {
             self.count(Rule::Undecided, depth);
             return Node::Leaf(Rule::Undecided);
         }
+        let needs = if self.sharpest {
+            self.pruning.needs(&cell)
+        } else {
+            None
+        };
+        if needs.is_some_and(|n| self.pruning.covered(n)) {
+            self.count(Rule::Undecided, depth);
+            self.progress.pruned.fetch_add(1, Ordering::Relaxed);
+            return Node::Leaf(Rule::Undecided);
+        }
         let (branches, statuses) = self.ctx.branches_from(&cell, CONE_BRANCHES, parent);
         let (pats, _) = self.ctx.patterns_from(&cell, PAIRS_TRY, Some(&statuses));
         let free = pats.as_ref().map_or(usize::MAX, |p| p.free.len());
@@ -224,6 +303,9 @@ impl Search<'_> {
             return Node::Leaf(rule);
         }
         if depth >= self.opts.max_depth || self.small(&cell) {
+            if let Some(n) = needs {
+                self.pruning.force(n);
+            }
             self.count(Rule::Undecided, depth);
             return Node::Leaf(Rule::Undecided);
         }
@@ -429,6 +511,15 @@ pub fn search(
         start,
         progress,
         region_points: Mutex::new(BTreeMap::new()),
+        pruning: Pruning {
+            x_star: net.target.clone(),
+            minus_rho_x_star: {
+                let rho = (approx(&opts.rho.0) + approx(&opts.rho.1)) / 2.0;
+                net.target.iter().map(|v| -rho * v).collect()
+            },
+            norm2: net.target.iter().map(|v| v * v).sum(),
+            forced: Mutex::new((0.0, 0.0)),
+        },
     };
 
     let faces: Vec<Face> = (0..k)
@@ -616,6 +707,7 @@ pub fn search(
         ("cone", &p.cone),
         ("pairs", &p.pairs),
         ("undecided", &p.undecided),
+        ("pruned", &p.pruned),
     ] {
         stats.insert(name.into(), v.load(Ordering::Relaxed).into());
     }

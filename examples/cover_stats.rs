@@ -1,0 +1,85 @@
+//! Where a certificate's cells are, for tuning the search: counts leaves by
+//! rule, by box width (as a power of two) and by distance to the nearer of
+//! `x*` and `-rho_d x*` (relative to `|x*|`, binary64, display only).
+//!   usage: cargo run --release --example cover_stats -- CERT NET
+use std::collections::BTreeMap;
+
+use hvcert::checker::geometry::Cell;
+use hvcert::exact::dyadic::Dyadic;
+use hvcert::format::certificate::{Certificate, Node};
+use hvcert::format::network::Network;
+
+fn f(v: &Dyadic) -> f64 {
+    hvcert::certifier::search::approx(&v.to_rational())
+}
+
+fn walk(node: &Node, cell: Cell, out: &mut Vec<(String, Cell)>) {
+    match node {
+        Node::Leaf(r) => out.push((r.name().to_string(), cell)),
+        Node::Split { axis, lo, hi } => {
+            let (a, b) = cell.split(*axis);
+            walk(lo, a, out);
+            walk(hi, b, out);
+        }
+        Node::Radial { at, inner, outer } => {
+            let d = Dyadic::from_rational(at).expect("dyadic");
+            let (a, b) = cell.split_radial(&d).expect("inside");
+            walk(inner, a, out);
+            walk(outer, b, out);
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let net =
+        Network::from_bytes(&std::fs::read(&args[2]).expect("network file")).expect("network");
+    let text = std::fs::read_to_string(&args[1]).expect("certificate");
+    let cert = Certificate::from_json(&text).expect("certificate");
+    let x: Vec<f64> = net.target.clone();
+    let n = x.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let rho = f(&Dyadic::from_rational(&cert.claim.rho_lo).unwrap_or_else(Dyadic::zero));
+    let mut leaves = Vec::new();
+    for fc in &cert.cover.as_ref().expect("cover").faces {
+        walk(&fc.tree, Cell::root(fc.face, net.latent), &mut leaves);
+    }
+    // (rule, log2 width, distance bucket of 0.25) -> count
+    let mut table: BTreeMap<(String, i64, i64), u64> = BTreeMap::new();
+    for (rule, c) in &leaves {
+        let w = c.widest().map_or(0.0, |(_, w)| f(&w));
+        let lw = w.log2().round() as i64;
+        let t = match &c.t_hi {
+            Some(h) => (f(&c.t_lo) + f(h)) / 2.0,
+            None => f64::INFINITY,
+        };
+        let p: Vec<f64> =
+            c.lo.iter()
+                .zip(&c.hi)
+                .map(|(a, b)| (f(a) + f(b)) / 2.0)
+                .collect();
+        let d1: f64 = p
+            .iter()
+            .zip(&x)
+            .map(|(a, b)| (t * a - b).powi(2))
+            .sum::<f64>()
+            .sqrt()
+            / n;
+        let d2: f64 = p
+            .iter()
+            .zip(&x)
+            .map(|(a, b)| (t * a + rho * b).powi(2))
+            .sum::<f64>()
+            .sqrt()
+            / n;
+        let bucket = if t.is_finite() {
+            (d1.min(d2) * 4.0).floor() as i64
+        } else {
+            99
+        };
+        *table.entry((rule.clone(), lw, bucket.min(99))).or_default() += 1;
+    }
+    println!("rule       log2w  dist(x/4)  count");
+    for ((r, w, b), c) in &table {
+        println!("{r:<10} {w:>5}  {b:>9}  {c:>6}");
+    }
+}
