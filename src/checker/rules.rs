@@ -12,7 +12,7 @@ use num_traits::{Signed, Zero};
 
 use super::geometry::{linear_range, product_min, quadratic_positive, Cell, Excluded};
 use super::patterns::{mat_vec, Branch, CellPatterns, Engine, Quadratic, Statuses};
-use crate::exact::dyadic::{dyadic_dot, Dyadic};
+use crate::exact::dyadic::{determinant, dyadic_dot, DMat, Dyadic};
 use crate::exact::eval::Pattern;
 use crate::format::certificate::Ball;
 
@@ -101,6 +101,199 @@ fn affine_abs_bound(cell: &Cell, s: &[Dyadic], c: &Dyadic, at_vertices: bool) ->
 
 /// Per coordinate `i`, `(a_i, b_i)` of an error bound `|e_i| <= a_i t + b_i`.
 type Errors = (Vec<Dyadic>, Vec<Dyadic>);
+
+/// `(v, a, b)`: the gradient jump `w_v(x) = a_v^T r(x)` of crossing the free
+/// last-layer neuron `v` is at most `a t + b` at every point `x = tp` of the
+/// cell where `z_v(x) = 0`, under every consistent pattern of the branch.
+type Gain = (usize, Dyadic, Dyadic);
+
+/// `(a, b)` with `<s, x> - c <= a t + b` at every point `x = tp` of the cell:
+/// `a = max_p <s, p>`, `b = -c`; or, `at_vertices` on a bounded cell, `a =
+/// 0` and `b` the largest value at the vertices.
+fn affine_max(cell: &Cell, s: &[Dyadic], c: &Dyadic, at_vertices: bool) -> (Dyadic, Dyadic) {
+    match cell.vertices().filter(|_| at_vertices) {
+        Some(vs) => {
+            let most = vs
+                .iter()
+                .map(|x| dyadic_dot(s, x).sub(c))
+                .max()
+                .unwrap_or_else(Dyadic::zero);
+            (Dyadic::zero(), most.round_up(CONE_BITS))
+        }
+        None => (
+            linear_range(s, &cell.lo, &cell.hi).1.round_up(CONE_BITS),
+            c.clone().negated().round_up(CONE_BITS),
+        ),
+    }
+}
+
+/// Most `k`-subsets of rows [`general_position`] examines.
+const GENERAL_POSITION_SUBSETS: usize = 4096;
+
+/// Whether every `k` of the given rows of `rows` are linearly independent
+/// (nonzero integer determinants); `false` also when there are too many
+/// subsets to examine.
+fn general_position(rows: &DMat, which: impl Iterator<Item = usize>, k: usize) -> bool {
+    let which: Vec<usize> = which.collect();
+    let n = which.len();
+    // C(n, k), stopping early once past the limit.
+    let mut count = 1usize;
+    for i in 0..k {
+        count = count.saturating_mul(n - i) / (i + 1);
+    }
+    if count > GENERAL_POSITION_SUBSETS {
+        return false;
+    }
+    let mut idx: Vec<usize> = (0..k).collect();
+    loop {
+        let m: Vec<BigInt> = idx
+            .iter()
+            .flat_map(|&i| rows.row(which[i]).iter().cloned())
+            .collect();
+        if determinant(&m, k).is_zero() {
+            return false;
+        }
+        // Next k-subset in lexicographic order.
+        let Some(p) = (0..k).rev().find(|&p| idx[p] < n - k + p) else {
+            return true;
+        };
+        idx[p] += 1;
+        for q in p + 1..k {
+            idx[q] = idx[q - 1] + 1;
+        }
+    }
+}
+
+/// An upper bound of the Euclidean norm of the dyadic vector `num 2^exp`.
+fn norm_up(num: &[BigInt], exp: i64) -> Dyadic {
+    let n2: BigInt = num.iter().map(|v| v * v).sum();
+    let mut s = n2.sqrt();
+    if &s * &s < n2 {
+        s += 1;
+    }
+    Dyadic { num: s, exp }.round_up(CONE_BITS)
+}
+
+/// About `sqrt(v)` for `v >= 0` (a weight, not a bound: any value will do).
+fn sqrt_approx(v: &Dyadic) -> Dyadic {
+    if !v.is_positive() {
+        return Dyadic::zero();
+    }
+    let (mut num, mut exp) = (v.num.clone(), v.exp);
+    if exp % 2 != 0 {
+        num <<= 1usize;
+        exp -= 1;
+    }
+    let shift = 2 * (64u64.saturating_sub(num.bits() / 2));
+    let root = (num << shift as usize).sqrt();
+    Dyadic {
+        num: root,
+        exp: (exp - shift as i64) / 2,
+    }
+    .round_up(64)
+}
+
+/// `a / b` rounded up to 64 bits (`a >= 0`, `b > 0`).
+fn div_up(a: &Dyadic, b: &Dyadic) -> Dyadic {
+    let shift = (64 + b.num.bits() as i64 - a.num.bits() as i64).max(0);
+    let q = (&a.num << shift as usize) / &b.num + 1;
+    Dyadic {
+        num: q,
+        exp: a.exp - shift - b.exp,
+    }
+    .round_up(64)
+}
+
+/// Whether `|c(t)| > delta_d(t) + sum_i sqrt(T_i(t))` on the radial
+/// interval, for `c(t) = t Q p_m - b` at the box centre `p_m` (exact),
+/// `delta_d(t) = t sqrt(D)` a bound of `|h(tp) - c(t)| = |t Q (p - p_m)|`,
+/// and quadratics `T_i(t) = A_i t^2 + B_i t + C_i` (`terms`, upper bounds
+/// of squared sizes, nonnegative on the interval); then `|h(tp)|` exceeds
+/// the sum of the sizes everywhere on the cell. By Cauchy-Schwarz, `(sum_i
+/// u_i)^2 <= sum_i u_i^2 / lambda_i` for any `lambda_i > 0` summing to at
+/// most 1, so the rule checks one quadratic: `|c|^2 - sum_i f_i T_i > 0`
+/// with `f_i >= 1 / lambda_i`. The weights `lambda_i` (proportional to the
+/// sizes at a typical radius) only affect how sharp the test is.
+fn centre_margin(cell: &Cell, quad: &Quadratic, terms: &[[Dyadic; 3]]) -> bool {
+    let zero = Dyadic::zero();
+    let centre: Vec<Dyadic> = cell
+        .lo
+        .iter()
+        .zip(&cell.hi)
+        .map(|(l, h)| l.add(h).half())
+        .collect();
+    let qc = mat_vec(&quad.q, &centre);
+    let alpha = dyadic_dot(&qc, &qc);
+    let beta = dyadic_dot(&qc, &quad.b).mul(&Dyadic::from_int(2));
+    let gamma = dyadic_dot(&quad.b, &quad.b);
+    // delta_d^2 = t^2 sum_i (sum_j |Q[i][j]| (hi_j - lo_j) / 2)^2.
+    let mut dd = zero.clone();
+    for row in &quad.q {
+        let mut s = zero.clone();
+        for ((q, l), h) in row.iter().zip(&cell.lo).zip(&cell.hi) {
+            s = s.add(&q.abs().mul(&h.sub(l)));
+        }
+        let s = s.half().round_up(CONE_BITS);
+        dd = dd.add(&s.mul(&s));
+    }
+    let mut all = vec![[dd, zero.clone(), zero.clone()]];
+    all.extend(terms.iter().cloned());
+    // Sizes at a typical radius: the middle of a bounded interval; the
+    // leading terms of an unbounded one.
+    let sizes: Vec<Dyadic> = all
+        .iter()
+        .map(|[a, b, c]| {
+            let v = match &cell.t_hi {
+                Some(h) => {
+                    let t = cell.t_lo.add(h).half();
+                    a.mul(&t).mul(&t).add(&b.mul(&t)).add(c)
+                }
+                None if all.iter().any(|x| x[0].is_positive()) => a.clone(),
+                None => c.clone(),
+            };
+            sqrt_approx(&v.round_up(64))
+        })
+        .collect();
+    let total = sizes.iter().fold(zero.clone(), |s, x| s.add(x));
+    let (mut alpha, mut beta, mut gamma) = (alpha, beta, gamma);
+    for ([a, b, c], x) in all.iter().zip(&sizes) {
+        if a.is_zero() && b.is_zero() && c.is_zero() {
+            continue;
+        }
+        let f = if total.is_positive() {
+            // A size estimated as 0 gets a small weight (any is sound).
+            let floor = Dyadic {
+                num: total.num.clone(),
+                exp: total.exp - 30,
+            };
+            div_up(&total, &x.clone().max(floor))
+        } else {
+            Dyadic::from_int(all.len() as i64)
+        };
+        alpha = alpha.sub(&f.mul(a));
+        beta = beta.add(&f.mul(b));
+        gamma = gamma.sub(&f.mul(c));
+    }
+    quadratic_positive(&alpha, &beta, &gamma, &cell.t_lo, cell.t_hi.as_ref())
+}
+
+/// `sum_i (a_i t + b_i)^2` as `[A, B, C]`, scaled by `factor`.
+fn errors_squared(e: &Errors, factor: &Dyadic) -> [Dyadic; 3] {
+    let (mut a2, mut ab, mut b2) = (Dyadic::zero(), Dyadic::zero(), Dyadic::zero());
+    for (x, y) in e.0.iter().zip(&e.1) {
+        a2 = a2.add(&x.mul(x));
+        ab = ab.add(&x.mul(y));
+        b2 = b2.add(&y.mul(y));
+    }
+    [
+        factor.mul(&a2).round_up(CONE_BITS),
+        factor
+            .mul(&ab)
+            .mul(&Dyadic::from_int(2))
+            .round_up(CONE_BITS),
+        factor.mul(&b2).round_up(CONE_BITS),
+    ]
+}
 
 /// Everything a rule needs besides the cell.
 pub struct Context<'a> {
@@ -419,14 +612,17 @@ impl Context<'_> {
             .iter()
             .map(|b| engine.quadratic(&b.base_pattern()))
             .collect();
-        let errors: Vec<_> = branches
+        let (errors, gains): (Vec<_>, Vec<_>) = branches
             .iter()
             .map(|b| self.branch_errors(cell, b, at_vertices))
-            .collect();
-        for (bi, (q, e)) in quads.iter().zip(&errors).enumerate() {
-            if !Self::cone_positive(cell, q, e) && !Self::pair_with_errors(cell, (q, e), (q, e)) {
+            .unzip();
+        for (bi, ((q, e), br)) in quads.iter().zip(&errors).zip(branches).enumerate() {
+            let proved = self.branch_descends(cell, br, q, e, &gains[bi])
+                || Self::cone_positive(cell, q, e)
+                || Self::pair_with_errors(cell, (q, e), (q, e));
+            if !proved {
                 return Err(format!(
-                    "the gradient cone of branch {bi} is not proved: |c|^2 - 5/4 delta_d^2 - 30 delta_e^2 > 0 fails on the radial interval"
+                    "the gradients of branch {bi} are not proved: |h| > |e| + J, |h| > (1 + sqrt 2)|e| and the componentwise bound all fail on the radial interval"
                 ));
             }
         }
@@ -480,13 +676,15 @@ impl Context<'_> {
 
     /// `(a, b)` with `|g_P(tp) - h_b(tp)|_i <= a_i t + b_i` for every pattern
     /// `P` of the branch consistent with a point `tp` of the cell (`h_b` the
-    /// gradient of the branch's pattern with its free neurons off).
-    fn branch_errors(&self, cell: &Cell, br: &Branch, at_vertices: bool) -> Errors {
+    /// gradient of the branch's pattern with its free neurons off); and per
+    /// free neuron `v`, its [`Gain`].
+    fn branch_errors(&self, cell: &Cell, br: &Branch, at_vertices: bool) -> (Errors, Vec<Gain>) {
         let engine = self.engine;
         let k = cell.k();
         let zero = Dyadic::zero();
         let mut ab = vec![zero.clone(); k];
         let mut bb = vec![zero.clone(); k];
+        let mut gains = Vec::new();
         let rows = &br.rows;
         let free: Vec<usize> = br.free().collect();
         let r: Vec<Vec<Dyadic>> = free.iter().map(|&u| rows.row_dyadics(u)).collect();
@@ -508,6 +706,7 @@ impl Context<'_> {
                 // m_u = M_b^T a_u = sum_{j on in P_b} (a_j^T a_u) r_j.
                 let mut mu: Vec<Vec<Dyadic>> = Vec::with_capacity(free.len());
                 let mut kappa: Vec<Dyadic> = Vec::with_capacity(free.len());
+                let mut upward: Vec<Dyadic> = Vec::with_capacity(free.len());
                 for &u in &free {
                     let g = engine.gram_column(u).expect("A != I");
                     let mut acc = vec![BigInt::zero(); k];
@@ -528,16 +727,22 @@ impl Context<'_> {
                             })
                             .collect(),
                     );
-                    // kappa_u = sum_{v free} |a_u^T a_v| zeta_v.
+                    // kappa_u = sum_{v free} |a_u^T a_v| zeta_v; and for the
+                    // gain, sum_{v free, v != u} max(a_u^T a_v, 0) zeta_v.
                     let mut kp = Dyadic::zero();
+                    let mut up = Dyadic::zero();
                     for (&v, z) in free.iter().zip(&zeta) {
                         let guv = Dyadic {
-                            num: g[v].abs(),
+                            num: g[v].clone(),
                             exp: gexp,
                         };
-                        kp = kp.add(&guv.mul(z)).round_up(CONE_BITS);
+                        if v != u && guv.is_positive() {
+                            up = up.add(&guv.mul(z)).round_up(CONE_BITS);
+                        }
+                        kp = kp.add(&guv.abs().mul(z)).round_up(CONE_BITS);
                     }
                     kappa.push(kp);
+                    upward.push(up);
                 }
                 for (x, z) in mu.iter().zip(&zeta) {
                     for i in 0..k {
@@ -548,8 +753,10 @@ impl Context<'_> {
                     // |w_v(tp)| <= t (mu_v + kappa_v) + nu_v.
                     // The affine part <m_v, x> - (A^T y)_v is bounded as a whole
                     // (its two terms nearly cancel where the fit is good).
-                    let (lin, nu) =
-                        affine_abs_bound(cell, &mu[vi], &engine.aty.entry(v), at_vertices);
+                    let aty = engine.aty.entry(v);
+                    let (lin, nu) = affine_abs_bound(cell, &mu[vi], &aty, at_vertices);
+                    let (ga, gb) = affine_max(cell, &mu[vi], &aty, at_vertices);
+                    gains.push((v, ga.add(&upward[vi]).round_up(CONE_BITS), gb));
                     let slope = lin.add(&kappa[vi]).round_up(CONE_BITS);
                     for i in 0..k {
                         let rv = r[vi][i].abs().round_up(CONE_BITS);
@@ -559,9 +766,12 @@ impl Context<'_> {
                 }
             }
             _ => {
-                // A = I: w_v = z_v - y_v, |w_v(tp)| <= t zeta_v + |y_v|.
+                // A = I: w_v = z_v - y_v, |w_v(tp)| <= t zeta_v + |y_v|;
+                // where z_v = 0, w_v = -y_v.
                 for (vi, &v) in free.iter().enumerate() {
-                    let nu = engine.aty.entry(v).abs().round_up(CONE_BITS);
+                    let y = engine.aty.entry(v);
+                    gains.push((v, Dyadic::zero(), y.clone().negated()));
+                    let nu = y.abs().round_up(CONE_BITS);
                     for i in 0..k {
                         let rv = r[vi][i].abs().round_up(CONE_BITS);
                         ab[i] = ab[i].add(&rv.mul(&zeta[vi])).round_up(CONE_BITS);
@@ -570,7 +780,7 @@ impl Context<'_> {
                 }
             }
         }
-        (ab, bb)
+        ((ab, bb), gains)
     }
 
     /// Whether `<g_P, g_Q> > 0` on the cell for every `P` of one branch and
@@ -610,49 +820,88 @@ impl Context<'_> {
         quadratic_positive(&alpha, &beta, &gamma, &cell.t_lo, cell.t_hi.as_ref())
     }
 
-    /// Whether `|c(t)|^2 - 5/4 delta_d^2 - 30 delta_e^2 > 0` on the radial
-    /// interval, with `c(t) = t Q p_m - b` for the reference `quad` at the
-    /// box centre `p_m`, `delta_d` its variation over the box and `delta_e
-    /// <= |(a t + b)|` (see [`Context::cone`]).
+    /// Whether `|h(x)| > (1 + sqrt 2) delta_e` on the cell, by
+    /// [`centre_margin`], with `delta_e <= |(a t + b)|` (see
+    /// [`Context::cone`]; `(1 + sqrt 2)^2 < 747/128`).
     fn cone_positive(cell: &Cell, quad: &Quadratic, e: &Errors) -> bool {
-        let zero = Dyadic::zero();
-        // c(t) = t Q p_m - b: exact |c(t)|^2 = alpha t^2 - beta t + gamma;
-        // h(tp) - c(t) = t Q (p - p_m), at most t sum_j |Q[i][j]| (hi_j -
-        // lo_j) / 2 per coordinate.
-        let centre: Vec<Dyadic> = cell
-            .lo
-            .iter()
-            .zip(&cell.hi)
-            .map(|(l, h)| l.add(h).half())
-            .collect();
-        let qc = mat_vec(&quad.q, &centre);
-        let alpha = dyadic_dot(&qc, &qc);
-        let beta = dyadic_dot(&qc, &quad.b).mul(&Dyadic::from_int(2));
-        let gamma = dyadic_dot(&quad.b, &quad.b);
-        let mut ad2 = zero.clone();
-        for row in &quad.q {
-            let mut s = zero.clone();
-            for ((q, l), h) in row.iter().zip(&cell.lo).zip(&cell.hi) {
-                s = s.add(&q.abs().mul(&h.sub(l)));
-            }
-            let s = s.half().round_up(CONE_BITS);
-            ad2 = ad2.add(&s.mul(&s));
-        }
-        let (mut ae2, mut aebe, mut be2) = (zero.clone(), zero.clone(), zero);
-        for (x, y) in e.0.iter().zip(&e.1) {
-            ae2 = ae2.add(&x.mul(x));
-            aebe = aebe.add(&x.mul(y));
-            be2 = be2.add(&y.mul(y));
-        }
-        let thirty = Dyadic::from_int(30);
-        let five_quarters = Dyadic {
-            num: BigInt::from(5),
-            exp: -2,
+        let factor = Dyadic {
+            num: BigInt::from(747),
+            exp: -7,
         };
-        let alpha = alpha.sub(&five_quarters.mul(&ad2)).sub(&thirty.mul(&ae2));
-        let beta = beta.add(&Dyadic::from_int(60).mul(&aebe));
-        let gamma = gamma.sub(&thirty.mul(&be2));
-        quadratic_positive(&alpha, &beta, &gamma, &cell.t_lo, cell.t_hi.as_ref())
+        centre_margin(cell, quad, &[errors_squared(e, &factor)])
+    }
+
+    /// Within one branch: `|h(x)| > delta_e + J` on the cell, with `J = sum_v
+    /// |r_v| max(w_v, 0)` over the free last-layer neurons `v` that are not
+    /// ridges (see [`Context::cone`]).
+    fn branch_descends(
+        &self,
+        cell: &Cell,
+        br: &Branch,
+        quad: &Quadratic,
+        e: &Errors,
+        gains: &[Gain],
+    ) -> bool {
+        let d = self.engine.net.depth();
+        let zero = Dyadic::zero();
+        // Per harmful neuron: (v, a, b, n) with max(w_v, 0) <= a t + b on
+        // the radial interval and n >= |r_v|.
+        let mut harmful = Vec::new();
+        for (v, a, b) in gains {
+            let at = |t: &Dyadic| a.mul(t).add(b);
+            let (pa, pb) = match &cell.t_hi {
+                Some(h) => {
+                    let (v0, v1) = (at(&cell.t_lo), at(h));
+                    if !v0.is_positive() && !v1.is_positive() {
+                        continue;
+                    }
+                    if !v0.is_negative() && !v1.is_negative() {
+                        (a.clone(), b.clone())
+                    } else {
+                        (a.clone().max(zero.clone()), b.clone().max(zero.clone()))
+                    }
+                }
+                None => {
+                    if !a.is_positive() && !at(&cell.t_lo).is_positive() {
+                        continue;
+                    }
+                    (a.clone().max(zero.clone()), b.clone().max(zero.clone()))
+                }
+            };
+            if self.ridge(cell, &br.prefix, quad, Some(e), d, *v) {
+                continue;
+            }
+            let n = norm_up(br.rows.row(*v), br.rows.exp);
+            harmful.push((*v, n.mul(&pa), n.mul(&pb)));
+        }
+        let e2 = errors_squared(e, &Dyadic::from_int(1));
+        let test = |ja: &Dyadic, jb: &Dyadic| {
+            let j2 = [ja.mul(ja), ja.mul(jb).mul(&Dyadic::from_int(2)), jb.mul(jb)];
+            centre_margin(cell, quad, &[e2.clone(), j2])
+        };
+        let sum = |xs: &mut dyn Iterator<Item = Dyadic>| {
+            xs.fold(zero.clone(), |s, x| s.add(&x)).round_up(CONE_BITS)
+        };
+        let ja = sum(&mut harmful.iter().map(|h| h.1.clone()));
+        let jb = sum(&mut harmful.iter().map(|h| h.2.clone()));
+        if test(&ja, &jb) {
+            return true;
+        }
+        // At most k - 1 of the harmful neurons vanish at one point x != 0
+        // when every k of their rows are linearly independent: then J is at
+        // most the sum of the k - 1 largest slopes times t plus the k - 1
+        // largest offsets.
+        let k = cell.k();
+        if harmful.len() < k || !general_position(&br.rows, harmful.iter().map(|h| h.0), k) {
+            return false;
+        }
+        let top = |mut xs: Vec<Dyadic>| {
+            xs.sort_by(|a, b| b.cmp(a));
+            sum(&mut xs.into_iter().take(k - 1))
+        };
+        let ja = top(harmful.iter().map(|h| h.1.clone()).collect());
+        let jb = top(harmful.iter().map(|h| h.2.clone()).collect());
+        test(&ja, &jb)
     }
 
     /// Excluded: a bounded cell whose every vertex lies in the open ball.
