@@ -97,8 +97,7 @@ fn limit(rule: Rule) -> Option<usize> {
     match rule {
         Rule::Region | Rule::Crease => Some(2),
         Rule::Pairs => Some(rules::PAIRS_LIMIT),
-        Rule::Zero => Some(rules::ZERO_LIMIT),
-        Rule::Excluded(_) | Rule::Cone | Rule::Undecided => None,
+        Rule::Excluded(_) | Rule::Zero | Rule::Cone | Rule::Undecided => None,
     }
 }
 
@@ -109,7 +108,10 @@ fn decide(ctx: &Context, rule: Rule, cell: &Cell, pats: Option<&CellPatterns>) {
         Rule::Region => ctx.region(cell, pats.unwrap()).map(drop),
         Rule::Crease => ctx.crease(cell, pats.unwrap()).map(drop),
         Rule::Pairs => ctx.pairs(cell, pats.unwrap()).map(drop),
-        Rule::Zero => ctx.zero(cell, pats.unwrap()),
+        Rule::Zero => ctx
+            .branches_from(cell, rules::ZERO_LIMIT, None)
+            .0
+            .and_then(|b| ctx.zero(cell, &b)),
         Rule::Excluded(ball) => ctx.excluded(cell, ball).map(drop),
         Rule::Cone => ctx
             .branches_from(cell, rules::CONE_BRANCHES, None)

@@ -65,7 +65,9 @@ fn pairs(ctx: &Context, c: &Cell) -> Result<(), String> {
         .map(|_| ())
 }
 fn zero(ctx: &Context, c: &Cell) -> Result<(), String> {
-    ctx.patterns(c, 1024).and_then(|p| ctx.zero(c, &p))
+    ctx.branches_from(c, 1024, None)
+        .0
+        .and_then(|b| ctx.zero(c, &b))
 }
 
 fn excluded(eps1: BigRational, eps2: BigRational) -> Excluded {

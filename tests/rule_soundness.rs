@@ -917,7 +917,6 @@ fn run_case(c: &Case, t: &mut Tally) -> Result<(), TestCaseError> {
         let p2 = pats(2)?;
         let pc = pats(rules::CREASE_LIMIT)?;
         let pp = pats(rules::PAIRS_LIMIT)?;
-        let pz = pats(rules::ZERO_LIMIT)?;
         let mut accepted = [false; 7];
         for (i, ok) in [
             p2.as_ref().map(|p| ctx.region(&cell, p).is_ok()),
@@ -940,7 +939,10 @@ fn run_case(c: &Case, t: &mut Tally) -> Result<(), TestCaseError> {
             accepted[i] = ctx.excluded(&cell, ball).is_ok();
         }
         t.tried[5] += 1;
-        accepted[5] = pz.as_ref().is_ok_and(|p| ctx.zero(&cell, p).is_ok());
+        accepted[5] = ctx
+            .branches_from(&cell, rules::ZERO_LIMIT, st.as_ref())
+            .0
+            .is_ok_and(|b| ctx.zero(&cell, &b).is_ok());
         t.tried[6] += 1;
         accepted[6] = ctx
             .branches_from(&cell, rules::CONE_BRANCHES, st.as_ref())

@@ -371,8 +371,8 @@ impl Search<'_> {
 
     /// (P2) on direction boxes: Zero rule, else split down to `2^-24`.
     fn decide_zero(&self, cell: Cell, depth: u32, parent: Option<&Statuses>) -> Node {
-        let (pats, statuses) = self.ctx.patterns_from(&cell, ZERO_LIMIT, parent);
-        let proved = pats.and_then(|p| self.ctx.zero(&cell, &p));
+        let (branches, statuses) = self.ctx.branches_from(&cell, ZERO_LIMIT, parent);
+        let proved = branches.and_then(|b| self.ctx.zero(&cell, &b));
         if proved.is_ok() {
             return Node::Leaf(Rule::Zero);
         }

@@ -330,8 +330,10 @@ fn leaf(
             t.counts.excluded = 1;
             t.uses = u;
         }),
-        Rule::Zero => patterns(rules::ZERO_LIMIT)
-            .and_then(|p| ctx.zero(cell, &p))
+        Rule::Zero => ctx
+            .branches_from(cell, rules::ZERO_LIMIT, parent)
+            .0
+            .and_then(|b| ctx.zero(cell, &b))
             .map(|_| t.counts.zero = 1),
         Rule::Undecided => {
             t.counts.undecided = 1;

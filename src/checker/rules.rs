@@ -4,8 +4,6 @@
 //! below is computed with integers over powers of two (no gcd, no rounding);
 //! only region points and the excluded balls use general rationals.
 
-use std::collections::BTreeMap;
-
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{Signed, Zero};
@@ -106,6 +104,128 @@ type Errors = (Vec<Dyadic>, Vec<Dyadic>);
 /// last-layer neuron `v` is at most `a t + b` at every point `x = tp` of the
 /// cell where `z_v(x) = 0`, under every consistent pattern of the branch.
 type Gain = (usize, Dyadic, Dyadic);
+
+/// Every consistent gradient of a branch, as `g_P(tp) = h_b(tp) + m(t) +
+/// e` with `|e_i| <= rad_i(t)` on the radial interval: a centre `m(t) = t
+/// m_a + m_b` and a radius `rad(t) = t r_a + r_b` (nonnegative there), per
+/// coordinate. Centring the terms (most of them have one sign on a cell)
+/// halves the radius of a bound symmetric about `h_b`.
+#[derive(Clone, Debug)]
+struct Enclosure {
+    mid: Errors,
+    rad: Errors,
+}
+
+impl Enclosure {
+    /// `|g_P - h_b|_i <= |m_a,i| t + |m_b,i| + rad_i(t)`.
+    fn symmetric(&self) -> Errors {
+        let f = |m: &[Dyadic], r: &[Dyadic]| -> Vec<Dyadic> {
+            m.iter()
+                .zip(r)
+                .map(|(m, r)| m.abs().add(r).round_up(CONE_BITS))
+                .collect()
+        };
+        (f(&self.mid.0, &self.rad.0), f(&self.mid.1, &self.rad.1))
+    }
+}
+
+/// Per coordinate, sums of lower and upper lines `a t + b` of terms.
+struct Bounds {
+    lo: Vec<(Dyadic, Dyadic)>,
+    hi: Vec<(Dyadic, Dyadic)>,
+}
+
+impl Bounds {
+    fn new(k: usize) -> Self {
+        let z = (Dyadic::zero(), Dyadic::zero());
+        Bounds {
+            lo: vec![z.clone(); k],
+            hi: vec![z; k],
+        }
+    }
+    /// A term of coordinate `i` lies between the lines `lo` and `hi`.
+    fn add_between(&mut self, i: usize, lo: (Dyadic, Dyadic), hi: (Dyadic, Dyadic)) {
+        let (l, h) = (&mut self.lo[i], &mut self.hi[i]);
+        l.0 = l.0.add(&lo.0).round_down(CONE_BITS);
+        l.1 = l.1.add(&lo.1).round_down(CONE_BITS);
+        h.0 = h.0.add(&hi.0).round_up(CONE_BITS);
+        h.1 = h.1.add(&hi.1).round_up(CONE_BITS);
+    }
+    /// Centre (rounded down: any centre will do) and radius (rounded up, so
+    /// `rad >= hi - mid >= mid - lo`) of the sums.
+    fn enclosure(self) -> Enclosure {
+        let (mut ma, mut mb, mut ra, mut rb) = (vec![], vec![], vec![], vec![]);
+        for (l, h) in self.lo.iter().zip(&self.hi) {
+            let a = l.0.add(&h.0).half().round_down(CONE_BITS);
+            let b = l.1.add(&h.1).half().round_down(CONE_BITS);
+            ra.push(h.0.sub(&a).round_up(CONE_BITS));
+            rb.push(h.1.sub(&b).round_up(CONE_BITS));
+            ma.push(a);
+            mb.push(b);
+        }
+        Enclosure {
+            mid: (ma, mb),
+            rad: (ra, rb),
+        }
+    }
+}
+
+/// `a / b` rounded toward plus infinity (`up`) or minus infinity, with a
+/// quotient of about 64 bits (`b > 0`).
+fn div_directed(a: &Dyadic, b: &Dyadic, up: bool) -> Dyadic {
+    let shift = (64 + b.num.bits() as i64 - a.num.bits() as i64).max(0);
+    let n = &a.num << shift as usize;
+    let mut q = &n / &b.num; // truncated toward zero
+    let exact = &q * &b.num == n;
+    if !exact {
+        if up && !n.is_negative() {
+            q += 1;
+        } else if !up && n.is_negative() {
+            q -= 1;
+        }
+    }
+    Dyadic {
+        num: q,
+        exp: a.exp - shift - b.exp,
+    }
+}
+
+/// A line `a t + b` at least `max(0, l(t))` on the cell's radial interval:
+/// the chord of the convex function on a bounded one.
+fn upper_max0(cell: &Cell, (a, b): &(Dyadic, Dyadic)) -> (Dyadic, Dyadic) {
+    let zero = Dyadic::zero();
+    let at = |t: &Dyadic| a.mul(t).add(b);
+    match &cell.t_hi {
+        Some(h) => {
+            let (v0, v1) = (at(&cell.t_lo), at(h));
+            match (v0.is_negative(), v1.is_negative()) {
+                (false, false) => (a.clone(), b.clone()),
+                (true, true) => (zero.clone(), zero),
+                _ => {
+                    let (u0, u1) = (v0.max(zero.clone()), v1.max(zero.clone()));
+                    let slope = div_directed(&u1.sub(&u0), &h.sub(&cell.t_lo), true);
+                    let offset = u0.sub(&slope.mul(&cell.t_lo));
+                    (slope.round_up(CONE_BITS), offset.round_up(CONE_BITS))
+                }
+            }
+        }
+        None => (a.clone().max(zero.clone()), b.clone().max(zero)),
+    }
+}
+
+/// A line at most `min(0, l(t))` on the radial interval.
+fn lower_min0(cell: &Cell, (a, b): &(Dyadic, Dyadic)) -> (Dyadic, Dyadic) {
+    let (ua, ub) = upper_max0(cell, &(a.clone().negated(), b.clone().negated()));
+    (ua.negated(), ub.negated())
+}
+
+/// `(a, b)` with `<s, x> - c >= a t + b` at every point `x = tp` of the cell
+/// (as [`affine_max`], from below).
+fn affine_min(cell: &Cell, s: &[Dyadic], c: &Dyadic, at_vertices: bool) -> (Dyadic, Dyadic) {
+    let neg: Vec<Dyadic> = s.iter().map(|v| v.clone().negated()).collect();
+    let (a, b) = affine_max(cell, &neg, &c.clone().negated(), at_vertices);
+    (a.negated(), b.negated())
+}
 
 /// `(a, b)` with `<s, x> - c <= a t + b` at every point `x = tp` of the cell:
 /// `a = max_p <s, p>`, `b = -c`; or, `at_vertices` on a bounded cell, `a =
@@ -214,7 +334,12 @@ fn div_up(a: &Dyadic, b: &Dyadic) -> Dyadic {
 /// most 1, so the rule checks one quadratic: `|c|^2 - sum_i f_i T_i > 0`
 /// with `f_i >= 1 / lambda_i`. The weights `lambda_i` (proportional to the
 /// sizes at a typical radius) only affect how sharp the test is.
-fn centre_margin(cell: &Cell, quad: &Quadratic, terms: &[[Dyadic; 3]]) -> bool {
+fn centre_margin(
+    cell: &Cell,
+    quad: &Quadratic,
+    shift: Option<&Errors>,
+    terms: &[[Dyadic; 3]],
+) -> bool {
     let zero = Dyadic::zero();
     let centre: Vec<Dyadic> = cell
         .lo
@@ -222,10 +347,19 @@ fn centre_margin(cell: &Cell, quad: &Quadratic, terms: &[[Dyadic; 3]]) -> bool {
         .zip(&cell.hi)
         .map(|(l, h)| l.add(h).half())
         .collect();
-    let qc = mat_vec(&quad.q, &centre);
+    // With a shift m(t) = t m_a + m_b of the reference: c(t) = t (Q p_m +
+    // m_a) - (b - m_b).
+    let mut qc = mat_vec(&quad.q, &centre);
+    let mut b = quad.b.clone();
+    if let Some((ma, mb)) = shift {
+        for i in 0..qc.len() {
+            qc[i] = qc[i].add(&ma[i]);
+            b[i] = b[i].sub(&mb[i]);
+        }
+    }
     let alpha = dyadic_dot(&qc, &qc);
-    let beta = dyadic_dot(&qc, &quad.b).mul(&Dyadic::from_int(2));
-    let gamma = dyadic_dot(&quad.b, &quad.b);
+    let beta = dyadic_dot(&qc, &b).mul(&Dyadic::from_int(2));
+    let gamma = dyadic_dot(&b, &b);
     // delta_d^2 = t^2 sum_i (sum_j |Q[i][j]| (hi_j - lo_j) / 2)^2.
     let mut dd = zero.clone();
     for row in &quad.q {
@@ -461,15 +595,18 @@ impl Context<'_> {
     /// under the earlier bits of `bits`, is a ridge on the cell: `<c_v,
     /// g(x)> >= 0` everywhere, for `g = h + e` with `h(tp) = Q tp - b` the
     /// gradient of `quad` and `|e_i| <= a_i t + b_i` (`errors`; none: `e =
-    /// 0`, so `g = g_P` of the Crease rule). The lower bound `t (<Q c_v, p> -
-    /// sum_i |c_v,i| a_i) - (<c_v, b> + sum_i |c_v,i| b_i)` (Q symmetric) is
-    /// bilinear in `(t, p)`: the vertices decide a bounded cell; an unbounded
-    /// one also needs slopes `>= 0`.
+    /// 0`, so `g = g_P` of the Crease rule), `h` shifted by `t m_a + m_b`
+    /// when `shift` is `(m_a, m_b)`. The lower bound `t (<Q c_v, p> + <c_v,
+    /// m_a> - sum_i |c_v,i| a_i) - (<c_v, b> - <c_v, m_b> + sum_i |c_v,i|
+    /// b_i)` (Q symmetric) is bilinear in `(t, p)`: the vertices decide a
+    /// bounded cell; an unbounded one also needs slopes `>= 0`.
+    #[allow(clippy::too_many_arguments)]
     fn ridge(
         &self,
         cell: &Cell,
         bits: &[Vec<bool>],
         quad: &Quadratic,
+        shift: Option<&Errors>,
         errors: Option<&Errors>,
         layer: usize,
         index: usize,
@@ -480,6 +617,10 @@ impl Context<'_> {
             .row_dyadics(index);
         let u = mat_vec(&quad.q, &c);
         let (mut big_a, mut big_b) = (Dyadic::zero(), Dyadic::zero());
+        if let Some((ma, mb)) = shift {
+            big_a = dyadic_dot(&c, ma).negated();
+            big_b = dyadic_dot(&c, mb).negated();
+        }
         if let Some((a, b)) = errors {
             for ((ci, a), b) in c.iter().zip(a).zip(b) {
                 big_a = big_a.add(&ci.abs().mul(a));
@@ -534,7 +675,7 @@ impl Context<'_> {
                 let excused = added
                     .iter()
                     .take_while(|(l, _)| *l == lowest)
-                    .any(|&(l, v)| self.ridge(cell, &p.bits, &quads[i], None, l, v));
+                    .any(|&(l, v)| self.ridge(cell, &p.bits, &quads[i], None, None, l, v));
                 if !excused {
                     self.pair_positive(cell, &quads[i], &quads[j]).map_err(|e| {
                         format!(
@@ -570,27 +711,41 @@ impl Context<'_> {
     ///   `w_v(x) = a_v^T r(x) = <M_b^T a_v, x> - (A^T y)_v + sum_{u in F} (a_v^T a_u) z_u(x)`,
     /// with `M_b^T a_u = sum_{j on in P_b} (a_j^T a_u) r_j` (columns of `A^T A`).
     /// With `0 <= z_u(tp) <= t zeta_u` (`zeta_u` = max of `<r_u, p>` over the
-    /// box, and of 0) every coordinate of `e_P = g_P(x) - h(x)` is at most
-    /// `a_i t + b_i` in absolute value (`h` = `h_b`, or another branch's `h_b'` with
-    /// `|h_b - h_b'|` added), so `|e_P| <= delta_e`, `delta_e^2 <= sum_i (a_i
-    /// t + b_i)^2`. At the box centre `p_m`, `c(t) = t Q p_m - b` has an exact
-    /// `|c(t)|^2`, and `d = h(tp) - c(t) = t Q (p - p_m)` has `|d| <=
-    /// delta_d`, `delta_d^2 <= t^2 sum_i (sum_j |Q[i][j]| (hi_j - lo_j) /
-    /// 2)^2`. The rule checks `|c|^2 - 5/4 delta_d^2 - 30 delta_e^2 > 0` on
-    /// the radial interval (a quadratic in `t`). As `(u + l v)^2 <= 5/4 u^2
-    /// plus 5 l^2 v^2` and `5 (1 + sqrt 2)^2 < 30`, this gives `s = |h(x)|
-    /// >= |c| - delta_d > (1 + sqrt 2) delta_e`, and for two patterns of the
-    /// cone `<g_P, g_Q> >= s^2 - 2 s delta_e - delta_e^2 > 0`
-    /// (Cauchy-Schwarz). Where that fails, the componentwise bound of
-    /// [`Context::pair_with_errors`] may prove `<g_P, g_Q> > 0` instead.
-    /// With `S` the strict pattern at `x` and `P'` the F3 pattern of
-    /// `-vbar`, either both are in one branch (its cone), or `P'` adds to
-    /// `S` neurons of a lowest layer `l < d`, each with `<c_v, g_S(x)> < 0`
-    /// (as in the Crease rule): no ridge of `S`'s branch, so the pair's
-    /// joint bound was checked. So `D_{-vbar} f(x) = -<g_S(x), g_P'(x)>` is
-    /// negative on the whole cell (F4). Error bounds are rounded outward
-    /// (directed rounding of dyadics); the final quadratics are exact. With
-    /// `A = I`: `M_b^T a_u = 0` for a free `u` and `w_v = z_v - y_v`.
+    /// box, and of 0) and lines `wl_v(t) <= w_v(tp) <= wh_v(t)`, every term
+    /// lies between two lines in `t` whether or not its neuron is in `F`, so
+    /// `g_P(tp) = h_b(tp) + m(t) + e_P` with `|e_P,i| <= rad_i(t)`
+    /// (`Enclosure`, built by `Context::branch_enclosure`). Within a
+    /// branch, with `S` the strict pattern at `x` and `P'` the F3 pattern of
+    /// `-vbar` in the same branch, one of three tests suffices:
+    /// - descent (`Context::branch_descends`): `P' = S + Delta`, `Delta`
+    ///   free neurons with `z_v(x) = 0` and `<r_v, g_S(x)> < 0` (so no
+    ///   ridge); as `z_v(x) = 0`, `A Lambda_P' x = A Lambda_S x` and `g_P' =
+    ///   g_S + sum_{v in Delta} w_v(x) r_v`, hence `<g_S, g_P'> >= |g_S|^2 -
+    ///   sum_{v in Delta, w_v > 0} w_v |g_S| |r_v| = |g_S| (|g_S| - J)`,
+    ///   positive when `|h_b + m| - |rad| > J` (also when `Delta` is empty:
+    ///   `g_S != 0`). With `A = I`, `w_v = z_v - y_v = -y_v <= 0` there;
+    ///   otherwise `w_v` is bounded above on the cell without its own
+    ///   coupling term (`z_v = 0`). If every `k` of the harmful neurons' rows
+    ///   are independent, at most `k - 1` of them vanish at one `x != 0`.
+    /// - cone (`Context::cone_positive`): `s = |h_b + m| > (1 + sqrt 2)
+    ///   |rad|`, so any two patterns of the branch have `<g_P, g_Q> >= s^2 -
+    ///   2 s |rad| - |rad|^2 > 0` (Cauchy-Schwarz).
+    /// - componentwise (`Context::pair_with_errors`) with the symmetric
+    ///   bound `|e_P,i| <= |m_i(t)| + rad_i(t)`.
+    ///
+    /// Norms: at the box centre `p_m`, `c(t) = t (Q p_m + m_a) - (b - m_b)`
+    /// has an exact `|c(t)|^2`, and `h(tp) - t Q p_m = t Q (p - p_m)` has
+    /// norm at most `delta_d`, `delta_d^2 <= t^2 sum_i (sum_j |Q[i][j]|
+    /// (hi_j - lo_j) / 2)^2`; `centre_margin` checks `|c| > delta_d +
+    /// sum_j sqrt(T_j)` by one quadratic in `t` (Cauchy-Schwarz weights).
+    /// Otherwise `P'` adds to `S` neurons of a lowest layer `l < d`, each with
+    /// `<c_v, g_S(x)> < 0` (as in the Crease rule): no ridge of `S`'s branch,
+    /// so the pair's joint bound (cone or componentwise, around `p`'s
+    /// reference with the shift between the references added) was checked.
+    /// So `D_{-vbar} f(x) = -<g_S(x), g_P'(x)>` is negative on the whole
+    /// cell (F4). Bounds are rounded outward (directed rounding of dyadics);
+    /// the final quadratics are exact. With `A = I`: `M_b^T a_u = 0` for a
+    /// free `u` and `w_v = z_v - y_v`.
     pub fn cone(&self, cell: &Cell, branches: &[Branch]) -> Result<BallUse, String> {
         // Affine error terms bounded term by term, or (bounded cells) as a
         // whole at the vertices: either proof suffices.
@@ -612,13 +767,15 @@ impl Context<'_> {
             .iter()
             .map(|b| engine.quadratic(&b.base_pattern()))
             .collect();
-        let (errors, gains): (Vec<_>, Vec<_>) = branches
+        let (enclosures, gains): (Vec<_>, Vec<_>) = branches
             .iter()
-            .map(|b| self.branch_errors(cell, b, at_vertices))
+            .map(|b| self.branch_enclosure(cell, b, at_vertices))
             .unzip();
+        let errors: Vec<Errors> = enclosures.iter().map(Enclosure::symmetric).collect();
         for (bi, ((q, e), br)) in quads.iter().zip(&errors).zip(branches).enumerate() {
-            let proved = self.branch_descends(cell, br, q, e, &gains[bi])
-                || Self::cone_positive(cell, q, e)
+            let enc = &enclosures[bi];
+            let proved = self.branch_descends(cell, br, q, enc, &gains[bi])
+                || Self::cone_positive(cell, q, Some(&enc.mid), &enc.rad)
                 || Self::pair_with_errors(cell, (q, e), (q, e));
             if !proved {
                 return Err(format!(
@@ -635,7 +792,9 @@ impl Context<'_> {
                 let excused = added
                     .iter()
                     .take_while(|(l, _)| *l == lowest)
-                    .any(|&(l, v)| self.ridge(cell, &p.prefix, &quads[i], Some(&errors[i]), l, v));
+                    .any(|&(l, v)| {
+                        self.ridge(cell, &p.prefix, &quads[i], None, Some(&errors[i]), l, v)
+                    });
                 if excused {
                     continue;
                 }
@@ -648,7 +807,7 @@ impl Context<'_> {
                     e.0[c] = e.0[c].clone().max(a);
                     e.1[c] = e.1[c].clone().max(b);
                 }
-                if !Self::cone_positive(cell, &quads[i], &e)
+                if !Self::cone_positive(cell, &quads[i], None, &e)
                     && !Self::pair_with_errors(
                         cell,
                         (&quads[i], &errors[i]),
@@ -674,16 +833,23 @@ impl Context<'_> {
             .unzip()
     }
 
-    /// `(a, b)` with `|g_P(tp) - h_b(tp)|_i <= a_i t + b_i` for every pattern
-    /// `P` of the branch consistent with a point `tp` of the cell (`h_b` the
-    /// gradient of the branch's pattern with its free neurons off); and per
-    /// free neuron `v`, its [`Gain`].
-    fn branch_errors(&self, cell: &Cell, br: &Branch, at_vertices: bool) -> (Errors, Vec<Gain>) {
+    /// The `Enclosure` of the branch's gradients around `h_b` (the
+    /// gradient of the branch's pattern with its free neurons off), and per
+    /// free neuron `v`, its [`Gain`]. With `g_P = h_b + sum_{u in F} z_u
+    /// m_u + sum_{v in F} w_v r_v` (see [`Context::cone`]), each term lies
+    /// between two lines in `t` on the radial interval, whatever `F`: `z_u
+    /// m_u,i` between `0` and `t zeta_u m_u,i`; `w_v r_v,i` between `0`
+    /// and `r_v,i [wl_v(t), wh_v(t)]`.
+    fn branch_enclosure(
+        &self,
+        cell: &Cell,
+        br: &Branch,
+        at_vertices: bool,
+    ) -> (Enclosure, Vec<Gain>) {
         let engine = self.engine;
         let k = cell.k();
         let zero = Dyadic::zero();
-        let mut ab = vec![zero.clone(); k];
-        let mut bb = vec![zero.clone(); k];
+        let mut bounds = Bounds::new(k);
         let mut gains = Vec::new();
         let rows = &br.rows;
         let free: Vec<usize> = br.free().collect();
@@ -697,6 +863,8 @@ impl Context<'_> {
                     .round_up(CONE_BITS)
             })
             .collect();
+        // Per free v: lines with wl_v(t) <= w_v(tp) <= wh_v(t) on the cell.
+        let mut w_lines: Vec<((Dyadic, Dyadic), (Dyadic, Dyadic))> = Vec::new();
         match &engine.net.a {
             Some(amat) if !free.is_empty() => {
                 let on: Vec<usize> = (0..br.status.len())
@@ -705,8 +873,10 @@ impl Context<'_> {
                 let gexp = 2 * amat.exp;
                 // m_u = M_b^T a_u = sum_{j on in P_b} (a_j^T a_u) r_j.
                 let mut mu: Vec<Vec<Dyadic>> = Vec::with_capacity(free.len());
-                let mut kappa: Vec<Dyadic> = Vec::with_capacity(free.len());
-                let mut upward: Vec<Dyadic> = Vec::with_capacity(free.len());
+                // Coupling sum_{u in F} (a_v^T a_u) z_u: its least and
+                // largest values, and the largest without u = v (on the
+                // crease z_v = 0).
+                let mut coupling = Vec::with_capacity(free.len());
                 for &u in &free {
                     let g = engine.gram_column(u).expect("A != I");
                     let mut acc = vec![BigInt::zero(); k];
@@ -727,60 +897,71 @@ impl Context<'_> {
                             })
                             .collect(),
                     );
-                    // kappa_u = sum_{v free} |a_u^T a_v| zeta_v; and for the
-                    // gain, sum_{v free, v != u} max(a_u^T a_v, 0) zeta_v.
-                    let mut kp = Dyadic::zero();
-                    let mut up = Dyadic::zero();
+                    let (mut least, mut most, mut most_off) =
+                        (zero.clone(), zero.clone(), zero.clone());
                     for (&v, z) in free.iter().zip(&zeta) {
                         let guv = Dyadic {
                             num: g[v].clone(),
                             exp: gexp,
                         };
-                        if v != u && guv.is_positive() {
-                            up = up.add(&guv.mul(z)).round_up(CONE_BITS);
+                        let term = guv.mul(z);
+                        if term.is_negative() {
+                            least = least.add(&term).round_down(CONE_BITS);
+                        } else {
+                            most = most.add(&term).round_up(CONE_BITS);
+                            if v != u {
+                                most_off = most_off.add(&term).round_up(CONE_BITS);
+                            }
                         }
-                        kp = kp.add(&guv.abs().mul(z)).round_up(CONE_BITS);
                     }
-                    kappa.push(kp);
-                    upward.push(up);
+                    coupling.push((least, most, most_off));
                 }
                 for (x, z) in mu.iter().zip(&zeta) {
-                    for i in 0..k {
-                        ab[i] = ab[i].add(&z.mul(&x[i].abs())).round_up(CONE_BITS);
+                    for (i, xi) in x.iter().enumerate() {
+                        let p = z.mul(xi);
+                        let (l, h) = if p.is_negative() {
+                            (p, zero.clone())
+                        } else {
+                            (zero.clone(), p)
+                        };
+                        bounds.add_between(i, (l, zero.clone()), (h, zero.clone()));
                     }
                 }
                 for (vi, &v) in free.iter().enumerate() {
-                    // |w_v(tp)| <= t (mu_v + kappa_v) + nu_v.
-                    // The affine part <m_v, x> - (A^T y)_v is bounded as a whole
-                    // (its two terms nearly cancel where the fit is good).
+                    // w_v = <m_v, x> - (A^T y)_v + coupling.
                     let aty = engine.aty.entry(v);
-                    let (lin, nu) = affine_abs_bound(cell, &mu[vi], &aty, at_vertices);
-                    let (ga, gb) = affine_max(cell, &mu[vi], &aty, at_vertices);
-                    gains.push((v, ga.add(&upward[vi]).round_up(CONE_BITS), gb));
-                    let slope = lin.add(&kappa[vi]).round_up(CONE_BITS);
-                    for i in 0..k {
-                        let rv = r[vi][i].abs().round_up(CONE_BITS);
-                        ab[i] = ab[i].add(&rv.mul(&slope)).round_up(CONE_BITS);
-                        bb[i] = bb[i].add(&rv.mul(&nu)).round_up(CONE_BITS);
-                    }
+                    let (la, lb) = affine_min(cell, &mu[vi], &aty, at_vertices);
+                    let (ha, hb) = affine_max(cell, &mu[vi], &aty, at_vertices);
+                    let (least, most, most_off) = &coupling[vi];
+                    gains.push((v, ha.add(most_off).round_up(CONE_BITS), hb.clone()));
+                    w_lines.push((
+                        (la.add(least).round_down(CONE_BITS), lb),
+                        (ha.add(most).round_up(CONE_BITS), hb),
+                    ));
                 }
             }
             _ => {
-                // A = I: w_v = z_v - y_v, |w_v(tp)| <= t zeta_v + |y_v|;
+                // A = I: w_v = z_v - y_v, between -y_v and t zeta_v - y_v;
                 // where z_v = 0, w_v = -y_v.
                 for (vi, &v) in free.iter().enumerate() {
-                    let y = engine.aty.entry(v);
-                    gains.push((v, Dyadic::zero(), y.clone().negated()));
-                    let nu = y.abs().round_up(CONE_BITS);
-                    for i in 0..k {
-                        let rv = r[vi][i].abs().round_up(CONE_BITS);
-                        ab[i] = ab[i].add(&rv.mul(&zeta[vi])).round_up(CONE_BITS);
-                        bb[i] = bb[i].add(&rv.mul(&nu)).round_up(CONE_BITS);
-                    }
+                    let y = engine.aty.entry(v).negated();
+                    gains.push((v, zero.clone(), y.clone()));
+                    w_lines.push(((zero.clone(), y.clone()), (zeta[vi].clone(), y)));
                 }
             }
         }
-        ((ab, bb), gains)
+        for (rv_row, (wl, wh)) in r.iter().zip(&w_lines) {
+            for (i, rv) in rv_row.iter().enumerate() {
+                let scale = |(a, b): &(Dyadic, Dyadic)| (rv.mul(a), rv.mul(b));
+                let (l, h) = if rv.is_negative() {
+                    (scale(wh), scale(wl))
+                } else {
+                    (scale(wl), scale(wh))
+                };
+                bounds.add_between(i, lower_min0(cell, &l), upper_max0(cell, &h));
+            }
+        }
+        (bounds.enclosure(), gains)
     }
 
     /// Whether `<g_P, g_Q> > 0` on the cell for every `P` of one branch and
@@ -821,14 +1002,14 @@ impl Context<'_> {
     }
 
     /// Whether `|h(x)| > (1 + sqrt 2) delta_e` on the cell, by
-    /// [`centre_margin`], with `delta_e <= |(a t + b)|` (see
+    /// `centre_margin`, with `delta_e <= |(a t + b)|` (see
     /// [`Context::cone`]; `(1 + sqrt 2)^2 < 747/128`).
-    fn cone_positive(cell: &Cell, quad: &Quadratic, e: &Errors) -> bool {
+    fn cone_positive(cell: &Cell, quad: &Quadratic, shift: Option<&Errors>, e: &Errors) -> bool {
         let factor = Dyadic {
             num: BigInt::from(747),
             exp: -7,
         };
-        centre_margin(cell, quad, &[errors_squared(e, &factor)])
+        centre_margin(cell, quad, shift, &[errors_squared(e, &factor)])
     }
 
     /// Within one branch: `|h(x)| > delta_e + J` on the cell, with `J = sum_v
@@ -839,9 +1020,10 @@ impl Context<'_> {
         cell: &Cell,
         br: &Branch,
         quad: &Quadratic,
-        e: &Errors,
+        enc: &Enclosure,
         gains: &[Gain],
     ) -> bool {
+        let (shift, e) = (Some(&enc.mid), &enc.rad);
         let d = self.engine.net.depth();
         let zero = Dyadic::zero();
         // Per harmful neuron: (v, a, b, n) with max(w_v, 0) <= a t + b on
@@ -868,7 +1050,7 @@ impl Context<'_> {
                     (a.clone().max(zero.clone()), b.clone().max(zero.clone()))
                 }
             };
-            if self.ridge(cell, &br.prefix, quad, Some(e), d, *v) {
+            if self.ridge(cell, &br.prefix, quad, shift, Some(e), d, *v) {
                 continue;
             }
             let n = norm_up(br.rows.row(*v), br.rows.exp);
@@ -877,7 +1059,7 @@ impl Context<'_> {
         let e2 = errors_squared(e, &Dyadic::from_int(1));
         let test = |ja: &Dyadic, jb: &Dyadic| {
             let j2 = [ja.mul(ja), ja.mul(jb).mul(&Dyadic::from_int(2)), jb.mul(jb)];
-            centre_margin(cell, quad, &[e2.clone(), j2])
+            centre_margin(cell, quad, shift, &[e2.clone(), j2])
         };
         let sum = |xs: &mut dyn Iterator<Item = Dyadic>| {
             xs.fold(zero.clone(), |s, x| s.add(&x)).round_up(CONE_BITS)
@@ -931,21 +1113,19 @@ impl Context<'_> {
     /// bits of layers `< d`, the least `<p, b_P>` is the sum of
     /// `v_j = (A^T y)_j <R_d[j], p>` over neurons on in all of them, plus
     /// `min(0, v_j)` over the others that are on in some (free ones take
-    /// every combination of bits, SPEC §4).
-    pub fn zero(&self, cell: &Cell, pats: &CellPatterns) -> Result<(), String> {
-        let d = self.engine.net.depth();
+    /// every combination of bits, SPEC §4): one branch (bits of the layers
+    /// before the last) at a time, its free last-layer neurons never
+    /// enumerated.
+    pub fn zero(&self, cell: &Cell, branches: &[Branch]) -> Result<(), String> {
         // Per prefix: (on in every pattern, on in some pattern).
-        let mut groups: BTreeMap<&[Vec<bool>], LastLayer> = BTreeMap::new();
-        for p in &pats.patterns {
-            let last = &p.bits[d - 1];
-            let e = groups
-                .entry(&p.bits[..d - 1])
-                .or_insert_with(|| (last.clone(), last.clone()));
-            for (j, &bit) in last.iter().enumerate() {
-                e.0[j] &= bit;
-                e.1[j] |= bit;
-            }
-        }
+        let groups: Vec<(&[Vec<bool>], LastLayer)> = branches
+            .iter()
+            .map(|b| {
+                let always = b.status.iter().map(|s| *s == Some(true)).collect();
+                let some = b.status.iter().map(|s| *s != Some(false)).collect();
+                (b.prefix.as_slice(), (always, some))
+            })
+            .collect();
         // Positive multiples of the corners (the same factor for all).
         let corners = cell.corner_integers();
         let w = &self.engine.aty;

@@ -1,0 +1,1011 @@
+//! The Cone rule, and in particular its within-branch descent test
+//! (`branch_descends` in `src/checker/rules.rs`: `|h| > |e| + J`, with `J`
+//! summing `|r_v| max(w_v, 0)` over the harmful free last-layer neurons, or
+//! only the `k - 1` largest when every `k` of their rows are independent),
+//! tested against the exact evaluator.
+//!
+//! On small random networks (weights that are multiples of 1/4 in [-2, 2],
+//! so exact zeros and ties are common, and networks of the paper's random
+//! model from `sample_network`), `k = 2` and `k = 3`, `A = I` and
+//! compressive or square `A`, cells are zoomed onto interesting points: a
+//! random point, `x*` and region points (where `g_S = 0`: the rule must
+//! never accept a cell holding one), points where a last-layer neuron is
+//! exactly zero, where two are (`k = 3`), where `-vbar` crosses a last-layer
+//! crease with a positive gain `w_v = a_v^T (A G(x) - y)` (the case the new
+//! `J` term is about), and points where (P1) genuinely fails. Whenever
+//! `Context::cone` accepts a cell, exact rational points of the cell are
+//! sampled and `D_{-vbar} f(x) < 0` is required at every one of them except
+//! `x = 0`: the Cone rule proves descent on the whole cell, without the
+//! excluded balls. The points: box corners and random box points at the ends
+//! and inside the radial interval (large radii for unbounded cells); points
+//! ON the crease of every free last-layer neuron of every branch, computed
+//! exactly from the branch's rows (the ray `r_v^perp` for `k = 2`; for
+//! `k = 3` the crease's crossings of the box edges, their midpoints and
+//! random chords); for `k = 3` the ray where the creases of two free
+//! last-layer neurons meet (`r_u x r_v`); zeros of any neuron along segments
+//! between sampled points; and the global special points that lie in the
+//! cell.
+//!
+//! The test also counts the cells that the Cone rule could only have
+//! accepted through `branch_descends`: a point of the cell with two
+//! patterns `P, Q` of one branch, both consistent with it, and `<g_P, g_Q>
+//! <= 0`, rules out the other two within-branch tests (each proves `<g_P,
+//! g_Q> > 0` for all such pairs). It requires minimum counts, so that the
+//! new test is actually exercised.
+
+use hvcert::certifier::sample::{sample_network, SampleSpec};
+use hvcert::checker::geometry::{Cell, Excluded};
+use hvcert::checker::patterns::{Branch, Engine};
+use hvcert::checker::rules::{self, Context};
+use hvcert::exact::dyadic::Dyadic;
+use hvcert::exact::eval::{split_point, ExactNet, Pattern};
+use hvcert::format::certificate::Face;
+use hvcert::format::network::{Measurement, Network};
+use num_bigint::BigInt;
+use num_rational::BigRational as Q;
+use num_traits::{One, Signed, Zero};
+
+fn q(n: i64, d: i64) -> Q {
+    Q::new(BigInt::from(n), BigInt::from(d))
+}
+
+fn pow2(e: i64) -> Q {
+    if e >= 0 {
+        Q::from_integer(BigInt::one() << e as usize)
+    } else {
+        Q::new(BigInt::one(), BigInt::one() << (-e) as usize)
+    }
+}
+
+fn show(v: &[Q]) -> String {
+    let parts: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+    format!("({})", parts.join(", "))
+}
+
+/// splitmix64, fixed seeds: the test is deterministic.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn bit(&mut self) -> bool {
+        self.next() & 1 == 1
+    }
+    /// A rational in [0, 1] with a small denominator (not only dyadic).
+    fn unit(&mut self) -> Q {
+        const DENS: [i64; 9] = [1, 2, 3, 4, 5, 7, 8, 9, 16];
+        let d = DENS[self.below(DENS.len())];
+        let n = self.below(d as usize + 1) as i64;
+        q(n, d)
+    }
+    /// A rational in [-2, 2] with a small denominator.
+    fn small(&mut self) -> Q {
+        self.unit() * q(4, 1) - q(2, 1)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Networks.
+// ---------------------------------------------------------------------------
+
+fn measurement(m: usize) -> Measurement {
+    if m == 0 {
+        Measurement::Identity
+    } else {
+        Measurement::Matrix { m }
+    }
+}
+
+/// Depth 1..3 (mostly 1 or 2), widths for `k`, `A = I` a third of the
+/// time, otherwise `m` in 1..=7.
+fn dims(rng: &mut Rng, k: usize) -> (Vec<usize>, usize) {
+    let depth = [1, 1, 2, 2, 2, 3][rng.below(6)];
+    let (lo, hi) = if k == 2 { (2, 6) } else { (3, 9) };
+    let widths = (0..depth).map(|_| lo + rng.below(hi - lo + 1)).collect();
+    let m = if rng.below(3) == 0 {
+        0
+    } else {
+        1 + rng.below(7)
+    };
+    (widths, m)
+}
+
+/// Weights that are multiples of 1/4 in [-2, 2].
+fn handmade(rng: &mut Rng, k: usize) -> Network {
+    let (widths, m) = dims(rng, k);
+    let mut entry = || (rng.below(17) as f64 - 8.0) / 4.0;
+    let mut weights = Vec::new();
+    let mut prev = k;
+    for &n in &widths {
+        weights.push((0..n * prev).map(|_| entry()).collect());
+        prev = n;
+    }
+    let a = (m > 0).then(|| (0..m * prev).map(|_| entry()).collect());
+    let mut target: Vec<f64> = (0..k).map(|_| entry()).collect();
+    if target.iter().all(|&v| v == 0.0) {
+        target[0] = 1.0;
+    }
+    Network {
+        latent: k,
+        widths,
+        measurement: measurement(m),
+        weights,
+        a,
+        target,
+        sampling: None,
+    }
+}
+
+/// Depth 1, `A != I`: the first `nf >= 3` neurons have rows `(eps, *, ..)`
+/// with `|eps| <= 1/16` (their creases pass near `+-e1`, so they are free on
+/// the cells of [`centred_cell`]), the others are on around `e1` or off
+/// around `-e1`. Cells there often have `k` or more free neurons with
+/// positive gains in general position: the case of the `k - 1` bound of `J`.
+fn structured(rng: &mut Rng, k: usize) -> Network {
+    let mut q4 = || (rng.below(17) as f64 - 8.0) / 4.0;
+    let nf = 3 + (q4() + 2.0) as usize % 3;
+    let nx = 1 + (q4() + 2.0) as usize % 4;
+    let n = nf + nx;
+    let mut w = Vec::new();
+    for _ in 0..nf {
+        w.push(q4() / 32.0);
+        for _ in 1..k {
+            w.push(q4());
+        }
+    }
+    for _ in 0..nx {
+        w.push(0.5 + (q4() + 2.0) / 2.0);
+        for _ in 1..k {
+            w.push(q4());
+        }
+    }
+    let m = 1 + (q4() + 2.0) as usize % 4;
+    let a = (0..m * n).map(|_| q4()).collect();
+    let mut target: Vec<f64> = (0..k).map(|_| q4()).collect();
+    if target.iter().all(|&v| v == 0.0) {
+        target[0] = -1.0;
+    }
+    Network {
+        latent: k,
+        widths: vec![n],
+        measurement: Measurement::Matrix { m },
+        weights: vec![w],
+        a: Some(a),
+        target,
+        sampling: None,
+    }
+}
+
+/// A cell around `+-e1`: the box `[-2^-e, 2^-e]^(k-1)`, `e` in 1..=5, and a
+/// radial interval `[t_lo, t_hi]` (halves), unbounded a quarter of the time.
+fn centred_cell(rng: &mut Rng, k: usize) -> Cell {
+    let e = 1 + rng.below(5) as i64;
+    let hw = Dyadic {
+        num: BigInt::one(),
+        exp: -e,
+    };
+    let face = Face {
+        axis: 0,
+        positive: rng.below(2) == 0,
+    };
+    let mut cell = Cell::root(face, k);
+    for j in 1..k {
+        cell.lo[j] = hw.clone().negated();
+        cell.hi[j] = hw.clone();
+    }
+    let tl = rng.below(8) as i64;
+    cell.t_lo = Dyadic {
+        num: BigInt::from(tl),
+        exp: -1,
+    };
+    cell.t_hi = (rng.below(4) != 0).then(|| Dyadic {
+        num: BigInt::from(tl + 1 + rng.below(4) as i64),
+        exp: -1,
+    });
+    cell
+}
+
+/// The paper's random model.
+fn sampled(rng: &mut Rng, k: usize) -> Network {
+    let (widths, m) = dims(rng, k);
+    sample_network(&SampleSpec {
+        latent: k,
+        widths,
+        measurement: measurement(m),
+        seed: rng.next(),
+        target: None,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Exact points.
+// ---------------------------------------------------------------------------
+
+fn dy(v: &Q) -> Dyadic {
+    Dyadic::from_rational(v).expect("dyadic")
+}
+
+fn rationals(v: &[Dyadic]) -> Vec<Q> {
+    v.iter().map(Dyadic::to_rational).collect()
+}
+
+fn is_zero_vec(x: &[Q]) -> bool {
+    x.iter().all(Q::is_zero)
+}
+
+fn dot(a: &[Q], b: &[Q]) -> Q {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn scale(t: &Q, p: &[Q]) -> Vec<Q> {
+    p.iter().map(|v| t * v).collect()
+}
+
+/// Whether `x` is in the closed cell, by dividing: `t = s x_a`, `p = x / t`.
+fn in_cell(cell: &Cell, x: &[Q]) -> bool {
+    let a = cell.face.axis;
+    let t = if cell.face.positive {
+        x[a].clone()
+    } else {
+        -x[a].clone()
+    };
+    if !t.is_positive() {
+        return is_zero_vec(x) && cell.t_lo.is_zero();
+    }
+    if t < cell.t_lo.to_rational() || cell.t_hi.as_ref().is_some_and(|h| t > h.to_rational()) {
+        return false;
+    }
+    (0..cell.k()).filter(|&j| j != a).all(|j| {
+        let p = &x[j] / &t;
+        p >= cell.lo[j].to_rational() && p <= cell.hi[j].to_rational()
+    })
+}
+
+/// The direction `d / (s d_a)` on the cell's face when it lies in the box.
+fn on_face(cell: &Cell, d: &[Q]) -> Option<Vec<Q>> {
+    let a = cell.face.axis;
+    let sda = if cell.face.positive {
+        d[a].clone()
+    } else {
+        -d[a].clone()
+    };
+    if !sda.is_positive() {
+        return None;
+    }
+    let p: Vec<Q> = d.iter().map(|v| v / &sda).collect();
+    let inside = (0..cell.k())
+        .filter(|&j| j != a)
+        .all(|j| p[j] >= cell.lo[j].to_rational() && p[j] <= cell.hi[j].to_rational());
+    inside.then_some(p)
+}
+
+/// The pre-activations of every layer at `x = u / q`, as integers `N` with
+/// `z = N 2^E / q` (`E` depends on the layer only).
+fn pre_scaled(net: &ExactNet, x: &[Q]) -> (Vec<Vec<BigInt>>, BigInt) {
+    let (mut act, q) = split_point(x);
+    let mut pre = Vec::with_capacity(net.depth());
+    for w in &net.layers {
+        let z = w.mul_vec(&act);
+        act = z.relu();
+        pre.push(z.num);
+    }
+    (pre, q)
+}
+
+/// The points of the segment `a -> b` where some neuron is exactly zero
+/// (crossing its sign), found layer by layer: between consecutive zeros of
+/// the earlier layers every pre-activation is affine along the segment.
+fn segment_zeros(net: &ExactNet, a: &[Q], b: &[Q], out: &mut Vec<Vec<Q>>) {
+    let at = |s: &Q| -> Vec<Q> { a.iter().zip(b).map(|(x, y)| x + s * (y - x)).collect() };
+    let mut breaks = vec![
+        (Q::zero(), pre_scaled(net, a)),
+        (Q::one(), pre_scaled(net, b)),
+    ];
+    for layer in 0..net.depth() {
+        let mut new = Vec::new();
+        for w in breaks.windows(2) {
+            let ((s0, (z0, q0)), (s1, (z1, q1))) = (&w[0], &w[1]);
+            for (u, v) in z0[layer].iter().zip(&z1[layer]) {
+                if (u.is_positive() && v.is_negative()) || (u.is_negative() && v.is_positive()) {
+                    let (uq, vq) = (u * q1, v * q0);
+                    let frac = Q::new(uq.clone(), uq - vq);
+                    new.push(s0 + (s1 - s0) * frac);
+                }
+            }
+        }
+        for s in new {
+            let x = at(&s);
+            let z = pre_scaled(net, &x);
+            out.push(x);
+            breaks.push((s, z));
+        }
+        breaks.sort_by(|x, y| x.0.cmp(&y.0));
+        breaks.dedup_by(|x, y| x.0 == y.0);
+        if breaks.len() > 40 {
+            break;
+        }
+    }
+}
+
+/// Zeros along random segments between the given points, then between the
+/// zeros found (points where two neurons are zero).
+fn boundary_points(
+    net: &ExactNet,
+    base: &[Vec<Q>],
+    rng: &mut Rng,
+    segs: (usize, usize),
+) -> Vec<Vec<Q>> {
+    let mut first = Vec::new();
+    if base.len() >= 2 {
+        for _ in 0..segs.0 {
+            let (i, j) = (rng.below(base.len()), rng.below(base.len()));
+            if i != j {
+                segment_zeros(net, &base[i], &base[j], &mut first);
+            }
+        }
+    }
+    let mut second = Vec::new();
+    if first.len() >= 2 {
+        for _ in 0..segs.1 {
+            let (i, j) = (rng.below(first.len()), rng.below(first.len()));
+            if i != j {
+                segment_zeros(net, &first[i], &first[j], &mut second);
+            }
+        }
+    }
+    first.truncate(50);
+    second.truncate(50);
+    first.extend(second);
+    first
+}
+
+/// `A G(x) - y`.
+fn residual(net: &ExactNet, x: &[Q]) -> Vec<Q> {
+    let g = net.generate(x).unwrap();
+    let y = net.measurements();
+    let ag = match &net.a {
+        Some(a) => a.to_rationals().iter().map(|row| dot(row, &g)).collect(),
+        None => g,
+    };
+    ag.iter().zip(&y).map(|(u, v)| u - v).collect()
+}
+
+/// `w_v(x) = a_v^T (A G(x) - y)` for every last-layer neuron `v`.
+fn gains(net: &ExactNet, x: &[Q]) -> Vec<Q> {
+    let r = residual(net, x);
+    match &net.a {
+        Some(a) => {
+            let a = a.to_rationals();
+            (0..a[0].len())
+                .map(|v| a.iter().zip(&r).map(|(row, ri)| &row[v] * ri).sum())
+                .collect()
+        }
+        None => r,
+    }
+}
+
+/// What one point tells about the within-branch logic.
+#[derive(Default)]
+struct PointInfo {
+    /// Last-layer neurons exactly zero at the point.
+    last_zeros: usize,
+    /// `-vbar` crosses into more last-layer neurons only (same branch).
+    crossing: bool,
+    /// ... and one of them has a positive gain `w_v` (J > 0).
+    harmful: bool,
+    /// Two patterns of one branch, consistent with the point, with `<g_P,
+    /// g_Q> <= 0`: the older within-branch tests cannot pass there.
+    witness: bool,
+}
+
+/// `D_{-vbar} f(x)` (must be checked by the caller) and what the point is.
+fn examine(net: &ExactNet, x: &[Q]) -> (Q, Pattern, PointInfo) {
+    let d = net.depth();
+    let (der, fp) = net.descent_derivative(x).unwrap();
+    let strict = net.strict_pattern(x).unwrap();
+    let zeros = net.zero_neurons(x).unwrap();
+    let mut info = PointInfo {
+        last_zeros: zeros.iter().filter(|n| n.layer == d).count(),
+        ..PointInfo::default()
+    };
+    if fp != strict && fp.bits[..d - 1] == strict.bits[..d - 1] {
+        info.crossing = true;
+        let w = gains(net, x);
+        info.harmful =
+            (0..w.len()).any(|v| fp.bits[d - 1][v] && !strict.bits[d - 1][v] && w[v].is_positive());
+    }
+    if info.last_zeros > 0 && zeros.len() <= 6 {
+        let pats = net.consistent_patterns(x, 64).unwrap();
+        let grads: Vec<Vec<Q>> = pats
+            .iter()
+            .map(|p| net.pattern_gradient(p, x).unwrap())
+            .collect();
+        'outer: for i in 0..pats.len() {
+            for j in i + 1..pats.len() {
+                if pats[i].bits[..d - 1] == pats[j].bits[..d - 1]
+                    && !dot(&grads[i], &grads[j]).is_positive()
+                {
+                    info.witness = true;
+                    break 'outer;
+                }
+            }
+        }
+    }
+    (der, strict, info)
+}
+
+// ---------------------------------------------------------------------------
+// Cells and their points.
+// ---------------------------------------------------------------------------
+
+/// The cell zoomed onto `z != 0`: `splits` halvings of the box, then a
+/// radial interval of kind `radial` at resolution `2^-e`.
+fn zoom(k: usize, z: &[Q], splits: usize, radial: usize, e: i64, rng: &mut Rng) -> Cell {
+    let a = (0..k)
+        .max_by(|&i, &j| z[i].abs().cmp(&z[j].abs()).then(j.cmp(&i)))
+        .expect("k >= 1");
+    let tz = z[a].abs();
+    let face = Face {
+        axis: a,
+        positive: z[a].is_positive(),
+    };
+    let p: Vec<Q> = z.iter().map(|v| v / &tz).collect();
+    let others: Vec<usize> = (0..k).filter(|&j| j != a).collect();
+    let mut cell = Cell::root(face, k);
+    for _ in 0..splits {
+        let j = others[rng.below(others.len())];
+        let (lo, hi) = cell.split(j);
+        let mid = lo.hi[j].to_rational();
+        let upper = match p[j].cmp(&mid) {
+            std::cmp::Ordering::Less => false,
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Equal => rng.bit(),
+        };
+        cell = if upper { hi } else { lo };
+    }
+    let h = pow2(-e);
+    let m = (&tz / &h).floor();
+    let mut lo = m * &h;
+    if lo == tz && lo.is_positive() && rng.bit() {
+        lo -= &h;
+    }
+    let hi = &lo + &h;
+    let (lo, hi) = (dy(&lo), dy(&hi));
+    let cut = |cell: &mut Cell, at: &Dyadic, outer: bool| {
+        if let Some((i, o)) = cell.split_radial(at) {
+            *cell = if outer { o } else { i };
+        }
+    };
+    match radial {
+        0 => {}
+        1 | 2 => {
+            cut(&mut cell, &lo, true);
+            cut(&mut cell, &hi, false);
+        }
+        3 => cut(&mut cell, &lo, true),
+        _ => cut(&mut cell, &hi, false),
+    }
+    cell
+}
+
+/// Radii of the cell: the ends, the middle, random ones; large ones when
+/// unbounded.
+fn radii(cell: &Cell, rng: &mut Rng) -> Vec<Q> {
+    let t_lo = cell.t_lo.to_rational();
+    let mut ts = Vec::new();
+    if t_lo.is_positive() {
+        ts.push(t_lo.clone());
+    }
+    match &cell.t_hi {
+        Some(h) => {
+            let h = h.to_rational();
+            ts.push(h.clone());
+            ts.push((&t_lo + &h) / q(2, 1));
+            for _ in 0..2 {
+                let u = rng.unit();
+                if u.is_positive() {
+                    ts.push(&t_lo + (&h - &t_lo) * u);
+                }
+            }
+        }
+        None => {
+            for e in [-4, 0, 2, 6, 30] {
+                ts.push(&t_lo + pow2(e));
+            }
+        }
+    }
+    ts.sort();
+    ts.dedup();
+    ts
+}
+
+/// A few of the radii: both ends and one at random.
+fn some_radii(ts: &[Q], rng: &mut Rng) -> Vec<Q> {
+    let mut out = vec![
+        ts[0].clone(),
+        ts[ts.len() - 1].clone(),
+        ts[rng.below(ts.len())].clone(),
+    ];
+    out.dedup();
+    out
+}
+
+/// Directions on the face where `<r, p> = 0` inside the box: for `k = 2`
+/// the ray `r^perp`; for `k = 3` the crease's crossings of the box edges,
+/// their midpoints, and zeros of random chords of the box.
+fn crease_directions(cell: &Cell, r: &[Q], rng: &mut Rng) -> Vec<Vec<Q>> {
+    let k = cell.k();
+    let mut out = Vec::new();
+    if k == 2 {
+        for s in [1, -1] {
+            let d = vec![-&r[1] * q(s, 1), &r[0] * q(s, 1)];
+            if let Some(p) = on_face(cell, &d) {
+                out.push(p);
+            }
+        }
+        return out;
+    }
+    let corners: Vec<Vec<Q>> = cell.corners().iter().map(|c| rationals(c)).collect();
+    let zero_on = |a: &Vec<Q>, b: &Vec<Q>| -> Option<Vec<Q>> {
+        let (va, vb) = (dot(r, a), dot(r, b));
+        if (va.is_positive() && vb.is_negative()) || (va.is_negative() && vb.is_positive()) {
+            let lam = &va / (&va - &vb);
+            Some(a.iter().zip(b).map(|(x, y)| x + &lam * (y - x)).collect())
+        } else if va.is_zero() {
+            Some(a.clone())
+        } else {
+            None
+        }
+    };
+    for i in 0..corners.len() {
+        for j in i + 1..corners.len() {
+            // Edges: corners that differ in one coordinate.
+            let diff = (0..k).filter(|&c| corners[i][c] != corners[j][c]).count();
+            if diff == 1 {
+                if let Some(p) = zero_on(&corners[i], &corners[j]) {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    let edge_points = out.len();
+    for i in 0..edge_points {
+        for j in i + 1..edge_points {
+            let m: Vec<Q> = out[i]
+                .iter()
+                .zip(&out[j])
+                .map(|(x, y)| (x + y) / q(2, 1))
+                .collect();
+            out.push(m);
+        }
+    }
+    let (lo, hi) = (rationals(&cell.lo), rationals(&cell.hi));
+    for _ in 0..4 {
+        let mut pick = || -> Vec<Q> {
+            lo.iter()
+                .zip(&hi)
+                .map(|(l, h)| l + (h - l) * rng.unit())
+                .collect()
+        };
+        let (a, b) = (pick(), pick());
+        if let Some(p) = zero_on(&a, &b) {
+            out.push(p);
+        }
+    }
+    out.dedup();
+    out
+}
+
+/// Rows of the last layer under a branch, as rationals.
+fn branch_row(br: &Branch, v: usize) -> Vec<Q> {
+    rationals(&br.rows.row_dyadics(v))
+}
+
+fn cross(a: &[Q], b: &[Q]) -> Vec<Q> {
+    vec![
+        &a[1] * &b[2] - &a[2] * &b[1],
+        &a[2] * &b[0] - &a[0] * &b[2],
+        &a[0] * &b[1] - &a[1] * &b[0],
+    ]
+}
+
+/// Exact points of an accepted cell (see the module documentation).
+fn cell_points(net: &ExactNet, cell: &Cell, branches: &[Branch], rng: &mut Rng) -> Vec<Vec<Q>> {
+    let k = cell.k();
+    let ts = radii(cell, rng);
+    let (lo, hi) = (rationals(&cell.lo), rationals(&cell.hi));
+    let mut pts = Vec::new();
+    let corners: Vec<Vec<Q>> = cell.corners().iter().map(|c| rationals(c)).collect();
+    for c in &corners {
+        for t in [&ts[0], &ts[ts.len() - 1]] {
+            pts.push(scale(t, c));
+        }
+    }
+    let centre: Vec<Q> = lo.iter().zip(&hi).map(|(l, h)| (l + h) / q(2, 1)).collect();
+    for t in &ts {
+        pts.push(scale(t, &centre));
+    }
+    for _ in 0..4 {
+        let p: Vec<Q> = lo
+            .iter()
+            .zip(&hi)
+            .map(|(l, h)| l + (h - l) * rng.unit())
+            .collect();
+        pts.push(scale(&ts[rng.below(ts.len())], &p));
+    }
+    // Zeros of any neuron along segments between those points.
+    let extra = boundary_points(net, &pts, rng, (6, 3));
+    pts.extend(extra);
+    // Points where (k = 3) the creases of two free last-layer neurons of a
+    // branch meet, at every radius, and points ON each crease.
+    let mut meets = Vec::new();
+    let mut dirs = Vec::new();
+    for br in branches {
+        let free: Vec<usize> = br.free().collect();
+        for &v in free.iter().take(10) {
+            dirs.extend(crease_directions(cell, &branch_row(br, v), rng));
+        }
+        if k == 3 {
+            let mut pairs = 0;
+            'pairs: for (i, &u) in free.iter().enumerate() {
+                for &v in &free[i + 1..] {
+                    pairs += 1;
+                    if pairs > 30 {
+                        break 'pairs;
+                    }
+                    let c = cross(&branch_row(br, u), &branch_row(br, v));
+                    for s in [1, -1] {
+                        let d: Vec<Q> = c.iter().map(|x| x * q(s, 1)).collect();
+                        if let Some(p) = on_face(cell, &d) {
+                            meets.push(p);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    meets.dedup();
+    for p in meets.iter().take(30) {
+        for t in &ts {
+            pts.push(scale(t, p));
+        }
+    }
+    dirs.dedup();
+    for p in dirs.iter().take(60) {
+        for t in some_radii(&ts, rng) {
+            pts.push(scale(&t, p));
+        }
+    }
+    pts
+}
+
+// ---------------------------------------------------------------------------
+// The run.
+// ---------------------------------------------------------------------------
+
+#[derive(Default)]
+struct Tally {
+    networks: usize,
+    cells: usize,
+    /// Cells on which the branches could be enumerated (Cone tried).
+    tried: usize,
+    accepted: usize,
+    /// Accepted cells with a free last-layer neuron in some branch.
+    accepted_free: usize,
+    /// ... and `A != I` (where gains can be positive).
+    accepted_free_a: usize,
+    /// Accepted cells that only `branch_descends` can have proved.
+    witness_cells: usize,
+    points: usize,
+    on_crease: usize,
+    on_two: usize,
+    crossing: usize,
+    harmful: usize,
+    witness_points: usize,
+    /// Special points (D >= 0 somewhere) that zoom targets were made of.
+    bad_targets: usize,
+    harmful_targets: usize,
+    meet_targets: usize,
+}
+
+struct World<'a> {
+    net: &'a ExactNet,
+    network: &'a Network,
+    /// Global special points: `x*`, region points, points where (P1) fails,
+    /// harmful crossings.
+    special: Vec<Vec<Q>>,
+}
+
+impl World<'_> {
+    fn check_cell(&self, ctx: &Context, cell: &Cell, rng: &mut Rng, t: &mut Tally) {
+        t.cells += 1;
+        let Ok(branches) = ctx.branches_from(cell, rules::CONE_BRANCHES, None).0 else {
+            return;
+        };
+        t.tried += 1;
+        if ctx.cone(cell, &branches).is_err() {
+            return;
+        }
+        t.accepted += 1;
+        let free = branches.iter().any(|b| b.free().next().is_some());
+        t.accepted_free += usize::from(free);
+        t.accepted_free_a += usize::from(free && self.net.a.is_some());
+        let mut pts = cell_points(self.net, cell, &branches, rng);
+        pts.extend(self.special.iter().filter(|x| in_cell(cell, x)).cloned());
+        let mut witness = false;
+        for x in &pts {
+            assert!(in_cell(cell, x), "test bug: {} is not in the cell", show(x));
+            if is_zero_vec(x) {
+                continue;
+            }
+            let (der, strict, info) = examine(self.net, x);
+            t.points += 1;
+            t.on_crease += usize::from(info.last_zeros >= 1);
+            t.on_two += usize::from(info.last_zeros >= 2);
+            t.crossing += usize::from(info.crossing);
+            t.harmful += usize::from(info.harmful);
+            t.witness_points += usize::from(info.witness);
+            witness |= info.witness;
+            assert!(
+                der.is_negative(),
+                "SOUNDNESS: the Cone rule accepted cell {} but D_-vbar f(x) = {der} >= 0 at x = {} \
+                 (strict pattern {strict}, {} zero last-layer neuron(s), crossing {}, harmful {})\nnetwork: {:?}",
+                cell.describe(),
+                show(x),
+                info.last_zeros,
+                info.crossing,
+                info.harmful,
+                self.network
+            );
+        }
+        t.witness_cells += usize::from(witness);
+    }
+}
+
+fn run_network(network: &Network, rng: &mut Rng, cells: usize, centred: bool, t: &mut Tally) {
+    let net = ExactNet::new(network).unwrap();
+    let k = network.latent;
+    let d = net.depth();
+    t.networks += 1;
+    let engine = Engine::new(&net);
+    let target: Vec<Q> = net.target.to_rationals();
+    // The Cone rule never uses E: empty balls.
+    let ex = Excluded::new(target.clone(), &Q::zero(), &Q::zero(), q(1, 2), q(1, 2));
+    let ctx = Context {
+        engine: &engine,
+        excluded: &ex,
+        stationary: &[],
+    };
+    // Crease points (one or two zero neurons) between random points.
+    let sampled = network.sampling.is_some();
+    let far: Vec<Vec<Q>> = (0..10)
+        .map(|_| (0..k).map(|_| rng.small()).collect())
+        .collect();
+    let segs = if sampled { (8, 4) } else { (20, 12) };
+    let creases: Vec<Vec<Q>> = boundary_points(&net, &far, rng, segs)
+        .into_iter()
+        .filter(|x| !is_zero_vec(x))
+        .collect();
+    let mut last1 = Vec::new();
+    let mut last2 = Vec::new();
+    let mut meet = Vec::new();
+    let mut bad = Vec::new();
+    let mut harmful = Vec::new();
+    for x in &creases {
+        let (der, _, info) = examine(&net, x);
+        if !der.is_negative() {
+            bad.push(x.clone());
+        }
+        if info.harmful {
+            harmful.push(x.clone());
+        }
+        match info.last_zeros {
+            0 => {}
+            1 => last1.push(x.clone()),
+            _ => {
+                // Two last-layer creases with positive gains meet here: the
+                // case the k - 1 bound of J is about.
+                let w = gains(&net, x);
+                let zeros = net.zero_neurons(x).unwrap();
+                let positive = zeros
+                    .iter()
+                    .filter(|n| n.layer == d && w[n.index].is_positive())
+                    .count();
+                if positive >= 2 {
+                    meet.push(x.clone());
+                }
+                last2.push(x.clone());
+            }
+        }
+    }
+    let mut region = Vec::new();
+    for x in &far {
+        if is_zero_vec(x) {
+            continue;
+        }
+        let s = net.strict_pattern(x).unwrap();
+        if let Some(xc) = net.region_point(&s).unwrap() {
+            if !is_zero_vec(&xc) {
+                region.push(xc);
+            }
+        }
+    }
+    t.bad_targets += bad.len();
+    t.harmful_targets += harmful.len();
+    t.meet_targets += meet.len();
+    let mut special = vec![target.clone()];
+    special.extend(region.iter().cloned());
+    special.extend(bad.iter().cloned());
+    special.extend(harmful.iter().cloned());
+    let world = World {
+        net: &net,
+        network,
+        special,
+    };
+    if centred {
+        // Cells around +-e1 only (see `structured`); the search for special
+        // points above still supplies targets that lie in them.
+        for _ in 0..cells {
+            let cell = centred_cell(rng, k);
+            world.check_cell(&ctx, &cell, rng, t);
+        }
+        return;
+    }
+    for _ in 0..cells {
+        let kind = rng.below(10);
+        let pick = |v: &Vec<Vec<Q>>, rng: &mut Rng| v[rng.below(v.len())].clone();
+        let mut z: Vec<Q> = match kind {
+            1 => target.clone(),
+            2 if !region.is_empty() => pick(&region, rng),
+            3 if !bad.is_empty() => pick(&bad, rng),
+            4 | 5 if !harmful.is_empty() => pick(&harmful, rng),
+            6 if !meet.is_empty() => pick(&meet, rng),
+            6 | 7 if !last2.is_empty() => pick(&last2, rng),
+            4..=8 if !last1.is_empty() => pick(&last1, rng),
+            _ => (0..k).map(|_| rng.small()).collect(),
+        };
+        if is_zero_vec(&z) {
+            z[0] = Q::one();
+        }
+        let splits = rng.below(13);
+        let radial = rng.below(5);
+        let e = rng.below(6) as i64 - 1;
+        let cell = zoom(k, &z, splits, radial, e, rng);
+        world.check_cell(&ctx, &cell, rng, t);
+    }
+}
+
+fn report(name: &str, t: &Tally, secs: f64) {
+    eprintln!(
+        "cone_descent {name}: {} networks, {} cells ({} enumerated), Cone accepted {} ({} with a free last-layer neuron, {} of them with A != I; {} only via branch_descends)",
+        t.networks, t.cells, t.tried, t.accepted, t.accepted_free, t.accepted_free_a, t.witness_cells
+    );
+    eprintln!(
+        "  {} points checked: {} on a last-layer crease, {} on two, {} where -vbar crosses a last-layer crease, {} of them with a positive gain w_v, {} witnesses; targets: {} points where (P1) fails, {} harmful crossings, {} meetings of two creases with positive gains; {secs:.1} s",
+        t.points, t.on_crease, t.on_two, t.crossing, t.harmful, t.witness_points, t.bad_targets, t.harmful_targets, t.meet_targets
+    );
+}
+
+/// Which networks and cells a run draws.
+#[derive(Clone, Copy)]
+enum Family {
+    /// `handmade`, every `n`-th network `sampled` (0: none), zoomed cells.
+    Random(usize),
+    /// `structured` networks, `centred_cell`s.
+    Structured,
+}
+
+fn run(name: &str, seed: u64, k: usize, networks: usize, cells: usize, family: Family) -> Tally {
+    let start = std::time::Instant::now();
+    let mut rng = Rng(seed);
+    let mut t = Tally::default();
+    for i in 0..networks {
+        let (network, centred) = match family {
+            Family::Random(n) if n > 0 && i % n == n - 1 => (sampled(&mut rng, k), false),
+            Family::Random(_) => (handmade(&mut rng, k), false),
+            Family::Structured => (structured(&mut rng, k), true),
+        };
+        run_network(&network, &mut rng, cells, centred, &mut t);
+    }
+    report(name, &t, start.elapsed().as_secs_f64());
+    t
+}
+
+/// In debug builds (about 3x slower) a smaller run.
+fn size(release: usize, debug: usize) -> usize {
+    if cfg!(debug_assertions) {
+        debug
+    } else {
+        release
+    }
+}
+
+#[test]
+fn cone_descends_k2() {
+    let t = run("k=2", 0x5eed_0002, 2, size(160, 60), 24, Family::Random(5));
+    assert!(
+        t.accepted_free >= size(300, 100),
+        "too few Cone cells with free last-layer neurons"
+    );
+    assert!(
+        t.on_crease >= size(2000, 600),
+        "too few crease points checked"
+    );
+    assert!(
+        t.harmful >= size(300, 100),
+        "too few crossings with a positive gain checked"
+    );
+}
+
+#[test]
+fn cone_descends_k3() {
+    let t = run("k=3", 0x5eed_0003, 3, size(100, 40), 20, Family::Random(5));
+    assert!(
+        t.accepted_free >= size(100, 40),
+        "too few Cone cells with free last-layer neurons"
+    );
+    assert!(
+        t.on_crease >= size(2000, 600),
+        "too few crease points checked"
+    );
+    assert!(
+        t.on_two >= size(80, 20),
+        "too few points where two creases meet"
+    );
+    assert!(
+        t.harmful >= size(150, 50),
+        "too few crossings with a positive gain checked"
+    );
+}
+
+#[test]
+fn cone_descends_structured_k2() {
+    let t = run(
+        "structured k=2",
+        0x5eed_1002,
+        2,
+        size(3000, 1000),
+        6,
+        Family::Structured,
+    );
+    assert!(
+        t.accepted_free >= size(300, 100),
+        "too few Cone cells with free last-layer neurons"
+    );
+    assert!(
+        t.harmful >= size(300, 100),
+        "too few crossings with a positive gain checked"
+    );
+}
+
+#[test]
+fn cone_descends_structured_k3() {
+    let t = run(
+        "structured k=3",
+        0x5eed_1003,
+        3,
+        size(12000, 4000),
+        6,
+        Family::Structured,
+    );
+    assert!(
+        t.accepted_free >= size(300, 100),
+        "too few Cone cells with free last-layer neurons"
+    );
+    assert!(
+        t.on_two >= size(300, 100),
+        "too few points where two creases meet"
+    );
+    assert!(
+        t.harmful >= size(300, 100),
+        "too few crossings with a positive gain checked"
+    );
+}
