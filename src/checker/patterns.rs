@@ -367,6 +367,15 @@ impl<'a> Engine<'a> {
         quad
     }
 
+    /// `M = A Lambda_P` of a pattern (`None` for `A = I`), by rank-one
+    /// updates from the last one computed under the same earlier bits.
+    pub fn measurement(&self, p: &Pattern) -> Option<DMat> {
+        let a = self.net.a.as_ref()?;
+        let d = self.net.depth();
+        let rows = self.layer_rows(&p.bits[..d - 1]);
+        Some(self.measurement_matrix(a, &p.bits[..d - 1], &rows, &p.bits[d - 1]))
+    }
+
     /// Column `u` of `A^T A` (integers with exponent `2 e_A`; `None` for
     /// `A = I`).
     pub fn gram_column(&self, u: usize) -> Option<&[BigInt]> {

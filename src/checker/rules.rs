@@ -4,6 +4,8 @@
 //! below is computed with integers over powers of two (no gcd, no rounding);
 //! only region points and the excluded balls use general rationals.
 
+use std::sync::Arc;
+
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{Signed, Zero};
@@ -18,8 +20,9 @@ use crate::format::certificate::Ball;
 pub const PAIRS_LIMIT: usize = 64;
 /// Most patterns the Crease rule examines on one cell.
 pub const CREASE_LIMIT: usize = 16;
-/// Most patterns the Zero rule examines on one direction box.
-pub const ZERO_LIMIT: usize = 1024;
+/// Most branches (bits of the layers before the last) the Zero rule examines
+/// on one direction box.
+pub const ZERO_LIMIT: usize = 64;
 /// Most branches (bits of the layers before the last) the Cone rule examines.
 pub const CONE_BRANCHES: usize = 16;
 /// Bits kept by the Cone rule's upper bounds (rounded up: directed rounding
@@ -127,6 +130,16 @@ impl Enclosure {
         };
         (f(&self.mid.0, &self.rad.0), f(&self.mid.1, &self.rad.1))
     }
+}
+
+/// See `Context::branch_terms`.
+struct BranchTerms {
+    free: Vec<usize>,
+    r: Vec<Vec<Dyadic>>,
+    zeta: Vec<Dyadic>,
+    mu: Vec<Vec<Dyadic>>,
+    /// Per free `u`: (least, largest, largest without `u`) of the coupling.
+    coupling: Vec<(Dyadic, Dyadic, Dyadic)>,
 }
 
 /// Per coordinate, sums of lower and upper lines `a t + b` of terms.
@@ -747,10 +760,20 @@ impl Context<'_> {
     /// the final quadratics are exact. With `A = I`: `M_b^T a_u = 0` for a
     /// free `u` and `w_v = z_v - y_v`.
     pub fn cone(&self, cell: &Cell, branches: &[Branch]) -> Result<BallUse, String> {
+        let quads: Vec<_> = branches
+            .iter()
+            .map(|b| self.engine.quadratic(&b.base_pattern()))
+            .collect();
+        let terms: Vec<_> = branches
+            .iter()
+            .map(|b| self.branch_terms(cell, b))
+            .collect();
         // Affine error terms bounded term by term, or (bounded cells) as a
         // whole at the vertices: either proof suffices.
-        match self.cone_with(cell, branches, false) {
-            Err(e) if cell.t_hi.is_some() => self.cone_with(cell, branches, true).map_err(|_| e),
+        match self.cone_with(cell, branches, &quads, &terms, false) {
+            Err(e) if cell.t_hi.is_some() => self
+                .cone_with(cell, branches, &quads, &terms, true)
+                .map_err(|_| e),
             r => r,
         }
     }
@@ -759,17 +782,14 @@ impl Context<'_> {
         &self,
         cell: &Cell,
         branches: &[Branch],
+        quads: &[Arc<Quadratic>],
+        terms: &[BranchTerms],
         at_vertices: bool,
     ) -> Result<BallUse, String> {
-        let engine = self.engine;
         let k = cell.k();
-        let quads: Vec<_> = branches
+        let (enclosures, gains): (Vec<_>, Vec<_>) = terms
             .iter()
-            .map(|b| engine.quadratic(&b.base_pattern()))
-            .collect();
-        let (enclosures, gains): (Vec<_>, Vec<_>) = branches
-            .iter()
-            .map(|b| self.branch_enclosure(cell, b, at_vertices))
+            .map(|t| self.branch_enclosure(cell, t, at_vertices))
             .unzip();
         let errors: Vec<Errors> = enclosures.iter().map(Enclosure::symmetric).collect();
         for (bi, ((q, e), br)) in quads.iter().zip(&errors).zip(branches).enumerate() {
@@ -840,17 +860,13 @@ impl Context<'_> {
     /// between two lines in `t` on the radial interval, whatever `F`: `z_u
     /// m_u,i` between `0` and `t zeta_u m_u,i`; `w_v r_v,i` between `0`
     /// and `r_v,i [wl_v(t), wh_v(t)]`.
-    fn branch_enclosure(
-        &self,
-        cell: &Cell,
-        br: &Branch,
-        at_vertices: bool,
-    ) -> (Enclosure, Vec<Gain>) {
+    /// The parts of a branch's corrections that do not depend on how affine
+    /// terms are bounded: free neurons, their rows `r_u`, `zeta_u`, and for
+    /// `A != I` the vectors `m_u = M_b^T a_u` and the coupling bounds.
+    fn branch_terms(&self, cell: &Cell, br: &Branch) -> BranchTerms {
         let engine = self.engine;
         let k = cell.k();
         let zero = Dyadic::zero();
-        let mut bounds = Bounds::new(k);
-        let mut gains = Vec::new();
         let rows = &br.rows;
         let free: Vec<usize> = br.free().collect();
         let r: Vec<Vec<Dyadic>> = free.iter().map(|&u| rows.row_dyadics(u)).collect();
@@ -863,60 +879,86 @@ impl Context<'_> {
                     .round_up(CONE_BITS)
             })
             .collect();
+        let mut mu: Vec<Vec<Dyadic>> = Vec::new();
+        let mut coupling = Vec::new();
+        if let (Some(amat), false) = (&engine.net.a, free.is_empty()) {
+            let gexp = 2 * amat.exp;
+            // m_u = M_b^T a_u (= sum_{j on in P_b} (a_j^T a_u) r_j).
+            let m = engine.measurement(&br.base_pattern()).expect("A != I");
+            for &u in &free {
+                let mut acc = vec![BigInt::zero(); k];
+                for i in 0..amat.rows {
+                    let aiu = &amat.num[i * amat.cols + u];
+                    if aiu.is_zero() {
+                        continue;
+                    }
+                    for (o, mi) in acc.iter_mut().zip(m.row(i)) {
+                        *o += aiu * mi;
+                    }
+                }
+                mu.push(
+                    acc.into_iter()
+                        .map(|num| Dyadic {
+                            num,
+                            exp: amat.exp + m.exp,
+                        })
+                        .collect(),
+                );
+                // Coupling sum_{v in F} (a_u^T a_v) z_v: its least and
+                // largest values, and the largest without v = u (on the
+                // crease z_u = 0).
+                let g = engine.gram_column(u).expect("A != I");
+                let (mut least, mut most, mut most_off) =
+                    (zero.clone(), zero.clone(), zero.clone());
+                for (&v, z) in free.iter().zip(&zeta) {
+                    let guv = Dyadic {
+                        num: g[v].clone(),
+                        exp: gexp,
+                    };
+                    let term = guv.mul(z);
+                    if term.is_negative() {
+                        least = least.add(&term).round_down(CONE_BITS);
+                    } else {
+                        most = most.add(&term).round_up(CONE_BITS);
+                        if v != u {
+                            most_off = most_off.add(&term).round_up(CONE_BITS);
+                        }
+                    }
+                }
+                coupling.push((least, most, most_off));
+            }
+        }
+        BranchTerms {
+            free,
+            r,
+            zeta,
+            mu,
+            coupling,
+        }
+    }
+
+    fn branch_enclosure(
+        &self,
+        cell: &Cell,
+        terms: &BranchTerms,
+        at_vertices: bool,
+    ) -> (Enclosure, Vec<Gain>) {
+        let engine = self.engine;
+        let zero = Dyadic::zero();
+        let mut bounds = Bounds::new(cell.k());
+        let mut gains = Vec::new();
+        let BranchTerms {
+            free,
+            r,
+            zeta,
+            mu,
+            coupling,
+        } = terms;
         // Per free v: lines with wl_v(t) <= w_v(tp) <= wh_v(t) on the cell.
         let mut w_lines: Vec<((Dyadic, Dyadic), (Dyadic, Dyadic))> = Vec::new();
         match &engine.net.a {
-            Some(amat) if !free.is_empty() => {
-                let on: Vec<usize> = (0..br.status.len())
-                    .filter(|&j| br.status[j] == Some(true))
-                    .collect();
-                let gexp = 2 * amat.exp;
-                // m_u = M_b^T a_u = sum_{j on in P_b} (a_j^T a_u) r_j.
-                let mut mu: Vec<Vec<Dyadic>> = Vec::with_capacity(free.len());
-                // Coupling sum_{u in F} (a_v^T a_u) z_u: its least and
-                // largest values, and the largest without u = v (on the
-                // crease z_v = 0).
-                let mut coupling = Vec::with_capacity(free.len());
-                for &u in &free {
-                    let g = engine.gram_column(u).expect("A != I");
-                    let mut acc = vec![BigInt::zero(); k];
-                    for &j in &on {
-                        let gj = &g[j];
-                        if gj.is_zero() {
-                            continue;
-                        }
-                        for (o, rj) in acc.iter_mut().zip(rows.row(j)) {
-                            *o += gj * rj;
-                        }
-                    }
-                    mu.push(
-                        acc.into_iter()
-                            .map(|num| Dyadic {
-                                num,
-                                exp: gexp + rows.exp,
-                            })
-                            .collect(),
-                    );
-                    let (mut least, mut most, mut most_off) =
-                        (zero.clone(), zero.clone(), zero.clone());
-                    for (&v, z) in free.iter().zip(&zeta) {
-                        let guv = Dyadic {
-                            num: g[v].clone(),
-                            exp: gexp,
-                        };
-                        let term = guv.mul(z);
-                        if term.is_negative() {
-                            least = least.add(&term).round_down(CONE_BITS);
-                        } else {
-                            most = most.add(&term).round_up(CONE_BITS);
-                            if v != u {
-                                most_off = most_off.add(&term).round_up(CONE_BITS);
-                            }
-                        }
-                    }
-                    coupling.push((least, most, most_off));
-                }
-                for (x, z) in mu.iter().zip(&zeta) {
+            Some(_) if !free.is_empty() => {
+                for (x, z) in mu.iter().zip(zeta) {
                     for (i, xi) in x.iter().enumerate() {
                         let p = z.mul(xi);
                         let (l, h) = if p.is_negative() {
