@@ -26,12 +26,32 @@
 //! between sampled points; and the global special points that lie in the
 //! cell.
 //!
-//! The test also counts the cells that the Cone rule could only have
-//! accepted through `branch_descends`: a point of the cell with two
-//! patterns `P, Q` of one branch, both consistent with it, and `<g_P, g_Q>
-//! <= 0`, rules out the other two within-branch tests (each proves `<g_P,
-//! g_Q> > 0` for all such pairs). It requires minimum counts, so that the
-//! new test is actually exercised.
+//! Three families: random networks with zoomed cells (`k = 2`, `k = 3`);
+//! `structured` depth-1 networks whose first neurons' creases all pass near
+//! `+-e1`, with cells around `+-e1` (several free last-layer neurons with
+//! positive gains, in general position: the case of the `k - 1` bound); and
+//! twelve given `k = 3` cells on which the rule of 835e143 relied on that
+//! bound (sampled densely: every crease and every meeting ray of two creases
+//! at many radii). On 835e143 an instrumented copy of the rule showed, for
+//! these seeds, that the acceptance of 201 (k = 2), 81 (k = 3), 723
+//! (structured k = 2), 342 (structured k = 3) and 12 (given) of the accepted
+//! cells needed `branch_descends` (both older within-branch tests failed on
+//! a branch), and that 32 (structured k = 2), 1 (structured k = 3) and the
+//! 12 given ones needed its `k - 1` bound.
+//!
+//! Limits: `J` is a worst-case (Cauchy-Schwarz) term, and on these samples
+//! it is never what stands between the rule and a real violation: the same
+//! runs pass, at ten times the size, with `J` dropped from the rule
+//! (planted in a scratch copy). So a pass here says that no violation was
+//! found, not that every part of the `J` bound is needed or right; that
+//! rests on the written argument.
+//!
+//! Also counted, not asserted: points that witness that the older
+//! within-branch tests could not have passed (two patterns `P, Q` of one
+//! branch, both consistent with the point, with `<g_P, g_Q> <= 0`; each
+//! older test proves `<g_P, g_Q> > 0` for all such pairs), and harmful
+//! crossings where the argument's intermediate inequality `|g_S| > J(x)`
+//! fails. Minimum counts make sure the within-branch logic is exercised.
 
 use hvcert::certifier::sample::{sample_network, SampleSpec};
 use hvcert::checker::geometry::{Cell, Excluded};
@@ -184,17 +204,18 @@ fn structured(rng: &mut Rng, k: usize) -> Network {
     }
 }
 
-/// A cell around `+-e1`: the box `[-2^-e, 2^-e]^(k-1)`, `e` in 1..=5, and a
+/// A cell around `+-e1` (mostly `+e1`): the box `[-2^-e, 2^-e]^(k-1)`, `e`
+/// in 2..=5, and a
 /// radial interval `[t_lo, t_hi]` (halves), unbounded a quarter of the time.
 fn centred_cell(rng: &mut Rng, k: usize) -> Cell {
-    let e = 1 + rng.below(5) as i64;
+    let e = 2 + rng.below(4) as i64;
     let hw = Dyadic {
         num: BigInt::one(),
         exp: -e,
     };
     let face = Face {
         axis: 0,
-        positive: rng.below(2) == 0,
+        positive: rng.below(4) != 0,
     };
     let mut cell = Cell::root(face, k);
     for j in 1..k {
@@ -401,9 +422,48 @@ struct PointInfo {
     crossing: bool,
     /// ... and one of them has a positive gain `w_v` (J > 0).
     harmful: bool,
+    /// ... two or more of them (the `k - 1` bound at its limit for `k = 3`).
+    harmful2: bool,
+    /// At a harmful crossing: whether `|g_S(x)| <= J(x) = sum_{v in Delta,
+    /// w_v > 0} w_v |r_v|`, the intermediate inequality of the argument
+    /// (decided with 2^-40 enclosures of the norms; `None`: too close to
+    /// tell). Only `branch_descends` implies `|g_S| > J`, so this is
+    /// reported, not asserted.
+    j_fails: Option<bool>,
     /// Two patterns of one branch, consistent with the point, with `<g_P,
     /// g_Q> <= 0`: the older within-branch tests cannot pass there.
     witness: bool,
+}
+
+/// See [`PointInfo::j_fails`].
+fn j_fails(net: &ExactNet, x: &[Q], strict: &Pattern, fp: &Pattern, w: &[Q]) -> Option<bool> {
+    let d = net.depth();
+    // The last layer's rows under the strict prefix: Lambda of the pattern
+    // with every last-layer neuron on.
+    let mut all_on = strict.clone();
+    all_on.bits[d - 1] = vec![true; all_on.bits[d - 1].len()];
+    let rows = net.lambda(&all_on).unwrap();
+    let unit = pow2(rows.exp);
+    let (mut lo, mut hi) = (Q::zero(), Q::zero());
+    for v in 0..w.len() {
+        if !(fp.bits[d - 1][v] && !strict.bits[d - 1][v] && w[v].is_positive()) {
+            continue;
+        }
+        let n2: BigInt = rows.row(v).iter().map(|c| c * c).sum();
+        let s = (n2 << 80usize).sqrt();
+        let scale = &unit * pow2(-40);
+        lo += &w[v] * Q::from_integer(s.clone()) * &scale;
+        hi += &w[v] * Q::from_integer(s + 1) * &scale;
+    }
+    let g = net.vbar(x).unwrap();
+    let gg = dot(&g, &g);
+    if gg > &hi * &hi {
+        Some(false)
+    } else if gg <= &lo * &lo {
+        Some(true)
+    } else {
+        None
+    }
 }
 
 /// `D_{-vbar} f(x)` (must be checked by the caller) and what the point is.
@@ -419,8 +479,14 @@ fn examine(net: &ExactNet, x: &[Q]) -> (Q, Pattern, PointInfo) {
     if fp != strict && fp.bits[..d - 1] == strict.bits[..d - 1] {
         info.crossing = true;
         let w = gains(net, x);
-        info.harmful =
-            (0..w.len()).any(|v| fp.bits[d - 1][v] && !strict.bits[d - 1][v] && w[v].is_positive());
+        let n = (0..w.len())
+            .filter(|&v| fp.bits[d - 1][v] && !strict.bits[d - 1][v] && w[v].is_positive())
+            .count();
+        info.harmful = n >= 1;
+        info.harmful2 = n >= 2;
+        if info.harmful {
+            info.j_fails = j_fails(net, x, &strict, &fp, &w);
+        }
     }
     if info.last_zeros > 0 && zeros.len() <= 6 {
         let pats = net.consistent_patterns(x, 64).unwrap();
@@ -498,7 +564,7 @@ fn zoom(k: usize, z: &[Q], splits: usize, radial: usize, e: i64, rng: &mut Rng) 
 
 /// Radii of the cell: the ends, the middle, random ones; large ones when
 /// unbounded.
-fn radii(cell: &Cell, rng: &mut Rng) -> Vec<Q> {
+fn radii(cell: &Cell, rng: &mut Rng, dense: bool) -> Vec<Q> {
     let t_lo = cell.t_lo.to_rational();
     let mut ts = Vec::new();
     if t_lo.is_positive() {
@@ -509,7 +575,7 @@ fn radii(cell: &Cell, rng: &mut Rng) -> Vec<Q> {
             let h = h.to_rational();
             ts.push(h.clone());
             ts.push((&t_lo + &h) / q(2, 1));
-            for _ in 0..2 {
+            for _ in 0..if dense { 12 } else { 2 } {
                 let u = rng.unit();
                 if u.is_positive() {
                     ts.push(&t_lo + (&h - &t_lo) * u);
@@ -519,6 +585,14 @@ fn radii(cell: &Cell, rng: &mut Rng) -> Vec<Q> {
         None => {
             for e in [-4, 0, 2, 6, 30] {
                 ts.push(&t_lo + pow2(e));
+            }
+            if dense {
+                for e in [-8, -2, -1, 1, 3, 4, 10, 60] {
+                    ts.push(&t_lo + pow2(e));
+                }
+                for _ in 0..4 {
+                    ts.push(&t_lo + rng.unit() * q(8, 1) + q(1, 64));
+                }
             }
         }
     }
@@ -618,9 +692,15 @@ fn cross(a: &[Q], b: &[Q]) -> Vec<Q> {
 }
 
 /// Exact points of an accepted cell (see the module documentation).
-fn cell_points(net: &ExactNet, cell: &Cell, branches: &[Branch], rng: &mut Rng) -> Vec<Vec<Q>> {
+fn cell_points(
+    net: &ExactNet,
+    cell: &Cell,
+    branches: &[Branch],
+    rng: &mut Rng,
+    dense: bool,
+) -> Vec<Vec<Q>> {
     let k = cell.k();
-    let ts = radii(cell, rng);
+    let ts = radii(cell, rng, dense);
     let (lo, hi) = (rationals(&cell.lo), rationals(&cell.hi));
     let mut pts = Vec::new();
     let corners: Vec<Vec<Q>> = cell.corners().iter().map(|c| rationals(c)).collect();
@@ -633,7 +713,7 @@ fn cell_points(net: &ExactNet, cell: &Cell, branches: &[Branch], rng: &mut Rng) 
     for t in &ts {
         pts.push(scale(t, &centre));
     }
-    for _ in 0..4 {
+    for _ in 0..if dense { 60 } else { 4 } {
         let p: Vec<Q> = lo
             .iter()
             .zip(&hi)
@@ -642,7 +722,8 @@ fn cell_points(net: &ExactNet, cell: &Cell, branches: &[Branch], rng: &mut Rng) 
         pts.push(scale(&ts[rng.below(ts.len())], &p));
     }
     // Zeros of any neuron along segments between those points.
-    let extra = boundary_points(net, &pts, rng, (6, 3));
+    let segs = if dense { (40, 30) } else { (6, 3) };
+    let extra = boundary_points(net, &pts, rng, segs);
     pts.extend(extra);
     // Points where (k = 3) the creases of two free last-layer neurons of a
     // branch meet, at every radius, and points ON each crease.
@@ -651,7 +732,9 @@ fn cell_points(net: &ExactNet, cell: &Cell, branches: &[Branch], rng: &mut Rng) 
     for br in branches {
         let free: Vec<usize> = br.free().collect();
         for &v in free.iter().take(10) {
-            dirs.extend(crease_directions(cell, &branch_row(br, v), rng));
+            for _ in 0..if dense { 4 } else { 1 } {
+                dirs.extend(crease_directions(cell, &branch_row(br, v), rng));
+            }
         }
         if k == 3 {
             let mut pairs = 0;
@@ -673,15 +756,19 @@ fn cell_points(net: &ExactNet, cell: &Cell, branches: &[Branch], rng: &mut Rng) 
         }
     }
     meets.dedup();
-    for p in meets.iter().take(30) {
+    for p in meets.iter().take(if dense { 200 } else { 30 }) {
         for t in &ts {
             pts.push(scale(t, p));
         }
     }
     dirs.dedup();
-    for p in dirs.iter().take(60) {
-        for t in some_radii(&ts, rng) {
-            pts.push(scale(&t, p));
+    for p in dirs.iter().take(if dense { 400 } else { 60 }) {
+        if dense {
+            pts.extend(ts.iter().map(|t| scale(t, p)));
+        } else {
+            for t in some_radii(&ts, rng) {
+                pts.push(scale(&t, p));
+            }
         }
     }
     pts
@@ -709,6 +796,10 @@ struct Tally {
     on_two: usize,
     crossing: usize,
     harmful: usize,
+    harmful2: usize,
+    /// Harmful crossings where `|g_S| <= J` / where it could not be told.
+    j_fails: usize,
+    j_unsure: usize,
     witness_points: usize,
     /// Special points (D >= 0 somewhere) that zoom targets were made of.
     bad_targets: usize,
@@ -725,20 +816,28 @@ struct World<'a> {
 }
 
 impl World<'_> {
-    fn check_cell(&self, ctx: &Context, cell: &Cell, rng: &mut Rng, t: &mut Tally) {
+    /// Checks the cell when the Cone rule accepts it; returns whether it did.
+    fn check_cell(
+        &self,
+        ctx: &Context,
+        cell: &Cell,
+        rng: &mut Rng,
+        dense: bool,
+        t: &mut Tally,
+    ) -> bool {
         t.cells += 1;
         let Ok(branches) = ctx.branches_from(cell, rules::CONE_BRANCHES, None).0 else {
-            return;
+            return false;
         };
         t.tried += 1;
         if ctx.cone(cell, &branches).is_err() {
-            return;
+            return false;
         }
         t.accepted += 1;
         let free = branches.iter().any(|b| b.free().next().is_some());
         t.accepted_free += usize::from(free);
         t.accepted_free_a += usize::from(free && self.net.a.is_some());
-        let mut pts = cell_points(self.net, cell, &branches, rng);
+        let mut pts = cell_points(self.net, cell, &branches, rng, dense);
         pts.extend(self.special.iter().filter(|x| in_cell(cell, x)).cloned());
         let mut witness = false;
         for x in &pts {
@@ -752,6 +851,11 @@ impl World<'_> {
             t.on_two += usize::from(info.last_zeros >= 2);
             t.crossing += usize::from(info.crossing);
             t.harmful += usize::from(info.harmful);
+            t.harmful2 += usize::from(info.harmful2);
+            if info.harmful {
+                t.j_fails += usize::from(info.j_fails == Some(true));
+                t.j_unsure += usize::from(info.j_fails.is_none());
+            }
             t.witness_points += usize::from(info.witness);
             witness |= info.witness;
             assert!(
@@ -767,10 +871,22 @@ impl World<'_> {
             );
         }
         t.witness_cells += usize::from(witness);
+        true
     }
 }
 
-fn run_network(network: &Network, rng: &mut Rng, cells: usize, centred: bool, t: &mut Tally) {
+/// Which cells [`run_network`] draws.
+enum Cells<'a> {
+    /// Cells zoomed onto special points and random points.
+    Zoomed(usize),
+    /// Cells around `+-e1` (see [`structured`]).
+    Centred(usize),
+    /// Given cells, sampled densely.
+    Given(&'a [Cell]),
+}
+
+/// Runs the cells on one network; returns how many the Cone rule accepted.
+fn run_network(network: &Network, rng: &mut Rng, cells: Cells, t: &mut Tally) -> usize {
     let net = ExactNet::new(network).unwrap();
     let k = network.latent;
     let d = net.depth();
@@ -789,7 +905,13 @@ fn run_network(network: &Network, rng: &mut Rng, cells: usize, centred: bool, t:
     let far: Vec<Vec<Q>> = (0..10)
         .map(|_| (0..k).map(|_| rng.small()).collect())
         .collect();
-    let segs = if sampled { (8, 4) } else { (20, 12) };
+    // (No search when the cells are not zoomed: x* and region points
+    // still serve as special points.)
+    let segs = match (&cells, sampled) {
+        (Cells::Zoomed(_), true) => (8, 4),
+        (Cells::Zoomed(_), false) => (20, 12),
+        _ => (0, 0),
+    };
     let creases: Vec<Vec<Q>> = boundary_points(&net, &far, rng, segs)
         .into_iter()
         .filter(|x| !is_zero_vec(x))
@@ -850,15 +972,24 @@ fn run_network(network: &Network, rng: &mut Rng, cells: usize, centred: bool, t:
         network,
         special,
     };
-    if centred {
-        // Cells around +-e1 only (see `structured`); the search for special
-        // points above still supplies targets that lie in them.
-        for _ in 0..cells {
-            let cell = centred_cell(rng, k);
-            world.check_cell(&ctx, &cell, rng, t);
+    let cells = match cells {
+        Cells::Zoomed(n) => n,
+        Cells::Centred(n) => {
+            return (0..n)
+                .filter(|_| {
+                    let cell = centred_cell(rng, k);
+                    world.check_cell(&ctx, &cell, rng, false, t)
+                })
+                .count();
         }
-        return;
-    }
+        Cells::Given(cells) => {
+            return cells
+                .iter()
+                .filter(|cell| world.check_cell(&ctx, cell, rng, true, t))
+                .count();
+        }
+    };
+    let mut accepted = 0;
     for _ in 0..cells {
         let kind = rng.below(10);
         let pick = |v: &Vec<Vec<Q>>, rng: &mut Rng| v[rng.below(v.len())].clone();
@@ -879,18 +1010,19 @@ fn run_network(network: &Network, rng: &mut Rng, cells: usize, centred: bool, t:
         let radial = rng.below(5);
         let e = rng.below(6) as i64 - 1;
         let cell = zoom(k, &z, splits, radial, e, rng);
-        world.check_cell(&ctx, &cell, rng, t);
+        accepted += usize::from(world.check_cell(&ctx, &cell, rng, false, t));
     }
+    accepted
 }
 
 fn report(name: &str, t: &Tally, secs: f64) {
     eprintln!(
-        "cone_descent {name}: {} networks, {} cells ({} enumerated), Cone accepted {} ({} with a free last-layer neuron, {} of them with A != I; {} only via branch_descends)",
+        "cone_descent {name}: {} networks, {} cells ({} enumerated), Cone accepted {} ({} with a free last-layer neuron, {} of them with A != I; {} holding a witness)",
         t.networks, t.cells, t.tried, t.accepted, t.accepted_free, t.accepted_free_a, t.witness_cells
     );
     eprintln!(
-        "  {} points checked: {} on a last-layer crease, {} on two, {} where -vbar crosses a last-layer crease, {} of them with a positive gain w_v, {} witnesses; targets: {} points where (P1) fails, {} harmful crossings, {} meetings of two creases with positive gains; {secs:.1} s",
-        t.points, t.on_crease, t.on_two, t.crossing, t.harmful, t.witness_points, t.bad_targets, t.harmful_targets, t.meet_targets
+        "  {} points checked: {} on a last-layer crease, {} on two, {} where -vbar crosses a last-layer crease, {} of them with a positive gain w_v ({} with two; |g_S| <= J at {}, undecided at {}), {} witnesses; targets: {} points where (P1) fails, {} harmful crossings, {} meetings of two creases with positive gains; {secs:.1} s",
+        t.points, t.on_crease, t.on_two, t.crossing, t.harmful, t.harmful2, t.j_fails, t.j_unsure, t.witness_points, t.bad_targets, t.harmful_targets, t.meet_targets
     );
 }
 
@@ -908,18 +1040,21 @@ fn run(name: &str, seed: u64, k: usize, networks: usize, cells: usize, family: F
     let mut rng = Rng(seed);
     let mut t = Tally::default();
     for i in 0..networks {
-        let (network, centred) = match family {
-            Family::Random(n) if n > 0 && i % n == n - 1 => (sampled(&mut rng, k), false),
-            Family::Random(_) => (handmade(&mut rng, k), false),
-            Family::Structured => (structured(&mut rng, k), true),
+        let (network, cells) = match family {
+            Family::Random(n) if n > 0 && i % n == n - 1 => {
+                (sampled(&mut rng, k), Cells::Zoomed(cells))
+            }
+            Family::Random(_) => (handmade(&mut rng, k), Cells::Zoomed(cells)),
+            Family::Structured => (structured(&mut rng, k), Cells::Centred(cells)),
         };
-        run_network(&network, &mut rng, cells, centred, &mut t);
+        run_network(&network, &mut rng, cells, &mut t);
     }
     report(name, &t, start.elapsed().as_secs_f64());
     t
 }
 
-/// In debug builds (about 3x slower) a smaller run.
+/// A smaller run under `cargo test` without `--release` (debug assertions;
+/// the test profile is optimized, but the build itself takes longer).
 fn size(release: usize, debug: usize) -> usize {
     if cfg!(debug_assertions) {
         debug
@@ -930,7 +1065,7 @@ fn size(release: usize, debug: usize) -> usize {
 
 #[test]
 fn cone_descends_k2() {
-    let t = run("k=2", 0x5eed_0002, 2, size(160, 60), 24, Family::Random(5));
+    let t = run("k=2", 0x5eed_0002, 2, size(300, 120), 24, Family::Random(5));
     assert!(
         t.accepted_free >= size(300, 100),
         "too few Cone cells with free last-layer neurons"
@@ -947,7 +1082,7 @@ fn cone_descends_k2() {
 
 #[test]
 fn cone_descends_k3() {
-    let t = run("k=3", 0x5eed_0003, 3, size(100, 40), 20, Family::Random(5));
+    let t = run("k=3", 0x5eed_0003, 3, size(200, 80), 20, Family::Random(5));
     assert!(
         t.accepted_free >= size(100, 40),
         "too few Cone cells with free last-layer neurons"
@@ -972,7 +1107,7 @@ fn cone_descends_structured_k2() {
         "structured k=2",
         0x5eed_1002,
         2,
-        size(3000, 1000),
+        size(2000, 700),
         6,
         Family::Structured,
     );
@@ -992,7 +1127,7 @@ fn cone_descends_structured_k3() {
         "structured k=3",
         0x5eed_1003,
         3,
-        size(12000, 4000),
+        size(2500, 800),
         6,
         Family::Structured,
     );
@@ -1007,5 +1142,289 @@ fn cone_descends_structured_k3() {
     assert!(
         t.harmful >= size(300, 100),
         "too few crossings with a positive gain checked"
+    );
+}
+
+/// A depth-1 network (`k = 3`, `A` with `m` rows) and a cell around `+-e1`
+/// (box `[-2^-e, 2^-e]^2`, radii `t_lo / 2 .. t_hi / 2`).
+struct Given {
+    width: usize,
+    m: usize,
+    w: &'static [f64],
+    a: &'static [f64],
+    target: &'static [f64],
+    positive: bool,
+    e: i64,
+    t_lo: i64,
+    t_hi: Option<i64>,
+}
+
+/// Cells of `structured` networks (found by a search) that the Cone rule of
+/// 835e143 accepted only through the `k - 1` bound of `J`: every other
+/// within-branch test (`J` over all harmful neurons, `|h| > (1 + sqrt 2)
+/// |e|`, the componentwise bound) failed on one of their branches
+/// (established with an instrumented copy of the rule).
+const GIVEN_K3: &[Given] = &[
+    Given {
+        width: 4,
+        m: 4,
+        w: &[
+            -0.046875, 0.0, -1.25, -0.046875, 1.75, -0.25, -0.046875, 0.75, -0.25, 1.75, -1.5, -1.0,
+        ],
+        a: &[
+            1.75, 1.75, 0.0, 1.25, 2.0, 1.5, -1.0, -1.25, 1.25, 0.75, 0.25, 1.5, 0.75, 0.5, 1.5,
+            -0.75,
+        ],
+        target: &[-0.75, 0.75, 1.0],
+        positive: true,
+        e: 4,
+        t_lo: 5,
+        t_hi: None,
+    },
+    Given {
+        width: 7,
+        m: 2,
+        w: &[
+            0.046875, -1.75, 2.0, -0.015625, 1.75, -1.5, 0.0, -1.5, -0.75, 1.25, -0.25, -0.25,
+            1.75, -2.0, -1.0, 0.75, 1.75, 0.75, 0.75, 1.75, -2.0,
+        ],
+        a: &[
+            1.75, 0.5, 1.0, -0.25, 1.25, 1.25, 1.25, -0.25, -0.25, -0.5, 1.0, 2.0, -1.0, 1.75,
+        ],
+        target: &[-1.0, -0.5, 1.0],
+        positive: true,
+        e: 4,
+        t_lo: 5,
+        t_hi: Some(9),
+    },
+    Given {
+        width: 8,
+        m: 4,
+        w: &[
+            -0.03125, -0.75, -1.75, 0.03125, 0.5, -1.0, 0.03125, 1.5, 1.25, 0.015625, 1.75, -1.25,
+            2.0, -2.0, 1.5, 0.75, -2.0, -1.0, 1.75, -0.5, 0.0, 2.0, 1.25, 0.5,
+        ],
+        a: &[
+            -0.25, -1.25, 0.25, -0.5, -2.0, -0.75, -1.25, -2.0, 0.0, 0.25, 0.0, 0.0, 0.75, 0.5,
+            2.0, -0.75, 0.5, -1.25, -1.5, -0.75, -1.5, -0.25, 1.5, 0.0, 1.5, 0.5, 0.5, 0.25, 1.75,
+            1.25, 2.0, -1.0,
+        ],
+        target: &[-0.5, -0.75, 1.0],
+        positive: true,
+        e: 5,
+        t_lo: 4,
+        t_hi: None,
+    },
+    Given {
+        width: 7,
+        m: 2,
+        w: &[
+            0.03125, 1.75, -0.75, 0.015625, -0.75, -1.5, 0.03125, -1.25, -0.5, -0.03125, 0.25, 1.0,
+            0.5, 1.25, 1.25, 2.0, 0.25, -0.5, 0.75, -0.5, 1.5,
+        ],
+        a: &[
+            2.0, 0.75, -1.0, 1.25, 0.0, 1.75, 1.5, 1.0, 0.0, 0.0, 0.5, -1.75, -1.5, -2.0,
+        ],
+        target: &[-1.5, 0.0, 0.0],
+        positive: true,
+        e: 3,
+        t_lo: 2,
+        t_hi: Some(4),
+    },
+    Given {
+        width: 9,
+        m: 3,
+        w: &[
+            0.0, -1.5, 1.5, -0.046875, 0.25, 1.75, -0.03125, 2.0, 2.0, 0.046875, -1.5, 1.25,
+            -0.0625, -0.75, -0.5, 1.25, -1.5, 0.0, 0.5, 1.0, 0.75, 0.5, -0.75, 1.5, 1.75, -1.75,
+            1.0,
+        ],
+        a: &[
+            1.0, 0.0, 0.75, 0.0, -1.5, -1.5, -2.0, -1.75, -2.0, 0.5, 0.25, 1.5, -0.25, 1.0, -2.0,
+            0.0, -0.5, -1.75, 0.75, -2.0, -0.75, -1.5, -1.5, 1.5, 0.25, -1.5, -1.25,
+        ],
+        target: &[0.75, 1.25, -2.0],
+        positive: true,
+        e: 4,
+        t_lo: 5,
+        t_hi: Some(9),
+    },
+    Given {
+        width: 8,
+        m: 4,
+        w: &[
+            -0.03125, 0.0, 1.0, -0.03125, -1.5, -0.5, 0.046875, -1.5, 0.5, -0.03125, -1.25, -1.25,
+            1.25, 1.25, 0.0, 2.0, -1.0, 1.25, 1.5, -0.25, 1.0, 1.75, 1.0, 0.75,
+        ],
+        a: &[
+            -2.0, 1.0, 1.25, 0.5, -0.25, 0.0, 1.25, -0.5, 0.0, -1.5, 0.0, -0.5, 1.25, 1.5, -1.0,
+            1.0, -1.0, 1.5, 1.25, 1.25, -0.5, 1.5, 1.0, -1.25, 2.0, 2.0, 0.0, 0.0, -0.5, 1.5, 0.5,
+            -0.25,
+        ],
+        target: &[-1.75, 0.75, 0.0],
+        positive: true,
+        e: 4,
+        t_lo: 5,
+        t_hi: Some(8),
+    },
+    Given {
+        width: 7,
+        m: 4,
+        w: &[
+            0.0625, 1.25, -0.25, 0.046875, 0.0, -2.0, 0.0, 0.25, 0.25, 0.046875, 0.25, -0.75,
+            0.046875, 1.0, -0.25, 2.0, -1.25, 0.0, 1.75, 1.0, 1.75,
+        ],
+        a: &[
+            0.75, -1.25, -1.0, 0.5, -2.0, -2.0, -1.75, 0.5, 1.25, 0.75, 0.5, -2.0, 1.75, 1.25,
+            -1.75, 1.25, -1.5, 1.75, -1.25, -2.0, 1.0, 1.25, 0.75, 1.25, -0.25, -0.25, -1.5, 1.0,
+        ],
+        target: &[-1.75, -0.5, -0.5],
+        positive: true,
+        e: 4,
+        t_lo: 6,
+        t_hi: Some(7),
+    },
+    Given {
+        width: 5,
+        m: 4,
+        w: &[
+            0.0, -0.75, 0.75, -0.015625, 2.0, 0.0, 0.0, 0.5, -1.0, 1.75, 0.0, -1.25, 1.75, -2.0,
+            1.25,
+        ],
+        a: &[
+            -1.5, 1.0, -2.0, 0.75, -1.5, 0.0, 0.5, -0.5, 1.5, 2.0, -0.5, -0.25, -0.5, -1.5, 0.5,
+            -0.25, -1.0, 2.0, 1.25, -1.0,
+        ],
+        target: &[-1.0, 1.5, 1.75],
+        positive: true,
+        e: 4,
+        t_lo: 4,
+        t_hi: None,
+    },
+    Given {
+        width: 7,
+        m: 3,
+        w: &[
+            -0.046875, -0.5, 0.0, 0.0625, -0.25, 2.0, -0.03125, -1.5, 0.25, 1.5, -1.5, 1.0, 0.5,
+            1.0, -1.5, 0.5, 1.5, 1.0, 1.5, -1.0, -1.0,
+        ],
+        a: &[
+            1.25, -1.25, 1.0, -1.75, -1.5, 2.0, -0.25, -0.25, 1.5, 0.75, -0.75, -1.5, -0.75, -0.25,
+            0.5, 0.75, -0.25, -0.5, 0.5, -1.5, -2.0,
+        ],
+        target: &[2.0, -0.25, -1.75],
+        positive: true,
+        e: 3,
+        t_lo: 0,
+        t_hi: Some(1),
+    },
+    Given {
+        width: 7,
+        m: 2,
+        w: &[
+            -0.03125, 0.25, -1.0, 0.0625, -0.5, -1.0, 0.015625, -0.75, -1.0, 2.0, 2.0, -1.0, 1.5,
+            1.0, 2.0, 0.5, 1.0, 0.5, 0.75, 1.25, -0.5,
+        ],
+        a: &[
+            -0.25, -1.5, 0.5, -1.5, -1.0, -1.75, 1.25, 0.75, -0.5, 1.75, 1.5, 1.75, 0.0, -1.0,
+        ],
+        target: &[-0.25, -1.0, 1.5],
+        positive: true,
+        e: 4,
+        t_lo: 4,
+        t_hi: Some(6),
+    },
+    Given {
+        width: 8,
+        m: 4,
+        w: &[
+            0.046875, 0.25, 1.0, 0.015625, 0.5, 1.75, -0.0625, 1.0, -0.75, 0.03125, -0.25, -1.25,
+            1.75, 1.25, 2.0, 0.5, 1.75, 1.0, 1.25, 0.5, 2.0, 1.5, -1.0, -2.0,
+        ],
+        a: &[
+            1.25, -0.5, -0.75, 1.25, 0.25, 0.75, 0.25, 1.75, 0.25, 0.75, -0.5, -1.5, 1.75, 0.75,
+            -0.75, -0.25, 1.0, -0.25, 1.0, -0.25, -2.0, 2.0, -1.75, -0.75, 2.0, 0.5, -0.25, -0.75,
+            0.75, -0.25, -0.75, 1.0,
+        ],
+        target: &[1.0, 2.0, -1.75],
+        positive: true,
+        e: 4,
+        t_lo: 4,
+        t_hi: None,
+    },
+    Given {
+        width: 9,
+        m: 2,
+        w: &[
+            -0.0625, -1.0, -0.75, 0.0625, -1.25, 1.5, -0.03125, 0.25, 1.25, 0.03125, -1.25, -0.5,
+            0.0, 0.75, -1.5, 1.25, 0.25, -1.75, 0.75, -1.25, -1.5, 2.0, -1.0, -1.0, 1.5, 0.5,
+            -1.75,
+        ],
+        a: &[
+            -1.0, 0.5, 2.0, 1.75, -1.75, 2.0, 0.0, 1.5, 2.0, 1.0, 0.25, -0.5, 0.25, -1.0, -0.25,
+            -0.25, -1.75, -0.75,
+        ],
+        target: &[-1.0, 0.5, -0.5],
+        positive: true,
+        e: 5,
+        t_lo: 2,
+        t_hi: None,
+    },
+];
+
+impl Given {
+    fn network(&self) -> Network {
+        Network {
+            latent: 3,
+            widths: vec![self.width],
+            measurement: Measurement::Matrix { m: self.m },
+            weights: vec![self.w.to_vec()],
+            a: Some(self.a.to_vec()),
+            target: self.target.to_vec(),
+            sampling: None,
+        }
+    }
+    fn cell(&self) -> Cell {
+        let half = |n: i64| Dyadic {
+            num: BigInt::from(n),
+            exp: -1,
+        };
+        let face = Face {
+            axis: 0,
+            positive: self.positive,
+        };
+        let mut cell = Cell::root(face, 3);
+        let hw = Dyadic {
+            num: BigInt::one(),
+            exp: -self.e,
+        };
+        for j in 1..3 {
+            cell.lo[j] = hw.clone().negated();
+            cell.hi[j] = hw.clone();
+        }
+        cell.t_lo = half(self.t_lo);
+        cell.t_hi = self.t_hi.map(half);
+        cell
+    }
+}
+
+#[test]
+fn cone_descends_given_k3() {
+    let start = std::time::Instant::now();
+    let mut rng = Rng(0x5eed_2003);
+    let mut t = Tally::default();
+    let mut accepted = 0;
+    for g in GIVEN_K3 {
+        let cell = g.cell();
+        accepted += run_network(&g.network(), &mut rng, Cells::Given(&[cell]), &mut t);
+    }
+    report("given k=3", &t, start.elapsed().as_secs_f64());
+    eprintln!(
+        "  Cone accepted {accepted} of the {} given cells",
+        GIVEN_K3.len()
+    );
+    assert!(
+        t.on_two >= accepted * 20,
+        "too few points where two creases meet"
     );
 }

@@ -401,21 +401,29 @@ fn centre_margin(
             sqrt_approx(&v.round_up(64))
         })
         .collect();
-    let total = sizes.iter().fold(zero.clone(), |s, x| s.add(x));
+    // Weights f_i = total / size_i over the terms in use, with sizes first
+    // raised to a floor (a size estimated as 0 gets a small weight) and
+    // `total` the sum of the raised sizes: then sum_i 1 / f_i <= 1.
+    let used: Vec<usize> = (0..all.len())
+        .filter(|&i| all[i].iter().any(|v| !v.is_zero()))
+        .collect();
+    let raw = used.iter().fold(zero.clone(), |s, &i| s.add(&sizes[i]));
+    let floor = Dyadic {
+        num: raw.num.clone(),
+        exp: raw.exp - 30,
+    };
+    let raised: Vec<Dyadic> = used
+        .iter()
+        .map(|&i| sizes[i].clone().max(floor.clone()))
+        .collect();
+    let total = raised.iter().fold(zero.clone(), |s, x| s.add(x));
     let (mut alpha, mut beta, mut gamma) = (alpha, beta, gamma);
-    for ([a, b, c], x) in all.iter().zip(&sizes) {
-        if a.is_zero() && b.is_zero() && c.is_zero() {
-            continue;
-        }
-        let f = if total.is_positive() {
-            // A size estimated as 0 gets a small weight (any is sound).
-            let floor = Dyadic {
-                num: total.num.clone(),
-                exp: total.exp - 30,
-            };
-            div_up(&total, &x.clone().max(floor))
+    for (&i, x) in used.iter().zip(&raised) {
+        let [a, b, c] = &all[i];
+        let f = if raw.is_positive() {
+            div_up(&total, x)
         } else {
-            Dyadic::from_int(all.len() as i64)
+            Dyadic::from_int(used.len() as i64)
         };
         alpha = alpha.sub(&f.mul(a));
         beta = beta.add(&f.mul(b));
