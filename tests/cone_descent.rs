@@ -445,15 +445,15 @@ fn j_fails(net: &ExactNet, x: &[Q], strict: &Pattern, fp: &Pattern, w: &[Q]) -> 
     let rows = net.lambda(&all_on).unwrap();
     let unit = pow2(rows.exp);
     let (mut lo, mut hi) = (Q::zero(), Q::zero());
-    for v in 0..w.len() {
-        if !(fp.bits[d - 1][v] && !strict.bits[d - 1][v] && w[v].is_positive()) {
+    for (v, wv) in w.iter().enumerate() {
+        if !(fp.bits[d - 1][v] && !strict.bits[d - 1][v] && wv.is_positive()) {
             continue;
         }
         let n2: BigInt = rows.row(v).iter().map(|c| c * c).sum();
         let s = (n2 << 80usize).sqrt();
         let scale = &unit * pow2(-40);
-        lo += &w[v] * Q::from_integer(s.clone()) * &scale;
-        hi += &w[v] * Q::from_integer(s + 1) * &scale;
+        lo += wv * Q::from_integer(s.clone()) * &scale;
+        hi += wv * Q::from_integer(s + 1) * &scale;
     }
     let g = net.vbar(x).unwrap();
     let gg = dot(&g, &g);
