@@ -17,6 +17,7 @@ const SUITE: &[(&str, Verdict)] = &[
     ("k2-20-100-m50.cert.json", Verdict::Holds),
     ("k2-10-40-160-m40.cert.json", Verdict::Holds),
     ("k2-4-8-m4.cert.json", Verdict::Violated),
+    ("k3-50-500-m100.cert.json", Verdict::Holds),
 ];
 
 fn load(name: &str) -> (Certificate, hvcert::format::network::LoadedNetwork) {
