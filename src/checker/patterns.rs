@@ -173,10 +173,7 @@ impl<'a> Engine<'a> {
                 .insert(prefix[..i - 1].to_vec(), (bits.clone(), r.clone()));
             r
         };
-        self.rows
-            .lock()
-            .expect("cache lock")
-            .insert(prefix.to_vec(), r.clone());
+        insert_bounded(&self.rows, prefix.to_vec(), r.clone(), ROWS_CACHE_MAX);
         r
     }
 
@@ -360,10 +357,7 @@ impl<'a> Engine<'a> {
             q: q.to_dyadics(),
             b: b.to_dyadics(),
         });
-        self.quads
-            .lock()
-            .expect("cache lock")
-            .insert(p.clone(), quad.clone());
+        insert_bounded(&self.quads, p.clone(), quad.clone(), QUADS_CACHE_MAX);
         quad
     }
 
@@ -456,6 +450,25 @@ impl Quadratic {
             })
             .as_ref()
     }
+}
+
+/// Most cached layer-row matrices and pattern quadratics: past these a
+/// cache is emptied and refilled (results never depend on the caches; this
+/// keeps the memory of long runs bounded).
+const ROWS_CACHE_MAX: usize = 1 << 15;
+const QUADS_CACHE_MAX: usize = 1 << 18;
+
+fn insert_bounded<K: std::hash::Hash + Eq, V>(
+    cache: &Mutex<HashMap<K, V>>,
+    key: K,
+    value: V,
+    max: usize,
+) {
+    let mut c = cache.lock().expect("cache lock");
+    if c.len() >= max {
+        c.clear();
+    }
+    c.insert(key, value);
 }
 
 /// Every choice of bits for a layer: fixed neurons keep their bit, free ones
