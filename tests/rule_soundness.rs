@@ -28,6 +28,8 @@
 //! environment variable `RULE_SOUNDNESS_SCALE=n` runs `n` times as many
 //! cases (a longer search).
 
+mod common;
+
 use std::cell::RefCell;
 use std::sync::OnceLock;
 
@@ -36,63 +38,18 @@ use hvcert::checker::geometry::{Cell, Excluded};
 use hvcert::checker::patterns::{CellPatterns, Engine, Statuses};
 use hvcert::checker::rules::{self, Context};
 use hvcert::exact::dyadic::{f64_to_rational, Dyadic};
-use hvcert::exact::eval::{split_point, ExactNet};
+use hvcert::exact::eval::ExactNet;
 use hvcert::exact::rho::{rho_enclosure, RatInterval};
 use hvcert::format::certificate::{Ball, Face};
-use hvcert::format::network::{Measurement, Network};
-use num_bigint::BigInt;
+use hvcert::format::network::Network;
 use num_rational::BigRational as Q;
 use num_traits::{One, Signed, Zero};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
-fn q(n: i64, d: i64) -> Q {
-    Q::new(BigInt::from(n), BigInt::from(d))
-}
-
-fn pow2(e: i64) -> Q {
-    if e >= 0 {
-        Q::from_integer(BigInt::one() << e as usize)
-    } else {
-        Q::new(BigInt::one(), BigInt::one() << (-e) as usize)
-    }
-}
-
-fn show(v: &[Q]) -> String {
-    let parts: Vec<String> = v.iter().map(|x| x.to_string()).collect();
-    format!("({})", parts.join(", "))
-}
-
-/// A small deterministic generator for the choices made inside a case.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // splitmix64
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn bit(&mut self) -> bool {
-        self.next() & 1 == 1
-    }
-    /// A rational in [0, 1] with a small denominator (not only dyadic).
-    fn unit(&mut self) -> Q {
-        const DENS: [i64; 9] = [1, 2, 3, 4, 5, 7, 8, 9, 16];
-        let d = DENS[self.below(DENS.len())];
-        let n = self.below(d as usize + 1) as i64;
-        q(n, d)
-    }
-    /// A rational in [-2, 2] with a small denominator.
-    fn small(&mut self) -> Q {
-        self.unit() * q(4, 1) - q(2, 1)
-    }
-}
+use common::rationals::{
+    dot, dy, in_cell, is_zero_vec, measurement, pow2, q, rationals, scale, segment_zeros, show, Rng,
+};
 
 // ---------------------------------------------------------------------------
 // Networks.
@@ -106,14 +63,6 @@ fn shape(k: usize, widths: &[usize], m: usize) -> (Vec<usize>, usize) {
         prev = n;
     }
     (sizes, m * prev)
-}
-
-fn measurement(m: usize) -> Measurement {
-    if m == 0 {
-        Measurement::Identity
-    } else {
-        Measurement::Matrix { m }
-    }
 }
 
 /// Depth 1..3, widths in `lo..=hi`; `A = I` (m = 0) half of the time,
@@ -250,10 +199,6 @@ fn rho(d: usize) -> &'static RatInterval {
 // Cells.
 // ---------------------------------------------------------------------------
 
-fn dy(v: &Q) -> Dyadic {
-    Dyadic::from_rational(v).expect("dyadic")
-}
-
 /// The cell zoomed onto `z != 0` (ties broken at random), and its ancestors.
 fn zoom(k: usize, z: &[Q], spec: &CellSpec, rng: &mut Rng) -> (Vec<Cell>, Cell) {
     let a = (0..k)
@@ -308,18 +253,6 @@ fn zoom(k: usize, z: &[Q], spec: &CellSpec, rng: &mut Rng) -> (Vec<Cell>, Cell) 
     (chain, cell)
 }
 
-fn rationals(v: &[Dyadic]) -> Vec<Q> {
-    v.iter().map(Dyadic::to_rational).collect()
-}
-
-fn is_zero_vec(x: &[Q]) -> bool {
-    x.iter().all(Q::is_zero)
-}
-
-fn dot(a: &[Q], b: &[Q]) -> Q {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
 /// The test's own description of `E` (not the checker's `Excluded`): the
 /// ball around `x*`, and the balls around `-rho x*` for `rho` in `[lo, hi]`.
 struct Balls {
@@ -363,78 +296,9 @@ impl Balls {
     }
 }
 
-/// Whether `x` is in the closed cell, by dividing: `t = s x_a`, `p = x / t`.
-fn in_cell(cell: &Cell, x: &[Q]) -> bool {
-    let a = cell.face.axis;
-    let t = if cell.face.positive {
-        x[a].clone()
-    } else {
-        -x[a].clone()
-    };
-    if !t.is_positive() {
-        return is_zero_vec(x) && cell.t_lo.is_zero();
-    }
-    if t < cell.t_lo.to_rational() || cell.t_hi.as_ref().is_some_and(|h| t > h.to_rational()) {
-        return false;
-    }
-    (0..cell.k()).filter(|&j| j != a).all(|j| {
-        let p = &x[j] / &t;
-        p >= cell.lo[j].to_rational() && p <= cell.hi[j].to_rational()
-    })
-}
-
 // ---------------------------------------------------------------------------
 // Sample points.
 // ---------------------------------------------------------------------------
-
-/// The pre-activations of every layer at `x = u / q`, as integers `N` with
-/// `z = N 2^E / q` (`E` depends on the layer only, not on `x`).
-fn pre_scaled(net: &ExactNet, x: &[Q]) -> (Vec<Vec<BigInt>>, BigInt) {
-    let (mut act, q) = split_point(x);
-    let mut pre = Vec::with_capacity(net.depth());
-    for w in &net.layers {
-        let z = w.mul_vec(&act);
-        act = z.relu();
-        pre.push(z.num);
-    }
-    (pre, q)
-}
-
-/// The points of the segment `a -> b` where some neuron is exactly zero
-/// (crossing its sign), found layer by layer: between consecutive zeros of
-/// the earlier layers every pre-activation is affine along the segment.
-fn segment_zeros(net: &ExactNet, a: &[Q], b: &[Q], out: &mut Vec<Vec<Q>>) {
-    let at = |s: &Q| -> Vec<Q> { a.iter().zip(b).map(|(x, y)| x + s * (y - x)).collect() };
-    let mut breaks = vec![
-        (Q::zero(), pre_scaled(net, a)),
-        (Q::one(), pre_scaled(net, b)),
-    ];
-    for layer in 0..net.depth() {
-        let mut new = Vec::new();
-        for w in breaks.windows(2) {
-            let ((s0, (z0, q0)), (s1, (z1, q1))) = (&w[0], &w[1]);
-            for (u, v) in z0[layer].iter().zip(&z1[layer]) {
-                if (u.is_positive() && v.is_negative()) || (u.is_negative() && v.is_positive()) {
-                    // z0 / (z0 - z1) with z0 = u 2^E / q0, z1 = v 2^E / q1.
-                    let (uq, vq) = (u * q1, v * q0);
-                    let frac = Q::new(uq.clone(), uq - vq);
-                    new.push(s0 + (s1 - s0) * frac);
-                }
-            }
-        }
-        for s in new {
-            let x = at(&s);
-            let z = pre_scaled(net, &x);
-            out.push(x);
-            breaks.push((s, z));
-        }
-        breaks.sort_by(|x, y| x.0.cmp(&y.0));
-        breaks.dedup_by(|x, y| x.0 == y.0);
-        if breaks.len() > 40 {
-            break;
-        }
-    }
-}
 
 /// Points of the direction box: corners, centre, random points.
 fn box_points(cell: &Cell, rng: &mut Rng, random: usize) -> Vec<Vec<Q>> {
@@ -482,10 +346,6 @@ fn radii(cell: &Cell, rng: &mut Rng) -> Vec<Q> {
     ts.sort();
     ts.dedup();
     ts
-}
-
-fn scale(t: &Q, p: &[Q]) -> Vec<Q> {
-    p.iter().map(|v| t * v).collect()
 }
 
 /// How many random segments to search for zeros: between the given points,

@@ -3,3 +3,4 @@
 
 pub mod certify;
 pub mod oracle_k2;
+pub mod rationals;
