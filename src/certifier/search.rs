@@ -35,8 +35,10 @@ const PARALLEL_DEPTH: u32 = 8;
 const PAIRS_TRY: usize = 16;
 /// Branches examined by the Cone rule.
 const CONE_BRANCHES: usize = crate::checker::rules::CONE_BRANCHES;
-/// Patterns examined by the Zero rule on one direction box.
-const ZERO_LIMIT: usize = crate::checker::rules::ZERO_LIMIT;
+/// Branches the Zero rule is tried with on one direction box (the checker
+/// accepts up to `rules::ZERO_LIMIT`; enumerating that many on boxes that
+/// fail is slow, and splitting is cheaper).
+const ZERO_TRY: usize = 64;
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -371,7 +373,7 @@ impl Search<'_> {
 
     /// (P2) on direction boxes: Zero rule, else split down to `2^-24`.
     fn decide_zero(&self, cell: Cell, depth: u32, parent: Option<&Statuses>) -> Node {
-        let (branches, statuses) = self.ctx.branches_from(&cell, ZERO_LIMIT, parent);
+        let (branches, statuses) = self.ctx.branches_from(&cell, ZERO_TRY, parent);
         let proved = branches.and_then(|b| self.ctx.zero(&cell, &b));
         if proved.is_ok() {
             return Node::Leaf(Rule::Zero);

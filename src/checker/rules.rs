@@ -22,7 +22,7 @@ pub const PAIRS_LIMIT: usize = 64;
 pub const CREASE_LIMIT: usize = 16;
 /// Most branches (bits of the layers before the last) the Zero rule examines
 /// on one direction box.
-pub const ZERO_LIMIT: usize = 64;
+pub const ZERO_LIMIT: usize = 1024;
 /// Most branches (bits of the layers before the last) the Cone rule examines.
 pub const CONE_BRANCHES: usize = 16;
 /// Bits kept by the Cone rule's upper bounds (rounded up: directed rounding
