@@ -499,30 +499,14 @@ fn run_hunt(a: &HuntArgs) -> Result<(), String> {
 }
 
 fn hunt_progress_display(p: &HuntProgress, total: usize) {
-    let tty = std::io::stderr().is_terminal();
-    let start = std::time::Instant::now();
-    let mut last = start;
-    while !p.done.load(Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(200));
-        if !tty && last.elapsed() < Duration::from_secs(2) {
-            continue;
-        }
-        last = std::time::Instant::now();
-        let line = format!(
+    show_progress(&p.done, |_| {
+        format!(
             "hunt: {}/{total} starts, {} candidates, {} confirmed",
             p.starts_done.load(Ordering::Relaxed),
             p.candidates.load(Ordering::Relaxed),
             p.confirmed.load(Ordering::Relaxed),
-        );
-        if tty {
-            eprint!("\r{line:<100}");
-        } else {
-            eprintln!("[{:.0} s] {line}", start.elapsed().as_secs_f64());
-        }
-    }
-    if tty {
-        eprint!("\r{:100}\r", "");
-    }
+        )
+    });
 }
 
 fn kind_name(k: CounterexampleKind) -> &'static str {
@@ -668,18 +652,9 @@ fn path_hint(net: &Path, cert: &Path) -> Option<String> {
 /// Live progress on standard error: a rewritten line on a terminal, a line
 /// every two seconds otherwise (`--progress` into a log).
 fn progress_display(p: &Progress) {
-    let tty = std::io::stderr().is_terminal();
-    let start = std::time::Instant::now();
-    let mut last = start;
-    while !p.done.load(Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(200));
-        if !tty && last.elapsed() < Duration::from_secs(2) {
-            continue;
-        }
-        last = std::time::Instant::now();
+    show_progress(&p.done, |secs| {
         let cells = p.cells.load(Ordering::Relaxed);
-        let secs = start.elapsed().as_secs_f64();
-        let line = format!(
+        format!(
             "{cells} cells ({:.0}/s), depth {}, region {} crease {} cone {} pairs {} undecided {} (inside the radii {})",
             cells as f64 / secs.max(1e-9),
             p.depth.load(Ordering::Relaxed),
@@ -689,11 +664,28 @@ fn progress_display(p: &Progress) {
             p.pairs.load(Ordering::Relaxed),
             p.undecided.load(Ordering::Relaxed),
             p.pruned.load(Ordering::Relaxed),
-        );
+        )
+    });
+}
+
+/// Until `done`: the line `line(seconds)` rewritten in place on a terminal,
+/// or printed every two seconds with the elapsed time otherwise.
+fn show_progress(done: &std::sync::atomic::AtomicBool, line: impl Fn(f64) -> String) {
+    let tty = std::io::stderr().is_terminal();
+    let start = std::time::Instant::now();
+    let mut last = start;
+    while !done.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(200));
+        if !tty && last.elapsed() < Duration::from_secs(2) {
+            continue;
+        }
+        last = std::time::Instant::now();
+        let secs = start.elapsed().as_secs_f64();
+        let text = line(secs);
         if tty {
-            eprint!("\r{line:<100}");
+            eprint!("\r{text:<100}");
         } else {
-            eprintln!("[{secs:.0} s] {line}");
+            eprintln!("[{secs:.0} s] {text}");
         }
     }
     if tty {

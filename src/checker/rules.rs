@@ -77,27 +77,14 @@ fn added_neurons(p: &[Vec<bool>], q: &[Vec<bool>]) -> Option<Vec<(usize, usize)>
 }
 
 /// `(a, b)` with `|<s, x> - c| <= a t + b` at every point `x = tp` of the
-/// cell (rounded up): `a = max_p |<s, p>|`, `b = |c|`; or, `at_vertices` on a
-/// bounded cell, `a = 0` and `b` the largest value at the vertices (the
-/// function is affine in `x`: tighter where `<s, x>` and `c` nearly cancel).
+/// cell: the larger magnitudes of [`affine_max`] and [`affine_min`] (`a =
+/// max_p |<s, p>|`, `b = |c|`; or, `at_vertices` on a bounded cell, `a = 0`
+/// and `b` the largest absolute value at the vertices, tighter where `<s,
+/// x>` and `c` nearly cancel).
 fn affine_abs_bound(cell: &Cell, s: &[Dyadic], c: &Dyadic, at_vertices: bool) -> (Dyadic, Dyadic) {
-    match cell.vertices().filter(|_| at_vertices) {
-        Some(vs) => {
-            let most = vs
-                .iter()
-                .map(|x| dyadic_dot(s, x).sub(c).abs())
-                .max()
-                .unwrap_or_else(Dyadic::zero);
-            (Dyadic::zero(), most.round_up(CONE_BITS))
-        }
-        None => {
-            let (lo, hi) = linear_range(s, &cell.lo, &cell.hi);
-            (
-                lo.abs().max(hi.abs()).round_up(CONE_BITS),
-                c.abs().round_up(CONE_BITS),
-            )
-        }
-    }
+    let (ha, hb) = affine_max(cell, s, c, at_vertices);
+    let (la, lb) = affine_min(cell, s, c, at_vertices);
+    (ha.abs().max(la.abs()), hb.abs().max(lb.abs()))
 }
 
 /// Per coordinate `i`, `(a_i, b_i)` of an error bound `|e_i| <= a_i t + b_i`.

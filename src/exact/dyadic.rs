@@ -517,17 +517,7 @@ impl DMat {
         }
     }
     pub fn to_dyadics(&self) -> Vec<Vec<Dyadic>> {
-        (0..self.rows)
-            .map(|i| {
-                self.row(i)
-                    .iter()
-                    .map(|n| Dyadic {
-                        num: n.clone(),
-                        exp: self.exp,
-                    })
-                    .collect()
-            })
-            .collect()
+        (0..self.rows).map(|i| self.row_dyadics(i)).collect()
     }
     pub fn to_rationals(&self) -> Vec<Vec<BigRational>> {
         (0..self.rows)
