@@ -55,6 +55,7 @@ fn smallest_networks_certify_again() {
             resolution: parse_rational("1/512").unwrap(),
             time_limit: None,
             rho: (lo, hi),
+            exact_only: false,
         };
         let r = search(&net.network, &net.sha256, None, &opts, &Progress::default());
         assert_eq!(r.certificate.verdict, shipped.verdict, "{name}");

@@ -80,6 +80,10 @@ struct CertifyArgs {
     /// Skip the self-check with the independent checker.
     #[arg(long)]
     no_verify: bool,
+    /// Decide every cell with the checker's exact rules only (no binary64 or
+    /// MPFR tier); slower, for comparison.
+    #[arg(long)]
+    exact_only: bool,
     /// No progress display.
     #[arg(long)]
     quiet: bool,
@@ -394,6 +398,7 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
         resolution,
         time_limit,
         rho: (rho_lo, rho_hi),
+        exact_only: a.exact_only,
     };
     let progress = Progress::default();
     let show = a.progress || (!a.quiet && !a.json && std::io::stderr().is_terminal());
@@ -723,6 +728,11 @@ fn print_summary(
             "certificate_bytes": size,
             "max_depth": r.max_depth_seen,
             "certify_seconds": r.seconds,
+            "cone_tiers": serde_json::json!({
+                "binary64": {"proved": r.tiers[0][0], "failed": r.tiers[0][1]},
+                "mpfr": {"proved": r.tiers[1][0], "failed": r.tiers[1][1]},
+                "exact": {"proved": r.tiers[2][0], "failed": r.tiers[2][1]},
+            }),
             "verify_seconds": report.map(|r| r.seconds),
             "cells": report.map(|r| serde_json::json!({
                 "region": r.counts.region, "crease": r.counts.crease, "cone": r.counts.cone, "pairs": r.counts.pairs,
@@ -805,6 +815,19 @@ fn print_summary(
             None => ", not self-checked (--no-verify)".into(),
         }
     );
+    let t = &r.tiers;
+    if t.iter().flatten().any(|&n| n > 0) {
+        outln!(
+            out,
+            "cone tiers   binary64 {} proved / {} failed, MPFR {} / {}, exact {} / {}",
+            t[0][0],
+            t[0][1],
+            t[1][0],
+            t[1][1],
+            t[2][0],
+            t[2][1]
+        );
+    }
     outln!(out, "time         certify {:.2} s", r.seconds);
     print_out(&out);
 }

@@ -1,5 +1,6 @@
 //! The certifier: everything that is not trusted.
 
+pub mod fast;
 pub mod hunt;
 pub mod inspect;
 pub mod rho_mpfr;

@@ -18,6 +18,7 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{Signed, Zero};
 
+use crate::certifier::fast::Tiers;
 use crate::checker::geometry::{Cell, Excluded};
 use crate::checker::patterns::{Branch, CellPatterns, Engine, Statuses};
 use crate::checker::rules::Context;
@@ -51,6 +52,9 @@ pub struct Options {
     pub time_limit: Option<Duration>,
     /// The rho_d enclosure `[lo, hi]` to claim.
     pub rho: (BigRational, BigRational),
+    /// Decide the Cone rule with the exact rule only, skipping the binary64
+    /// and MPFR tiers ([`crate::certifier::fast`]).
+    pub exact_only: bool,
 }
 
 /// Live counters (read by the progress display).
@@ -80,6 +84,8 @@ pub struct FoundStationary {
 
 pub struct SearchResult {
     pub certificate: Certificate,
+    /// Cone rule decisions `[proved, failed]` by tier: binary64, MPFR, exact.
+    pub tiers: [[u64; 2]; 3],
     pub stationary: Vec<FoundStationary>,
     pub max_depth_seen: u32,
     pub seconds: f64,
@@ -96,6 +102,7 @@ struct Search<'a> {
     region_points: Mutex<BTreeMap<String, Vec<BigRational>>>,
     /// Sharpest mode: what the binary64 pruning test needs.
     pruning: Pruning,
+    tiers: &'a Tiers,
 }
 
 /// Sharpest-mode pruning. The radii are set by the undecided cells at the
@@ -246,7 +253,14 @@ impl Search<'_> {
         }
         if let Ok(b) = branches {
             let free = b.len() > 1 || b.iter().any(|br| br.free().next().is_some());
-            if free && self.ctx.cone(cell, b).is_ok() {
+            let cone = || {
+                if self.opts.exact_only {
+                    self.ctx.cone(cell, b).is_ok()
+                } else {
+                    self.tiers.cone(&self.ctx, cell, b)
+                }
+            };
+            if free && cone() {
                 return Some(Rule::Cone);
             }
         }
@@ -501,7 +515,9 @@ pub fn search(
     } else {
         Vec::new()
     };
+    let tiers = Tiers::new(&engine);
     let s = Search {
+        tiers: &tiers,
         ctx: Context {
             engine: &engine,
             excluded: &excluded,
@@ -764,6 +780,7 @@ pub fn search(
     };
     SearchResult {
         certificate,
+        tiers: tiers.counts.snapshot(),
         stationary: found,
         max_depth_seen,
         seconds,

@@ -261,6 +261,7 @@ pub fn check_case(case: &LandscapeCase, limits: &Limits) -> LandscapeReport {
         resolution: q(1, 16),
         time_limit: Some(limits.time_limit),
         rho: rho(net.widths.len()),
+        exact_only: false,
     };
     let r = search(net, &sha, None, &opts, &Progress::default());
     let text = r.certificate.to_json();

@@ -30,6 +30,7 @@ pub fn search_options(
         resolution,
         time_limit,
         rho: (lo, hi),
+        exact_only: false,
     }
 }
 

@@ -1,0 +1,1246 @@
+//! The Cone rule's bound arithmetic in a fast tier: the same proof as the
+//! checker's `rules::Context::cone` (read its comment for the mathematics),
+//! with the cell's data (`Q_b`, `b_b`, neuron rows, `A^T y`, columns of
+//! `A^T A`) enclosed in intervals of a [`Real`] type and every bound rounded
+//! outward. The exact data still come from the engine's caches.
+//!
+//! The answer is three-valued. `Proved` is rigorous and robust: the final
+//! quadratic stays positive with its margin lowered by `2^-ROBUST_BITS` of
+//! its magnitude, so the checker's exact recomputation (96-bit directed
+//! rounding) agrees. `Failed` means the rule fails even with the margin
+//! raised by `2^-UNSURE_BITS`: the exact rule would fail too. Anything in
+//! between, a NaN, a sign that intervals cannot settle (a ridge test at an
+//! exact zero), or a cell whose coordinates this type cannot hold exactly,
+//! is `Unsure` and goes to the next tier.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::real::{approx_f64, dot, dot_exact, nonpos, rmax, rmin, sum, Iv, Mp, Real};
+use crate::checker::geometry::Cell;
+use crate::checker::patterns::{Branch, Engine, Quadratic};
+use crate::exact::dyadic::{determinant, DMat, Dyadic};
+use num_bigint::BigInt;
+use num_traits::Zero;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Proved,
+    Unsure,
+    Failed,
+}
+
+use Decision::{Failed, Proved, Unsure};
+
+impl Decision {
+    /// Either proof suffices; `f` runs only if `self` is not a proof.
+    fn or(self, f: impl FnOnce() -> Decision) -> Decision {
+        if self == Proved {
+            return Proved;
+        }
+        match (self, f()) {
+            (_, Proved) => Proved,
+            (Unsure, _) | (_, Unsure) => Unsure,
+            _ => Failed,
+        }
+    }
+    /// A test that failed after a choice made conservatively on an unsure
+    /// sign (e.g. a ridge not proved) is unsure itself.
+    fn unless_unsure(self, unsure: bool) -> Decision {
+        if self == Failed && unsure {
+            Unsure
+        } else {
+            self
+        }
+    }
+}
+
+/// Per network and number type: `A^T y` and, for `A != I`, the columns of
+/// `A^T A` (converted when first needed).
+pub struct Tables<R> {
+    aty: Vec<Iv<R>>,
+    gram: Vec<OnceLock<Vec<Iv<R>>>>,
+    gram_exp: i64,
+    /// `A` (row-major), when every entry is exact in `R`.
+    a: Option<Vec<R>>,
+    a_cols: usize,
+    /// The measurements `y` (`m` of them; `n_d` for `A = I`).
+    y: Vec<Iv<R>>,
+    /// binary64 `M_b` per prefix (the base computed last), for updates.
+    bases: Mutex<HashMap<Vec<Vec<bool>>, Arc<PointBase>>>,
+}
+
+/// `M = A D R` in binary64 for last-layer bits `last` under one prefix: per
+/// entry the computed sum `s` of the rounded products, the computed sum `t`
+/// of their magnitudes, both over the same `ops` terms (a flipped bit adds
+/// or subtracts the same rounded product, so the removed terms cancel
+/// exactly and only widen the bound).
+#[derive(Clone)]
+struct PointBase {
+    last: Vec<bool>,
+    s: Vec<f64>,
+    t: Vec<f64>,
+    ops: usize,
+}
+
+impl<R: Real> Tables<R> {
+    pub fn new(engine: &Engine) -> Self {
+        let aty = &engine.aty;
+        let a = engine.net.a.as_ref();
+        Tables {
+            aty: aty.num.iter().map(|n| Iv::of_parts(n, aty.exp)).collect(),
+            gram: (0..a.map_or(0, |a| a.cols))
+                .map(|_| OnceLock::new())
+                .collect(),
+            gram_exp: a.map_or(0, |a| 2 * a.exp),
+            a: a.and_then(|a| {
+                a.num
+                    .iter()
+                    .map(|n| {
+                        R::exact(&Dyadic {
+                            num: n.clone(),
+                            exp: a.exp,
+                        })
+                    })
+                    .collect()
+            }),
+            a_cols: a.map_or(0, |a| a.cols),
+            bases: Mutex::new(HashMap::new()),
+            y: engine
+                .net
+                .y
+                .num
+                .iter()
+                .map(|n| Iv::of_parts(n, engine.net.y.exp))
+                .collect(),
+        }
+    }
+    fn gram(&self, engine: &Engine, u: usize) -> &[Iv<R>] {
+        self.gram[u].get_or_init(|| {
+            let col = engine.gram_column(u).expect("A != I");
+            col.iter().map(|g| Iv::of_parts(g, self.gram_exp)).collect()
+        })
+    }
+}
+
+/// The cell with exact coordinates.
+struct FCell<R> {
+    lo: Vec<R>,
+    hi: Vec<R>,
+    /// A point of the box (about its centre) and, per coordinate, the
+    /// largest distance of the box from it (rounded up).
+    mid: Vec<R>,
+    half: Vec<R>,
+    t_lo: R,
+    t_hi: Option<R>,
+    corners: Vec<Vec<R>>,
+}
+
+impl<R: Real> FCell<R> {
+    /// The cell, widened outward to numbers of type `R` where its
+    /// coordinates are not representable: every bound below holds on the
+    /// wider cell, so on the cell itself (`t_lo >= 0` stays).
+    fn new(cell: &Cell) -> Self {
+        let lo: Vec<R> = cell.lo.iter().map(|v| R::dyadic(v, false)).collect();
+        let hi: Vec<R> = cell.hi.iter().map(|v| R::dyadic(v, true)).collect();
+        let mid: Vec<R> = lo
+            .iter()
+            .zip(&hi)
+            .map(|(l, h)| l.add(h, false).pow2(-1, false))
+            .collect();
+        let half = mid
+            .iter()
+            .zip(lo.iter().zip(&hi))
+            .map(|(m, (l, h))| rmax(h.sub(m, true), m.sub(l, true)))
+            .collect();
+        let k = lo.len();
+        let axis = cell.face.axis;
+        let free: Vec<usize> = (0..k).filter(|&j| j != axis).collect();
+        let corners = (0..1usize << free.len())
+            .map(|mask| {
+                let mut p = lo.clone();
+                for (b, &j) in free.iter().enumerate() {
+                    if mask >> b & 1 == 1 {
+                        p[j] = hi[j].clone();
+                    }
+                }
+                p
+            })
+            .collect();
+        FCell {
+            corners,
+            t_lo: rmax(R::dyadic(&cell.t_lo, false), R::zero()),
+            t_hi: cell.t_hi.as_ref().map(|t| R::dyadic(t, true)),
+            lo,
+            hi,
+            mid,
+            half,
+        }
+    }
+}
+
+/// `Q_b`, `b_b` of a pattern, enclosed.
+pub struct FQuad<R> {
+    q: Vec<Vec<Iv<R>>>,
+    b: Vec<Iv<R>>,
+    /// `M_b = A Lambda_b` (rows), when computed here (`A != I`).
+    m: Option<Vec<Vec<Iv<R>>>>,
+}
+
+/// How a number type gets a branch's `Q_b`, `b_b`: MPFR converts the
+/// engine's exact ones; binary64 computes them from the neuron rows.
+pub trait Data: Real {
+    fn branch_quad(engine: &Engine, tables: &Tables<Self>, br: &Branch) -> FQuad<Self>;
+}
+
+impl<const P: u32> Data for Mp<P> {
+    fn branch_quad(engine: &Engine, _: &Tables<Self>, br: &Branch) -> FQuad<Self> {
+        FQuad::new(&engine.quadratic(&br.base_pattern()))
+    }
+}
+
+/// `sum_j p_j` computed in binary64 as `s` with `t` the computed sum of
+/// `|p_j|`, each `p_j` the rounded product of two numbers within a
+/// relative `2^-52` of the exact factors (or one exact): the exact sum lies
+/// within `(t + n eta)(n + 6) 2^-52 + n eta` of `s` (`eta` the least
+/// subnormal; Higham's `gamma_n` bound with the factors' errors folded in).
+fn bounded(s: f64, t: f64, n: usize) -> Iv<f64> {
+    let eta = f64::from_bits(1);
+    let nf = n as f64;
+    let slack = t.add(&nf.mul(&eta, true), true);
+    let factor = (nf + 6.0).mul(&f64::EPSILON, true);
+    let err = slack.mul(&factor, true).add(&nf.mul(&eta, true), true);
+    Iv {
+        lo: s.sub(&err, false),
+        hi: s.add(&err, true),
+    }
+}
+
+impl Data for f64 {
+    fn branch_quad(engine: &Engine, tables: &Tables<f64>, br: &Branch) -> FQuad<f64> {
+        let rows = &br.rows;
+        let k = rows.cols;
+        let on: Vec<usize> = (0..rows.rows)
+            .filter(|&j| br.status[j] == Some(true))
+            .collect();
+        let approx_row = |j: usize| -> Vec<f64> {
+            rows.row(j)
+                .iter()
+                .map(|v| approx_f64(v, rows.exp))
+                .collect()
+        };
+        let exact = || FQuad::new(&engine.quadratic(&br.base_pattern()));
+        let n = on.len();
+        let mut q = vec![vec![Iv::zero(); k]; k];
+        let mut b = vec![Iv::zero(); k];
+        match (&engine.net.a, &tables.a) {
+            (None, _) => {
+                // Q = sum_{j on} r_j r_j^T, b = sum_{j on} y_j r_j.
+                let x: Vec<f64> = on.iter().flat_map(|&j| approx_row(j)).collect();
+                if !x.iter().all(|v| v.is_finite()) {
+                    return exact();
+                }
+                let y: Vec<f64> = on
+                    .iter()
+                    .map(|&j| approx_f64(&engine.net.y.num[j], engine.net.y.exp))
+                    .collect();
+                for c in 0..k {
+                    for d in c..k {
+                        let (mut s, mut t) = (0.0, 0.0);
+                        for jj in 0..n {
+                            let p = x[jj * k + c] * x[jj * k + d];
+                            s += p;
+                            t += p.abs();
+                        }
+                        q[c][d] = bounded(s, t, n);
+                        q[d][c] = q[c][d].clone();
+                    }
+                    let (mut s, mut t) = (0.0, 0.0);
+                    for (jj, yj) in y.iter().enumerate() {
+                        let p = yj * x[jj * k + c];
+                        s += p;
+                        t += p.abs();
+                    }
+                    b[c] = bounded(s, t, n);
+                }
+                FQuad { q, b, m: None }
+            }
+            (Some(_), Some(a)) => {
+                // M = A_on X (A exact), Q = M^T M, b = M^T y.
+                let cols = tables.a_cols;
+                let mrows = a.len() / cols;
+                let last: Vec<bool> = br.status.iter().map(|s| *s == Some(true)).collect();
+                let base = tables.bases.lock().expect("lock").get(&br.prefix).cloned();
+                let flips =
+                    |b: &PointBase| b.last.iter().zip(&last).filter(|(x, y)| x != y).count();
+                let pb = match base {
+                    Some(b) if flips(&b) <= 32 && b.ops + flips(&b) <= 2 * rows.rows => {
+                        // One signed column-times-row per differing bit.
+                        let mut pb = (*b).clone();
+                        for (j, (&was, &now)) in b.last.iter().zip(&last).enumerate() {
+                            if was == now {
+                                continue;
+                            }
+                            let xj = approx_row(j);
+                            for i in 0..mrows {
+                                let aij = a[i * cols + j];
+                                for (c, xc) in xj.iter().enumerate() {
+                                    let p = aij * xc;
+                                    let e = i * k + c;
+                                    pb.s[e] = if now { pb.s[e] + p } else { pb.s[e] - p };
+                                    pb.t[e] += p.abs();
+                                }
+                            }
+                            pb.ops += 1;
+                        }
+                        pb.last = last;
+                        pb
+                    }
+                    _ => {
+                        let (mut s, mut t) = (vec![0.0; mrows * k], vec![0.0; mrows * k]);
+                        for &j in &on {
+                            let xj = approx_row(j);
+                            for i in 0..mrows {
+                                let aij = a[i * cols + j];
+                                for (c, xc) in xj.iter().enumerate() {
+                                    let p = aij * xc;
+                                    s[i * k + c] += p;
+                                    t[i * k + c] += p.abs();
+                                }
+                            }
+                        }
+                        PointBase {
+                            last,
+                            s,
+                            t,
+                            ops: on.len(),
+                        }
+                    }
+                };
+                if !pb.s.iter().chain(&pb.t).all(|v| v.is_finite()) {
+                    return exact();
+                }
+                let m: Vec<Vec<Iv<f64>>> = (0..mrows)
+                    .map(|i| {
+                        (0..k)
+                            .map(|c| bounded(pb.s[i * k + c], pb.t[i * k + c], pb.ops))
+                            .collect()
+                    })
+                    .collect();
+                tables
+                    .bases
+                    .lock()
+                    .expect("lock")
+                    .insert(br.prefix.clone(), Arc::new(pb));
+                for c in 0..k {
+                    for d in c..k {
+                        let v = m
+                            .iter()
+                            .fold(Iv::zero(), |acc, row| acc.add(&row[c].mul(&row[d])));
+                        q[c][d] = v.clone();
+                        q[d][c] = v;
+                    }
+                    b[c] = m
+                        .iter()
+                        .zip(&tables.y)
+                        .fold(Iv::zero(), |acc, (row, y)| acc.add(&row[c].mul(y)));
+                }
+                FQuad { q, b, m: Some(m) }
+            }
+            (Some(_), None) => exact(),
+        }
+    }
+}
+
+impl<R: Real> FQuad<R> {
+    fn new(quad: &Quadratic) -> Self {
+        FQuad {
+            m: None,
+            q: quad
+                .q
+                .iter()
+                .map(|row| row.iter().map(Iv::of).collect())
+                .collect(),
+            b: quad.b.iter().map(Iv::of).collect(),
+        }
+    }
+}
+
+/// A line `a t + b` in the radius `t`.
+type Line<R> = (R, R);
+/// Per coordinate `i`, `(a_i, b_i)` with `|e_i| <= a_i t + b_i`.
+type Errors<R> = (Vec<R>, Vec<R>);
+/// `(v, a, b)`: `w_v <= a t + b` on the cell where `z_v = 0`.
+type Gain<R> = (usize, R, R);
+
+fn row_iv<R: Real>(rows: &DMat, j: usize) -> Vec<Iv<R>> {
+    rows.row(j)
+        .iter()
+        .map(|n| Iv::of_parts(n, rows.exp))
+        .collect()
+}
+
+fn mat_vec<R: Real>(q: &[Vec<Iv<R>>], p: &[Iv<R>]) -> Vec<Iv<R>> {
+    q.iter().map(|row| dot(row, p)).collect()
+}
+
+fn mat_vec_exact<R: Real>(q: &[Vec<Iv<R>>], p: &[R]) -> Vec<Iv<R>> {
+    q.iter().map(|row| dot_exact(row, p)).collect()
+}
+
+fn eval<R: Real>((a, b): &Line<R>, t: &R, up: bool) -> R {
+    a.mul(t, up).add(b, up)
+}
+
+fn neg_line<R: Real>((a, b): &Line<R>) -> Line<R> {
+    (a.neg(), b.neg())
+}
+
+/// The neurons `q` turns on over `p` (1-based layer, index), lowest layer
+/// first, when `q >= p` bitwise and `q != p`.
+fn added_neurons(p: &[Vec<bool>], q: &[Vec<bool>]) -> Option<Vec<(usize, usize)>> {
+    let mut added = Vec::new();
+    for (l, (bp, bq)) in p.iter().zip(q).enumerate() {
+        for (v, (&x, &y)) in bp.iter().zip(bq).enumerate() {
+            match (x, y) {
+                (true, false) => return None,
+                (false, true) => added.push((l + 1, v)),
+                _ => {}
+            }
+        }
+    }
+    (!added.is_empty()).then_some(added)
+}
+
+/// Most `k`-subsets [`general_position`] examines (as the checker).
+const GENERAL_POSITION_SUBSETS: usize = 4096;
+
+/// Whether every `k` of the given rows are linearly independent, as the
+/// checker's `general_position` decides it (`false` past the same limit):
+/// for `k <= 3` a binary64 determinant settles a subset when it exceeds its
+/// rounding error bound; the rest are computed exactly.
+fn general_position(rows: &DMat, which: &[usize], k: usize) -> bool {
+    let n = which.len();
+    let mut count = 1usize;
+    for i in 0..k {
+        count = count.saturating_mul(n - i) / (i + 1);
+    }
+    if count > GENERAL_POSITION_SUBSETS {
+        return false;
+    }
+    // Rows within a relative 2^-52, scaled alike (one exponent).
+    let approx: Vec<Vec<f64>> = which
+        .iter()
+        .map(|&j| rows.row(j).iter().map(|v| approx_f64(v, 0)).collect())
+        .collect();
+    let mut idx: Vec<usize> = (0..k).collect();
+    loop {
+        let rs: Vec<&[f64]> = idx.iter().map(|&i| approx[i].as_slice()).collect();
+        let settled = match k {
+            1 => rs[0][0].is_finite() && rs[0][0] != 0.0,
+            2 => det_nonzero(&[(rs[0][0], rs[1][1]), (-rs[0][1], rs[1][0])]),
+            3 => {
+                let (a, b, c) = (rs[0], rs[1], rs[2]);
+                det_nonzero(&[
+                    (a[0], b[1] * c[2]),
+                    (-a[0], b[2] * c[1]),
+                    (a[1], b[2] * c[0]),
+                    (-a[1], b[0] * c[2]),
+                    (a[2], b[0] * c[1]),
+                    (-a[2], b[1] * c[0]),
+                ])
+            }
+            _ => false,
+        };
+        if !settled {
+            let m: Vec<BigInt> = idx
+                .iter()
+                .flat_map(|&i| rows.row(which[i]).iter().cloned())
+                .collect();
+            if determinant(&m, k).is_zero() {
+                return false;
+            }
+        }
+        let Some(p) = (0..k).rev().find(|&p| idx[p] < n - k + p) else {
+            return true;
+        };
+        idx[p] += 1;
+        for q in p + 1..k {
+            idx[q] = idx[q - 1] + 1;
+        }
+    }
+}
+
+/// Whether `sum_i x_i y_i` (each `x_i y_i` a product of at most three
+/// factors within a relative `2^-52`, `y_i` itself one rounded product) is
+/// certainly nonzero: `|s| > (t + 16 eta) 24 * 2^-52`, a generous bound of
+/// the factors' and the summation's errors; `false` if unsure.
+fn det_nonzero(terms: &[(f64, f64)]) -> bool {
+    let (mut s, mut t) = (0.0f64, 0.0f64);
+    for (x, y) in terms {
+        let p = x * y;
+        s += p;
+        t += p.abs();
+    }
+    let err = (t + 16.0 * f64::from_bits(1)) * (24.0 * f64::EPSILON);
+    s.is_finite() && t.is_finite() && s.abs() > err.next_up()
+}
+
+/// Lines enclosing each coordinate's terms.
+struct Bounds<R> {
+    lo: Vec<Line<R>>,
+    hi: Vec<Line<R>>,
+}
+
+impl<R: Real> Bounds<R> {
+    fn new(k: usize) -> Self {
+        let z = (R::zero(), R::zero());
+        Bounds {
+            lo: vec![z.clone(); k],
+            hi: vec![z; k],
+        }
+    }
+    fn add_between(&mut self, i: usize, lo: Line<R>, hi: Line<R>) {
+        let (l, h) = (&mut self.lo[i], &mut self.hi[i]);
+        l.0 = l.0.add(&lo.0, false);
+        l.1 = l.1.add(&lo.1, false);
+        h.0 = h.0.add(&hi.0, true);
+        h.1 = h.1.add(&hi.1, true);
+    }
+    /// Centre below the midpoint, radius from the upper line (so it covers
+    /// both sides).
+    fn enclosure(self) -> Enclosure<R> {
+        let (mut ma, mut mb, mut ra, mut rb) = (vec![], vec![], vec![], vec![]);
+        for (l, h) in self.lo.iter().zip(&self.hi) {
+            let a = l.0.add(&h.0, false).pow2(-1, false);
+            let b = l.1.add(&h.1, false).pow2(-1, false);
+            ra.push(h.0.sub(&a, true));
+            rb.push(h.1.sub(&b, true));
+            ma.push(a);
+            mb.push(b);
+        }
+        Enclosure {
+            mid: (ma, mb),
+            rad: (ra, rb),
+        }
+    }
+}
+
+struct Enclosure<R> {
+    mid: Errors<R>,
+    rad: Errors<R>,
+}
+
+impl<R: Real> Enclosure<R> {
+    fn symmetric(&self) -> Errors<R> {
+        let f = |m: &[R], r: &[R]| -> Vec<R> {
+            m.iter().zip(r).map(|(m, r)| m.abs().add(r, true)).collect()
+        };
+        (f(&self.mid.0, &self.rad.0), f(&self.mid.1, &self.rad.1))
+    }
+}
+
+struct BranchTerms<R> {
+    free: Vec<usize>,
+    r: Vec<Vec<Iv<R>>>,
+    zeta: Vec<R>,
+    mu: Vec<Vec<Iv<R>>>,
+    coupling: Vec<(R, R, R)>,
+}
+
+/// The Cone rule on one cell in number type `R`.
+pub struct Kernel<'a, R: Real> {
+    engine: &'a Engine<'a>,
+    tables: &'a Tables<R>,
+    c: FCell<R>,
+}
+
+/// The fast Cone rule on a cell (see the module comment).
+pub fn cone<R: Data>(
+    engine: &Engine,
+    tables: &Tables<R>,
+    cell: &Cell,
+    branches: &[Branch],
+) -> Decision {
+    let c = FCell::new(cell);
+    let kernel = Kernel { engine, tables, c };
+    let quads: Vec<FQuad<R>> = branches
+        .iter()
+        .map(|b| R::branch_quad(engine, tables, b))
+        .collect();
+    let terms: Vec<BranchTerms<R>> = branches
+        .iter()
+        .zip(&quads)
+        .map(|(b, q)| kernel.branch_terms(b, q))
+        .collect();
+    let first = kernel.cone_with(branches, &quads, &terms, false);
+    if cell.t_hi.is_some() {
+        first.or(|| kernel.cone_with(branches, &quads, &terms, true))
+    } else {
+        first
+    }
+}
+
+impl<R: Real> Kernel<'_, R> {
+    fn k(&self) -> usize {
+        self.c.lo.len()
+    }
+
+    /// `[min, max]` of `<s, p>` over the box (rounded outward).
+    fn linear_range(&self, s: &[Iv<R>]) -> (R, R) {
+        let (mut lo, mut hi) = (R::zero(), R::zero());
+        for ((v, l), h) in s.iter().zip(&self.c.lo).zip(&self.c.hi) {
+            let down = rmin(
+                rmin(v.lo.mul(l, false), v.lo.mul(h, false)),
+                rmin(v.hi.mul(l, false), v.hi.mul(h, false)),
+            );
+            let up = rmax(
+                rmax(v.lo.mul(l, true), v.lo.mul(h, true)),
+                rmax(v.hi.mul(l, true), v.hi.mul(h, true)),
+            );
+            lo = lo.add(&down, false);
+            hi = hi.add(&up, true);
+        }
+        (lo, hi)
+    }
+
+    /// Rigorous: `a t^2 - b t + g > 0` on the radial interval.
+    fn positive(&self, a: &R, b: &R, g: &R) -> bool {
+        let c = &self.c;
+        let q = |t: &R| {
+            a.mul(t, false)
+                .mul(t, false)
+                .sub(&b.mul(t, true), false)
+                .add(g, false)
+        };
+        if !q(&c.t_lo).is_pos() {
+            return false;
+        }
+        match &c.t_hi {
+            None => {
+                // Tends to -inf unless a > 0, or a = 0 and b <= 0.
+                if !(a.is_pos() || (a.nonneg() && nonpos(b))) {
+                    return false;
+                }
+            }
+            Some(h) => {
+                if !q(h).is_pos() {
+                    return false;
+                }
+            }
+        }
+        if a.is_pos() {
+            // The vertex b / 2a may lie inside: then 4ag - b^2 > 0 is
+            // needed (checked whenever it cannot be ruled out).
+            let (two_lo, two_hi) = (a.add(a, false), a.add(a, true));
+            let after_lo = *b > two_lo.mul(&c.t_lo, false);
+            let before_hi = c.t_hi.as_ref().is_none_or(|h| *b < two_hi.mul(h, true));
+            if after_lo && before_hi {
+                let disc = a.mul(g, false).pow2(2, false).sub(&b.mul(b, true), false);
+                if !disc.is_pos() {
+                    return false;
+                }
+            }
+        } else if !nonpos(a) {
+            return false; // NaN
+        }
+        true
+    }
+
+    /// The final test of every bound: `alpha t^2 - beta t + gamma > 0` on
+    /// the radial interval, with `mags` bounding the magnitudes of the
+    /// terms summed into each coefficient.
+    fn decide(&self, alpha: &R, beta: &R, gamma: &R, mags: [R; 3]) -> Decision {
+        if [alpha, beta, gamma].into_iter().chain(&mags).any(R::is_nan) {
+            eprintln!("DBG nan");
+            return Unsure;
+        }
+        let slack = |bits: i32| -> [R; 3] { mags.clone().map(|m| m.pow2(-bits, true)) };
+        let [sa, sb, sg] = slack(R::ROBUST_BITS);
+        if self.positive(
+            &alpha.sub(&sa, false),
+            &beta.add(&sb, true),
+            &gamma.sub(&sg, false),
+        ) {
+            return Proved;
+        }
+        let [sa, sb, sg] = slack(R::UNSURE_BITS);
+        if self.positive(
+            &alpha.add(&sa, true),
+            &beta.sub(&sb, false),
+            &gamma.add(&sg, true),
+        ) {
+            eprintln!(
+                "DBG band {:?} {:?} {:?} {:?}",
+                alpha.to_f64(),
+                beta.to_f64(),
+                gamma.to_f64(),
+                mags.iter().map(|m| m.to_f64()).collect::<Vec<_>>()
+            );
+            Unsure
+        } else {
+            Failed
+        }
+    }
+
+    /// A line `<= <s, x> - c` on the cell (see the checker's `affine_max`).
+    fn affine_min(&self, s: &[Iv<R>], c: &Iv<R>, at_vertices: bool) -> Line<R> {
+        match (&self.c.t_hi, at_vertices) {
+            (Some(h), true) => {
+                let mut least: Option<R> = None;
+                for p in &self.c.corners {
+                    let d = dot_exact(s, p);
+                    for t in [&self.c.t_lo, h] {
+                        let v = d.scale(t).lo.sub(&c.hi, false);
+                        least = Some(match least {
+                            None => v,
+                            Some(l) => rmin(l, v),
+                        });
+                    }
+                }
+                (R::zero(), least.unwrap_or_else(R::zero))
+            }
+            _ => (self.linear_range(s).0, c.hi.neg()),
+        }
+    }
+
+    /// A line `>= <s, x> - c` on the cell.
+    fn affine_max(&self, s: &[Iv<R>], c: &Iv<R>, at_vertices: bool) -> Line<R> {
+        let neg: Vec<Iv<R>> = s.iter().map(Iv::neg).collect();
+        neg_line(&self.affine_min(&neg, &c.neg(), at_vertices))
+    }
+
+    /// `(a, b)` with `|<s, x> - c| <= a t + b` on the cell.
+    fn affine_abs_bound(&self, s: &[Iv<R>], c: &Iv<R>, at_vertices: bool) -> Line<R> {
+        let (ha, hb) = self.affine_max(s, c, at_vertices);
+        let (la, lb) = self.affine_min(s, c, at_vertices);
+        (rmax(ha.abs(), la.abs()), rmax(hb.abs(), lb.abs()))
+    }
+
+    /// A line at least `max(0, l(t))` on the radial interval (the chord on
+    /// a bounded one).
+    fn upper_max0(&self, l: &Line<R>) -> Line<R> {
+        let c = &self.c;
+        let zero = R::zero();
+        let Some(h) = &c.t_hi else {
+            return (rmax(l.0.clone(), zero.clone()), rmax(l.1.clone(), zero));
+        };
+        let (v0, v1) = (eval(l, &c.t_lo, false), eval(l, h, false));
+        if v0.nonneg() && v1.nonneg() {
+            return l.clone();
+        }
+        let (u0, u1) = (eval(l, &c.t_lo, true), eval(l, h, true));
+        if u0.is_neg() && u1.is_neg() {
+            return (zero.clone(), zero);
+        }
+        let (u0, u1) = (rmax(u0, zero.clone()), rmax(u1, zero));
+        let rise = u1.sub(&u0, true);
+        // Slope rounded up: divide by the smaller width if the rise is
+        // nonnegative, by the larger if negative.
+        let width = h.sub(&c.t_lo, !rise.nonneg());
+        let slope = rise.div(&width, true);
+        let offset = u0.sub(&slope.mul(&c.t_lo, false), true);
+        (slope, offset)
+    }
+
+    fn lower_min0(&self, l: &Line<R>) -> Line<R> {
+        neg_line(&self.upper_max0(&neg_line(l)))
+    }
+
+    fn branch_terms(&self, br: &Branch, quad: &FQuad<R>) -> BranchTerms<R> {
+        let rows = &br.rows;
+        let free: Vec<usize> = br.free().collect();
+        let r: Vec<Vec<Iv<R>>> = free.iter().map(|&u| row_iv(rows, u)).collect();
+        let zeta: Vec<R> = r
+            .iter()
+            .map(|ru| rmax(self.linear_range(ru).1, R::zero()))
+            .collect();
+        let (mut mu, mut coupling) = (Vec::new(), Vec::new());
+        if self.engine.net.a.is_some() && !free.is_empty() {
+            // m_u = M_b^T a_u (= sum_{j on in P_b} (A^T A)_{ju} r_j).
+            let on: Vec<(usize, Vec<Iv<R>>)> = match (&quad.m, &self.tables.a) {
+                (Some(_), Some(_)) => Vec::new(),
+                _ => (0..rows.rows)
+                    .filter(|&j| br.status[j] == Some(true))
+                    .map(|j| (j, row_iv(rows, j)))
+                    .collect(),
+            };
+            for &u in &free {
+                let g = self.tables.gram(self.engine, u);
+                let mut acc = vec![Iv::zero(); self.k()];
+                match (&quad.m, &self.tables.a) {
+                    (Some(m), Some(a)) => {
+                        let cols = self.tables.a_cols;
+                        for (i, mi) in m.iter().enumerate() {
+                            let aiu = &a[i * cols + u];
+                            for (o, x) in acc.iter_mut().zip(mi) {
+                                *o = o.add(&x.scale(aiu));
+                            }
+                        }
+                    }
+                    _ => {
+                        for (j, rj) in &on {
+                            for (o, x) in acc.iter_mut().zip(rj) {
+                                *o = o.add(&g[*j].mul(x));
+                            }
+                        }
+                    }
+                }
+                mu.push(acc);
+                let zero = R::zero();
+                let (mut least, mut most, mut most_off) =
+                    (zero.clone(), zero.clone(), zero.clone());
+                for (&v, z) in free.iter().zip(&zeta) {
+                    let term = g[v].scale(z);
+                    least = least.add(&rmin(term.lo, zero.clone()), false);
+                    let hi = rmax(term.hi, zero.clone());
+                    most = most.add(&hi, true);
+                    if v != u {
+                        most_off = most_off.add(&hi, true);
+                    }
+                }
+                coupling.push((least, most, most_off));
+            }
+        }
+        BranchTerms {
+            free,
+            r,
+            zeta,
+            mu,
+            coupling,
+        }
+    }
+
+    fn branch_enclosure(
+        &self,
+        terms: &BranchTerms<R>,
+        at_vertices: bool,
+    ) -> (Enclosure<R>, Vec<Gain<R>>) {
+        let zero = R::zero();
+        let mut bounds = Bounds::new(self.k());
+        let mut gains = Vec::new();
+        let mut w_lines: Vec<(Line<R>, Line<R>)> = Vec::new();
+        let BranchTerms {
+            free,
+            r,
+            zeta,
+            mu,
+            coupling,
+        } = terms;
+        if self.engine.net.a.is_some() && !free.is_empty() {
+            for (x, z) in mu.iter().zip(zeta) {
+                for (i, xi) in x.iter().enumerate() {
+                    let p = xi.scale(z);
+                    bounds.add_between(
+                        i,
+                        (rmin(p.lo, zero.clone()), zero.clone()),
+                        (rmax(p.hi, zero.clone()), zero.clone()),
+                    );
+                }
+            }
+            for (vi, &v) in free.iter().enumerate() {
+                let aty = &self.tables.aty[v];
+                let (la, lb) = self.affine_min(&mu[vi], aty, at_vertices);
+                let (ha, hb) = self.affine_max(&mu[vi], aty, at_vertices);
+                let (least, most, most_off) = &coupling[vi];
+                gains.push((v, ha.add(most_off, true), hb.clone()));
+                w_lines.push(((la.add(least, false), lb), (ha.add(most, true), hb)));
+            }
+        } else {
+            for (vi, &v) in free.iter().enumerate() {
+                let y = self.tables.aty[v].neg();
+                gains.push((v, zero.clone(), y.hi.clone()));
+                w_lines.push(((zero.clone(), y.lo), (zeta[vi].clone(), y.hi)));
+            }
+        }
+        // r_v,i w_v lies between the lines' products with r_v,i's ends.
+        let times = |rv: &Iv<R>, (a, b): &Line<R>, up: bool| -> Line<R> {
+            let pick = if up { rmax::<R> } else { rmin::<R> };
+            (
+                pick(rv.lo.mul(a, up), rv.hi.mul(a, up)),
+                pick(rv.lo.mul(b, up), rv.hi.mul(b, up)),
+            )
+        };
+        for (rv_row, (wl, wh)) in r.iter().zip(&w_lines) {
+            for (i, rv) in rv_row.iter().enumerate() {
+                let (l1, l2) = (times(rv, wl, false), times(rv, wh, false));
+                let (h1, h2) = (times(rv, wl, true), times(rv, wh, true));
+                let l = (rmin(l1.0, l2.0), rmin(l1.1, l2.1));
+                let h = (rmax(h1.0, h2.0), rmax(h1.1, h2.1));
+                bounds.add_between(i, self.lower_min0(&l), self.upper_max0(&h));
+            }
+        }
+        (bounds.enclosure(), gains)
+    }
+
+    fn cone_with(
+        &self,
+        branches: &[Branch],
+        quads: &[FQuad<R>],
+        terms: &[BranchTerms<R>],
+        at_vertices: bool,
+    ) -> Decision {
+        let k = self.k();
+        let (enclosures, gains): (Vec<_>, Vec<_>) = terms
+            .iter()
+            .map(|t| self.branch_enclosure(t, at_vertices))
+            .unzip();
+        let errors: Vec<Errors<R>> = enclosures.iter().map(Enclosure::symmetric).collect();
+        let mut unsure = false;
+        for (bi, (q, e)) in quads.iter().zip(&errors).enumerate() {
+            let enc = &enclosures[bi];
+            let d = self
+                .branch_descends(&branches[bi], q, enc, &gains[bi])
+                .or(|| self.cone_positive(q, Some(&enc.mid), &enc.rad))
+                .or(|| self.pair_with_errors((q, e), (q, e)));
+            match d {
+                Failed => return Failed,
+                Unsure => unsure = true,
+                Proved => {}
+            }
+        }
+        for (i, p) in branches.iter().enumerate() {
+            for (j, q) in branches.iter().enumerate() {
+                let Some(added) = added_neurons(&p.prefix, &q.prefix) else {
+                    continue;
+                };
+                let lowest = added[0].0;
+                let mut ridge_unsure = false;
+                let mut excused = false;
+                for &(l, v) in added.iter().take_while(|(l, _)| *l == lowest) {
+                    match self.ridge(&p.prefix, &quads[i], None, Some(&errors[i]), l, v) {
+                        Proved => {
+                            excused = true;
+                            break;
+                        }
+                        Unsure => ridge_unsure = true,
+                        Failed => {}
+                    }
+                }
+                if excused {
+                    continue;
+                }
+                let cross = self.reference_shift(&quads[j], &quads[i], at_vertices);
+                let mut e = errors[i].clone();
+                for c in 0..k {
+                    let a = errors[j].0[c].add(&cross.0[c], true);
+                    let b = errors[j].1[c].add(&cross.1[c], true);
+                    e.0[c] = rmax(e.0[c].clone(), a);
+                    e.1[c] = rmax(e.1[c].clone(), b);
+                }
+                let d = self
+                    .cone_positive(&quads[i], None, &e)
+                    .or(|| self.pair_with_errors((&quads[i], &errors[i]), (&quads[j], &errors[j])))
+                    .unless_unsure(ridge_unsure);
+                match d {
+                    Failed => return Failed,
+                    Unsure => unsure = true,
+                    Proved => {}
+                }
+            }
+        }
+        if unsure {
+            Unsure
+        } else {
+            Proved
+        }
+    }
+
+    fn reference_shift(&self, q: &FQuad<R>, p: &FQuad<R>, at_vertices: bool) -> Errors<R> {
+        (0..q.q.len())
+            .map(|i| {
+                let diff: Vec<Iv<R>> = q.q[i].iter().zip(&p.q[i]).map(|(x, y)| x.sub(y)).collect();
+                self.affine_abs_bound(&diff, &q.b[i].sub(&p.b[i]), at_vertices)
+            })
+            .unzip()
+    }
+
+    /// Whether neuron `index` of layer `layer` is a ridge (see the
+    /// checker's `ridge`): the bilinear lower bound of `<c_v, g>` at every
+    /// corner and both radii.
+    #[allow(clippy::too_many_arguments)]
+    fn ridge(
+        &self,
+        bits: &[Vec<bool>],
+        quad: &FQuad<R>,
+        shift: Option<&Errors<R>>,
+        errors: Option<&Errors<R>>,
+        layer: usize,
+        index: usize,
+    ) -> Decision {
+        let rows = self.engine.layer_rows(&bits[..layer - 1]);
+        let c = row_iv::<R>(&rows, index);
+        let u = mat_vec(&quad.q, &c);
+        let (mut big_a, mut big_b) = (Iv::zero(), Iv::zero());
+        if let Some((ma, mb)) = shift {
+            big_a = dot_exact(&c, ma).neg();
+            big_b = dot_exact(&c, mb).neg();
+        }
+        if let Some((a, b)) = errors {
+            for ((ci, a), b) in c.iter().zip(a).zip(b) {
+                let abs = Iv {
+                    lo: ci.mig(),
+                    hi: ci.mag(),
+                };
+                big_a = big_a.add(&abs.scale(a));
+                big_b = big_b.add(&abs.scale(b));
+            }
+        }
+        let w = dot(&c, &quad.b).add(&big_b);
+        let mut unsure = false;
+        for corner in &self.c.corners {
+            let slope = dot_exact(&u, corner).sub(&big_a);
+            let mut checks = vec![slope.scale(&self.c.t_lo).sub(&w)];
+            checks.push(match &self.c.t_hi {
+                Some(t) => slope.scale(t).sub(&w),
+                None => slope,
+            });
+            for v in checks {
+                if v.hi.is_neg() {
+                    return Failed;
+                }
+                if !v.lo.nonneg() {
+                    unsure = true;
+                }
+            }
+        }
+        if unsure {
+            eprintln!("DBG ridge");
+            Unsure
+        } else {
+            Proved
+        }
+    }
+
+    /// `|c(t)| > delta_d(t) + sum_i sqrt(T_i(t))` on the radial interval
+    /// (the checker's `centre_margin`, with the centre `mid`).
+    fn centre_margin(
+        &self,
+        quad: &FQuad<R>,
+        shift: Option<&Errors<R>>,
+        terms: &[[R; 3]],
+    ) -> Decision {
+        let c = &self.c;
+        let zero = R::zero();
+        let mut qc = mat_vec_exact(&quad.q, &c.mid);
+        let mut b = quad.b.clone();
+        if let Some((ma, mb)) = shift {
+            for i in 0..qc.len() {
+                qc[i] = qc[i].add(&Iv::point(ma[i].clone()));
+                b[i] = b[i].sub(&Iv::point(mb[i].clone()));
+            }
+        }
+        let sq: Vec<Iv<R>> = qc.iter().map(Iv::sqr).collect();
+        let mut alpha = sum(sq.iter().map(|s| s.lo.clone()), false);
+        let mut alpha_mag = sum(sq.iter().map(|s| s.hi.clone()), true);
+        let cross: Vec<Iv<R>> = qc.iter().zip(&b).map(|(x, y)| x.mul(y)).collect();
+        let mut beta = sum(cross.iter().map(|s| s.hi.clone()), true).pow2(1, true);
+        let mut beta_mag = sum(cross.iter().map(Iv::mag), true).pow2(1, true);
+        let bsq: Vec<Iv<R>> = b.iter().map(Iv::sqr).collect();
+        let mut gamma = sum(bsq.iter().map(|s| s.lo.clone()), false);
+        let mut gamma_mag = sum(bsq.iter().map(|s| s.hi.clone()), true);
+        // delta_d^2 = t^2 sum_i (sum_j |Q_ij| half_j)^2.
+        let mut dd = zero.clone();
+        for row in &quad.q {
+            let s = sum(
+                row.iter().zip(&c.half).map(|(q, h)| q.mag().mul(h, true)),
+                true,
+            );
+            dd = dd.add(&s.mul(&s, true), true);
+        }
+        let mut all = vec![[dd, zero.clone(), zero.clone()]];
+        all.extend(terms.iter().cloned());
+        let leading = all.iter().any(|x| x[0].is_pos());
+        let sizes: Vec<R> = all
+            .iter()
+            .map(|[a, b, cc]| {
+                let v = match &c.t_hi {
+                    Some(h) => {
+                        let t = c.t_lo.add(h, true).pow2(-1, true);
+                        a.mul(&t, true)
+                            .mul(&t, true)
+                            .add(&b.mul(&t, true), true)
+                            .add(cc, true)
+                    }
+                    None if leading => a.clone(),
+                    None => cc.clone(),
+                };
+                rmax(v, zero.clone()).sqrt(true)
+            })
+            .collect();
+        let used: Vec<usize> = (0..all.len())
+            .filter(|&i| all[i].iter().any(|v| *v != zero))
+            .collect();
+        let raw = sum(used.iter().map(|&i| sizes[i].clone()), true);
+        let floor = raw.pow2(-30, true);
+        let raised: Vec<R> = used
+            .iter()
+            .map(|&i| rmax(sizes[i].clone(), floor.clone()))
+            .collect();
+        // total >= the sum of the raised sizes, f_i >= total / size_i: then
+        // sum_i 1 / f_i <= 1 (Cauchy-Schwarz weights).
+        let total = sum(raised.iter().cloned(), true);
+        for (&i, x) in used.iter().zip(&raised) {
+            let [a, bb, cc] = &all[i];
+            let f = if raw.is_pos() {
+                total.div(x, true)
+            } else {
+                R::int(used.len() as i64)
+            };
+            let (fa, fb, fc) = (f.mul(a, true), f.mul(bb, true), f.mul(cc, true));
+            alpha = alpha.sub(&fa, false);
+            beta = beta.add(&fb, true);
+            gamma = gamma.sub(&fc, false);
+            alpha_mag = alpha_mag.add(&fa.abs(), true);
+            beta_mag = beta_mag.add(&fb.abs(), true);
+            gamma_mag = gamma_mag.add(&fc.abs(), true);
+        }
+        self.decide(&alpha, &beta, &gamma, [alpha_mag, beta_mag, gamma_mag])
+    }
+
+    /// `sum_i (a_i t + b_i)^2` as `[A, B, C]`, scaled by `factor`, rounded up.
+    fn errors_squared(e: &Errors<R>, factor: &R) -> [R; 3] {
+        let a2 = sum(e.0.iter().map(|x| x.mul(x, true)), true);
+        let ab = sum(e.0.iter().zip(&e.1).map(|(x, y)| x.mul(y, true)), true);
+        let b2 = sum(e.1.iter().map(|y| y.mul(y, true)), true);
+        [
+            factor.mul(&a2, true),
+            factor.mul(&ab, true).pow2(1, true),
+            factor.mul(&b2, true),
+        ]
+    }
+
+    /// `|h| > (1 + sqrt 2) |e|` (`(1 + sqrt 2)^2 < 747/128`).
+    fn cone_positive(&self, quad: &FQuad<R>, shift: Option<&Errors<R>>, e: &Errors<R>) -> Decision {
+        let factor = R::int(747).pow2(-7, true);
+        self.centre_margin(quad, shift, &[Self::errors_squared(e, &factor)])
+    }
+
+    fn pair_with_errors(&self, p: (&FQuad<R>, &Errors<R>), q: (&FQuad<R>, &Errors<R>)) -> Decision {
+        let zero = R::zero();
+        // The Pairs bound of <h_p, h_q>.
+        let (mut alpha, mut alpha_mag) = (zero.clone(), zero.clone());
+        for (rp, rq) in p.0.q.iter().zip(&q.0.q) {
+            let (a0, a1) = self.linear_range(rp);
+            let (b0, b1) = self.linear_range(rq);
+            let prod = Iv { lo: a0, hi: a1 }.mul(&Iv { lo: b0, hi: b1 });
+            alpha_mag = alpha_mag.add(&prod.mag(), true);
+            alpha = alpha.add(&prod.lo, false);
+        }
+        let cvec: Vec<Iv<R>> = mat_vec(&p.0.q, &q.0.b)
+            .into_iter()
+            .zip(mat_vec(&q.0.q, &p.0.b))
+            .map(|(x, y)| x.add(&y))
+            .collect();
+        let (blo, mut beta) = self.linear_range(&cvec);
+        let mut beta_mag = rmax(blo.abs(), beta.abs());
+        let g = dot(&p.0.b, &q.0.b);
+        let (mut gamma, mut gamma_mag) = (g.lo.clone(), g.mag());
+        let size = |quad: &FQuad<R>, i: usize| {
+            let (lo, hi) = self.linear_range(&quad.q[i]);
+            (rmax(lo.abs(), hi.abs()), quad.b[i].mag())
+        };
+        let (mut c2, mut c1, mut c0) = (zero.clone(), zero.clone(), zero.clone());
+        let mut prod = |x: &R, y: &R, u: &R, w: &R| {
+            c2 = c2.add(&x.mul(u, true), true);
+            c1 = c1.add(&x.mul(w, true), true).add(&y.mul(u, true), true);
+            c0 = c0.add(&y.mul(w, true), true);
+        };
+        for i in 0..p.0.q.len() {
+            let (ha, hb) = size(p.0, i);
+            let (ka, kb) = size(q.0, i);
+            let (ea, eb) = (&p.1 .0[i], &p.1 .1[i]);
+            let (fa, fb) = (&q.1 .0[i], &q.1 .1[i]);
+            prod(&ha, &hb, fa, fb);
+            prod(&ka, &kb, ea, eb);
+            prod(ea, eb, fa, fb);
+        }
+        alpha = alpha.sub(&c2, false);
+        beta = beta.add(&c1, true);
+        gamma = gamma.sub(&c0, false);
+        alpha_mag = alpha_mag.add(&c2.abs(), true);
+        beta_mag = beta_mag.add(&c1.abs(), true);
+        gamma_mag = gamma_mag.add(&c0.abs(), true);
+        self.decide(&alpha, &beta, &gamma, [alpha_mag, beta_mag, gamma_mag])
+    }
+
+    /// Within one branch: `|h| > |e| + J` (see the checker's
+    /// `branch_descends`).
+    fn branch_descends(
+        &self,
+        br: &Branch,
+        quad: &FQuad<R>,
+        enc: &Enclosure<R>,
+        gains: &[Gain<R>],
+    ) -> Decision {
+        let (shift, e) = (Some(&enc.mid), &enc.rad);
+        let d = self.engine.net.depth();
+        let zero = R::zero();
+        let c = &self.c;
+        let mut unsure = false;
+        let mut harmful: Vec<(usize, R, R)> = Vec::new();
+        for (v, a, b) in gains {
+            let line = (a.clone(), b.clone());
+            let (pa, pb) = match &c.t_hi {
+                Some(h) => {
+                    let (u0, u1) = (eval(&line, &c.t_lo, true), eval(&line, h, true));
+                    if nonpos(&u0) && nonpos(&u1) {
+                        continue;
+                    }
+                    let (d0, d1) = (eval(&line, &c.t_lo, false), eval(&line, h, false));
+                    if d0.nonneg() && d1.nonneg() {
+                        line
+                    } else {
+                        (rmax(a.clone(), zero.clone()), rmax(b.clone(), zero.clone()))
+                    }
+                }
+                None => {
+                    if nonpos(a) && nonpos(&eval(&line, &c.t_lo, true)) {
+                        continue;
+                    }
+                    (rmax(a.clone(), zero.clone()), rmax(b.clone(), zero.clone()))
+                }
+            };
+            match self.ridge(&br.prefix, quad, shift, Some(e), d, *v) {
+                Proved => continue,
+                Unsure => unsure = true,
+                Failed => {}
+            }
+            let row = row_iv::<R>(&br.rows, *v);
+            let n = sum(row.iter().map(|x| x.sqr().hi), true).sqrt(true);
+            harmful.push((*v, n.mul(&pa, true), n.mul(&pb, true)));
+        }
+        let e2 = Self::errors_squared(e, &R::int(1));
+        let test = |ja: &R, jb: &R| {
+            let j2 = [
+                ja.mul(ja, true),
+                ja.mul(jb, true).pow2(1, true),
+                jb.mul(jb, true),
+            ];
+            self.centre_margin(quad, shift, &[e2.clone(), j2])
+        };
+        let ja = sum(harmful.iter().map(|h| h.1.clone()), true);
+        let jb = sum(harmful.iter().map(|h| h.2.clone()), true);
+        let mut result = test(&ja, &jb);
+        let k = self.k();
+        let finite = harmful.iter().all(|h| !h.1.is_nan() && !h.2.is_nan());
+        if result != Proved
+            && finite
+            && harmful.len() >= k
+            && general_position(
+                &br.rows,
+                &harmful.iter().map(|h| h.0).collect::<Vec<_>>(),
+                k,
+            )
+        {
+            let top = |mut xs: Vec<R>| {
+                xs.sort_by(|a, b| b.partial_cmp(a).unwrap_or(std::cmp::Ordering::Equal));
+                sum(xs.into_iter().take(k - 1), true)
+            };
+            let ja = top(harmful.iter().map(|h| h.1.clone()).collect());
+            let jb = top(harmful.iter().map(|h| h.2.clone()).collect());
+            result = result.or(|| test(&ja, &jb));
+        }
+        result.unless_unsure(unsure)
+    }
+}

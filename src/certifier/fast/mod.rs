@@ -1,0 +1,76 @@
+//! The certifier's arithmetic tiers for the Cone rule, the rule that
+//! decides most cells: binary64 intervals first, MPFR at 128 bits where
+//! binary64 cannot decide, the checker's exact rule as the last resort.
+//! Every tier is rigorous (outward rounding); only the exact one is
+//! trusted, and the checker re-checks every cell of the certificate.
+
+pub mod cone;
+pub mod real;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::checker::geometry::Cell;
+use crate::checker::patterns::{Branch, Engine};
+use crate::checker::rules::Context;
+use cone::{Decision, Tables};
+use real::Mp;
+
+/// MPFR precision of the middle tier.
+pub const MPFR_BITS: u32 = 128;
+pub type Mpfr = Mp<MPFR_BITS>;
+
+/// Which tier settled a cell, and how.
+#[derive(Default, Debug)]
+pub struct TierCounts {
+    /// `[proved, failed]` per tier: binary64, MPFR, exact.
+    pub binary64: [AtomicU64; 2],
+    pub mpfr: [AtomicU64; 2],
+    pub exact: [AtomicU64; 2],
+}
+
+impl TierCounts {
+    pub fn snapshot(&self) -> [[u64; 2]; 3] {
+        let get = |a: &[AtomicU64; 2]| [a[0].load(Ordering::Relaxed), a[1].load(Ordering::Relaxed)];
+        [get(&self.binary64), get(&self.mpfr), get(&self.exact)]
+    }
+}
+
+/// The tiers over one network.
+pub struct Tiers {
+    binary64: Tables<f64>,
+    mpfr: Tables<Mpfr>,
+    pub counts: TierCounts,
+}
+
+fn tally(slot: &[AtomicU64; 2], proved: bool) -> bool {
+    slot[usize::from(!proved)].fetch_add(1, Ordering::Relaxed);
+    proved
+}
+
+impl Tiers {
+    pub fn new(engine: &Engine) -> Self {
+        Tiers {
+            binary64: Tables::new(engine),
+            mpfr: Tables::new(engine),
+            counts: TierCounts::default(),
+        }
+    }
+
+    /// Whether the Cone rule holds on the cell, by the first tier that
+    /// decides.
+    pub fn cone(&self, ctx: &Context, cell: &Cell, branches: &[Branch]) -> bool {
+        let engine = ctx.engine;
+        let c = &self.counts;
+        match cone::cone(engine, &self.binary64, cell, branches) {
+            Decision::Proved => return tally(&c.binary64, true),
+            Decision::Failed => return tally(&c.binary64, false),
+            Decision::Unsure => {}
+        }
+        match cone::cone(engine, &self.mpfr, cell, branches) {
+            Decision::Proved => return tally(&c.mpfr, true),
+            Decision::Failed => return tally(&c.mpfr, false),
+            Decision::Unsure => {}
+        }
+        tally(&c.exact, ctx.cone(cell, branches).is_ok())
+    }
+}
