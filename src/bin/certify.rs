@@ -392,7 +392,7 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
     }
     let hint = path_hint(net_path, &out_path);
     let (rho_lo, rho_hi) = rho_rational_enclosure(loaded.network.widths.len(), 128);
-    let opts = Options {
+    let mut opts = Options {
         eps,
         max_depth: a.max_depth,
         resolution,
@@ -400,30 +400,52 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
         rho: (rho_lo, rho_hi),
         exact_only: a.exact_only,
     };
-    let progress = Progress::default();
     let show = a.progress || (!a.quiet && !a.json && std::io::stderr().is_terminal());
-    let result = std::thread::scope(|scope| {
-        if show {
-            scope.spawn(|| progress_display(&progress));
-        }
-        let r = search(&loaded.network, &loaded.sha256, hint, &opts, &progress);
-        progress.done.store(true, Ordering::Relaxed);
-        r
-    });
-    let text = result.certificate.to_json();
+    let run_search = |opts: &Options| {
+        let progress = Progress::default();
+        std::thread::scope(|scope| {
+            if show {
+                scope.spawn(|| progress_display(&progress));
+            }
+            let r = search(
+                &loaded.network,
+                &loaded.sha256,
+                hint.clone(),
+                opts,
+                &progress,
+            );
+            progress.done.store(true, Ordering::Relaxed);
+            r
+        })
+    };
+    let mut result = run_search(&opts);
+    let mut text = result.certificate.to_json();
     let check_report = if a.no_verify {
         None
     } else {
-        // Self-check through the file format, exactly as `verify` reads it.
-        let cert = Certificate::from_json(&text)
-            .map_err(|e| format!("internal error: the certificate does not parse: {e}"))?;
-        match check(&cert, &loaded.network, &loaded.sha256) {
-            Ok(r) => Some(r),
-            Err(r) => {
-                return Err(format!(
-                    "internal error: the checker rejects the certificate, not written: {}",
-                    r.0
-                ))
+        loop {
+            // Self-check through the file format, exactly as `verify` reads it.
+            let cert = Certificate::from_json(&text)
+                .map_err(|e| format!("internal error: the certificate does not parse: {e}"))?;
+            match check(&cert, &loaded.network, &loaded.sha256) {
+                Ok(r) => break Some(r),
+                // The fast tiers prove what the exact rule should accept; if
+                // the checker disagrees anyway, search again exactly.
+                Err(r) if !opts.exact_only => {
+                    eprintln!(
+                        "certify: the checker rejects a cell the fast tiers proved ({}); searching again with the exact rules",
+                        r.0
+                    );
+                    opts.exact_only = true;
+                    result = run_search(&opts);
+                    text = result.certificate.to_json();
+                }
+                Err(r) => {
+                    return Err(format!(
+                        "internal error: the checker rejects the certificate, not written: {}",
+                        r.0
+                    ))
+                }
             }
         }
     };

@@ -253,14 +253,7 @@ impl Search<'_> {
         }
         if let Ok(b) = branches {
             let free = b.len() > 1 || b.iter().any(|br| br.free().next().is_some());
-            let cone = || {
-                if self.opts.exact_only {
-                    self.ctx.cone(cell, b).is_ok()
-                } else {
-                    self.tiers.cone(&self.ctx, cell, b)
-                }
-            };
-            if free && cone() {
+            if free && self.tiers.cone(&self.ctx, cell, b, self.opts.exact_only) {
                 return Some(Rule::Cone);
             }
         }

@@ -1,0 +1,82 @@
+//! `certify` with and without the fast tiers, from the command line.
+//!
+//! - `--exact-only` and the default (binary64, MPFR, exact) prove the same
+//!   radii on the default network, and both certificates verify.
+//! - With a deliberately broken fast tier (the test hook
+//!   `HVCERT_TEST_BROKEN_TIER`, which makes it "prove" every cell) the
+//!   self-check rejects the first certificate, `certify` searches again with
+//!   the exact rules, and what it writes is still a certificate `verify`
+//!   accepts: a wrong fast tier costs time, never a wrong verdict.
+
+use std::path::Path;
+use std::process::Command;
+
+fn default_net() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("certificates/default.bin")
+}
+
+fn certify(out: &Path, extra: &[&str], broken: bool) -> (serde_json::Value, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_certify"));
+    cmd.arg("--net")
+        .arg(default_net())
+        .arg("--out")
+        .arg(out)
+        .args(["--quiet", "--json"])
+        .args(extra);
+    if broken {
+        cmd.env("HVCERT_TEST_BROKEN_TIER", "1");
+    } else {
+        cmd.env_remove("HVCERT_TEST_BROKEN_TIER");
+    }
+    let o = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "certify failed: {stderr}");
+    (serde_json::from_slice(&o.stdout).unwrap(), stderr)
+}
+
+fn verify(cert: &Path) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_verify"))
+        .arg(cert)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "verify failed: {stdout}");
+    stdout
+}
+
+#[test]
+fn exact_only_and_tiers_prove_the_same_radii() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fast_path, exact_path) = (dir.path().join("fast.json"), dir.path().join("exact.json"));
+    let (fast, _) = certify(&fast_path, &[], false);
+    let (exact, _) = certify(&exact_path, &["--exact-only"], false);
+    for key in ["verdict", "eps_x_star", "eps_rho"] {
+        assert_eq!(fast[key], exact[key], "{key}");
+    }
+    assert_eq!(fast["verdict"], "holds");
+    // The default path decides the Cone rule in binary64; --exact-only never
+    // uses a fast tier.
+    assert!(fast["cone_tiers"]["binary64"]["proved"].as_u64().unwrap() > 0);
+    for tier in ["binary64", "mpfr"] {
+        for what in ["proved", "failed"] {
+            assert_eq!(exact["cone_tiers"][tier][what], 0, "{tier} {what}");
+        }
+    }
+    assert!(exact["cone_tiers"]["exact"]["proved"].as_u64().unwrap() > 0);
+    assert!(verify(&fast_path).starts_with("VERIFIED holds"));
+    assert!(verify(&exact_path).starts_with("VERIFIED holds"));
+}
+
+#[test]
+fn a_broken_fast_tier_costs_a_second_search_not_a_wrong_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cert.json");
+    let (summary, stderr) = certify(&path, &[], true);
+    assert!(
+        stderr.contains("searching again with the exact rules"),
+        "no fallback: {stderr}"
+    );
+    assert_eq!(summary["verdict"], "holds");
+    assert!(summary["verify_seconds"].is_number(), "self-checked");
+    assert!(verify(&path).starts_with("VERIFIED holds"));
+}
