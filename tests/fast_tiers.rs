@@ -142,6 +142,8 @@ fn nan_and_overflow_never_prove() {
     assert!(!nan.is_pos() && !nan.is_neg() && !nan.nonneg());
     assert!(hvcert::certifier::fast::real::rmax(nan, 1.0).is_nan());
     assert!(hvcert::certifier::fast::real::rmin(1.0, nan).is_nan());
+    assert!(Real::sqrt(&nan, true).is_nan() && Real::sqrt(&nan, false).is_nan());
+    assert!(Real::sqrt(&-1.0f64, true).is_nan());
     let iv = Iv { lo: nan, hi: 1.0 };
     assert!(iv.mag().is_nan());
     // 2^-1074 / 2 rounds to 0 (ties to even); outward, the bounds still

@@ -8,10 +8,13 @@
 //! quadratic stays positive with its margin lowered by `2^-ROBUST_BITS` of
 //! its magnitude, so the checker's exact recomputation (96-bit directed
 //! rounding) agrees. `Failed` means the rule fails even with the margin
-//! raised by `2^-UNSURE_BITS`: the exact rule would fail too. Anything in
-//! between, a NaN, a sign that intervals cannot settle (a ridge test at an
-//! exact zero), or a cell whose coordinates this type cannot hold exactly,
-//! is `Unsure` and goes to the next tier.
+//! raised by `2^-UNSURE_BITS`: the exact rule is then expected to fail too
+//! (not guaranteed: the slack does not cover every interval width, and a
+//! cell widened to representable coordinates is a little larger; a wrong
+//! `Failed` costs a split, never soundness, and `tests/fast_tiers.rs`
+//! finds none on the shipped covers). Anything in between, a NaN, or a sign
+//! that intervals cannot settle (a ridge test at an exact zero) is `Unsure`
+//! and goes to the next tier.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -652,7 +655,6 @@ impl<R: Real> Kernel<'_, R> {
     /// terms summed into each coefficient.
     fn decide(&self, alpha: &R, beta: &R, gamma: &R, mags: [R; 3]) -> Decision {
         if [alpha, beta, gamma].into_iter().chain(&mags).any(R::is_nan) {
-            eprintln!("DBG nan");
             return Unsure;
         }
         let slack = |bits: i32| -> [R; 3] { mags.clone().map(|m| m.pow2(-bits, true)) };
@@ -670,13 +672,6 @@ impl<R: Real> Kernel<'_, R> {
             &beta.sub(&sb, false),
             &gamma.add(&sg, true),
         ) {
-            eprintln!(
-                "DBG band {:?} {:?} {:?} {:?}",
-                alpha.to_f64(),
-                beta.to_f64(),
-                gamma.to_f64(),
-                mags.iter().map(|m| m.to_f64()).collect::<Vec<_>>()
-            );
             Unsure
         } else {
             Failed
@@ -1005,7 +1000,6 @@ impl<R: Real> Kernel<'_, R> {
             }
         }
         if unsure {
-            eprintln!("DBG ridge");
             Unsure
         } else {
             Proved

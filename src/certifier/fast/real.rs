@@ -137,15 +137,17 @@ pub fn approx_f64(num: &BigInt, exp: i64) -> f64 {
     }
 }
 
-/// Bounds of `x` from an approximation `v` within a relative `2^-52`.
+/// Bounds of `x` from an approximation `v` within a relative `2^-52`
+/// (widened to `2^-51`, each end stepped outward).
 #[inline]
 fn widen_rel(v: f64) -> (f64, f64) {
     const R: f64 = 1.0 / (1u64 << 51) as f64;
-    let (a, b) = ((v * (1.0 - R)).next_down(), (v * (1.0 + R)).next_up());
+    let m = v.abs();
+    let (small, big) = ((m * (1.0 - R)).next_down(), (m * (1.0 + R)).next_up());
     if v >= 0.0 {
-        (a, b)
+        (small, big)
     } else {
-        (b, a)
+        (-big, -small)
     }
 }
 
@@ -230,15 +232,21 @@ impl Real for f64 {
     #[inline]
     fn sqrt(&self, up: bool) -> Self {
         let r = f64::sqrt(*self);
-        // sqrt(0) = 0 exactly; never step below zero.
+        // sqrt(0) = 0 exactly; never step below zero (NaN stays NaN).
         if r == 0.0 && !up {
             r
         } else {
-            outward(r, up).max(0.0)
+            rmax(outward(r, up), 0.0)
         }
     }
     fn pow2(&self, e: i32, up: bool) -> Self {
-        outward(self * 2f64.powi(e), up)
+        // Exact unless the result leaves the normal range; stepped outward
+        // in any case.
+        let h = e.clamp(-2044, 2046) / 2;
+        outward(
+            self * two_to(h.clamp(-1022, 1023)) * two_to((e - h).clamp(-1022, 1023)),
+            up,
+        )
     }
     #[inline]
     fn neg(&self) -> Self {
