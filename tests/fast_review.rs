@@ -1,7 +1,8 @@
 //! Edge cases of the fast tiers' scalars (src/certifier/fast/real.rs) that
 //! the proptests of `fast_tiers.rs` rarely reach: dyadic conversions next to
-//! binade boundaries, both signs (`widen_rel` steps each end outward), and interval operations on zeros, the least subnormal and
-//! infinities, where each bound must be NaN or hold.
+//! binade boundaries, both signs (`widen_rel` steps each end outward), and
+//! interval operations on zeros, the least subnormal and infinities, where
+//! each bound must be NaN or hold.
 
 use hvcert::certifier::fast::real::{approx_f64, Iv, Real};
 use hvcert::exact::dyadic::Dyadic;
