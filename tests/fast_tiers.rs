@@ -9,15 +9,19 @@
 //!   (leaves and the cells that were split), a binary64 or MPFR `Proved`
 //!   comes with an exact Cone acceptance, and `Failed` with an exact
 //!   rejection. The networks cover `A = I`, `A != I`, depth 3 and `k = 3`.
+//! - The binary64 screen of a cell's patterns (the Crease rule, and which
+//!   region points need an exact solve) agrees with the exact Crease rule
+//!   where it decides and never puts outside the cell a region point that
+//!   lies in it, on the same cells.
 
 use std::path::Path;
 
-use hvcert::certifier::fast::cone::{cone, Decision, Tables};
+use hvcert::certifier::fast::cone::{cone, screen, Decision, Tables};
 use hvcert::certifier::fast::real::{Iv, Mp, Real};
 use hvcert::certifier::fast::Mpfr;
 use hvcert::checker::geometry::{Cell, Excluded};
 use hvcert::checker::patterns::Engine;
-use hvcert::checker::rules::{Context, CONE_BRANCHES};
+use hvcert::checker::rules::{Context, CONE_BRANCHES, CREASE_LIMIT};
 use hvcert::exact::dyadic::Dyadic;
 use hvcert::exact::eval::ExactNet;
 use hvcert::format::certificate::{Certificate, Node};
@@ -181,6 +185,11 @@ struct Agreement {
     /// `[proved, unsure, failed]` per tier.
     binary64: [usize; 3],
     mpfr: [usize; 3],
+    /// Crease screen `[proved, unsure, failed]`, exact acceptances; region
+    /// points `[may be inside, certainly outside]`.
+    crease: [usize; 3],
+    crease_exact: usize,
+    region_points: [usize; 2],
 }
 
 fn slot(d: Decision) -> usize {
@@ -213,6 +222,34 @@ fn compare(name: &str, limit: usize) -> Agreement {
         let mut all = Vec::new();
         cells(&face.tree, Cell::root(face.face, net.k), &mut all, limit);
         for cell in all {
+            // The failure tests of Crease and Pairs never fail a cell the
+            // exact rule accepts.
+            if let Ok(pats) = ctx.patterns(&cell, 16) {
+                if !pats.free.is_empty() && pats.patterns.len() <= CREASE_LIMIT {
+                    let s = screen(&engine, &t64, &cell, &pats);
+                    let exact = ctx.crease(&cell, &pats).is_ok();
+                    match s.crease {
+                        Decision::Proved => assert!(exact, "{name}: binary64 proves a Crease cell the exact rule rejects: {cell:?}"),
+                        Decision::Failed => assert!(!exact, "{name}: binary64 fails a Crease cell the exact rule accepts: {cell:?}"),
+                        Decision::Unsure => {}
+                    }
+                    a.crease[slot(s.crease)] += 1;
+                    a.crease_exact += usize::from(exact);
+                    // A region point the screen puts outside is outside.
+                    for (p, may) in pats.patterns.iter().zip(&s.may_hold_region_point) {
+                        let quad = engine.quadratic(p);
+                        let inside = quad
+                            .region_scaled
+                            .as_ref()
+                            .is_some_and(|(u, q)| cell.contains_scaled(u, q));
+                        assert!(
+                            *may || !inside,
+                            "{name}: region point in {cell:?} screened out"
+                        );
+                        a.region_points[usize::from(!*may)] += 1;
+                    }
+                }
+            }
             let (Ok(branches), _) = ctx.branches_from(&cell, CONE_BRANCHES, None) else {
                 continue;
             };

@@ -737,6 +737,7 @@ fn print_summary(
     let mut out = String::new();
     let c = &r.certificate;
     let dec = |v: &BigRational| rational_to_decimal(v, 6);
+    let t = &r.tiers;
     if a.json {
         let v = serde_json::json!({
             "verdict": c.verdict.name(),
@@ -751,10 +752,12 @@ fn print_summary(
             "max_depth": r.max_depth_seen,
             "certify_seconds": r.seconds,
             "cone_tiers": serde_json::json!({
-                "binary64": {"proved": r.tiers[0][0], "failed": r.tiers[0][1]},
-                "mpfr": {"proved": r.tiers[1][0], "failed": r.tiers[1][1]},
-                "exact": {"proved": r.tiers[2][0], "failed": r.tiers[2][1]},
+                "binary64": {"proved": t.cone[0][0], "failed": t.cone[0][1]},
+                "mpfr": {"proved": t.cone[1][0], "failed": t.cone[1][1]},
+                "exact": {"proved": t.cone[2][0], "failed": t.cone[2][1]},
             }),
+            "crease_binary64": {"proved": t.crease[0], "failed": t.crease[1], "left_to_exact": t.crease[2]},
+            "region_points": {"outside_binary64": t.region_points[0], "exact": t.region_points[1]},
             "verify_seconds": report.map(|r| r.seconds),
             "cells": report.map(|r| serde_json::json!({
                 "region": r.counts.region, "crease": r.counts.crease, "cone": r.counts.cone, "pairs": r.counts.pairs,
@@ -838,16 +841,19 @@ fn print_summary(
         }
     );
     let t = &r.tiers;
-    if t.iter().flatten().any(|&n| n > 0) {
+    if t.cone.iter().flatten().any(|&n| n > 0) {
         outln!(
             out,
-            "cone tiers   binary64 {} proved / {} failed, MPFR {} / {}, exact {} / {}",
-            t[0][0],
-            t[0][1],
-            t[1][0],
-            t[1][1],
-            t[2][0],
-            t[2][1]
+            "tiers        Cone: binary64 {} proved / {} failed, MPFR {} / {}, exact {} / {}; Crease: binary64 {} / {}, exact {} tried",
+            t.cone[0][0],
+            t.cone[0][1],
+            t.cone[1][0],
+            t.cone[1][1],
+            t.cone[2][0],
+            t.cone[2][1],
+            t.crease[0],
+            t.crease[1],
+            t.crease[2]
         );
     }
     outln!(out, "time         certify {:.2} s", r.seconds);

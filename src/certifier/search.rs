@@ -18,6 +18,7 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{Signed, Zero};
 
+use crate::certifier::fast::cone::Decision;
 use crate::certifier::fast::Tiers;
 use crate::checker::geometry::{Cell, Excluded};
 use crate::checker::patterns::{Branch, CellPatterns, Engine, Statuses};
@@ -84,8 +85,8 @@ pub struct FoundStationary {
 
 pub struct SearchResult {
     pub certificate: Certificate,
-    /// Cone rule decisions `[proved, failed]` by tier: binary64, MPFR, exact.
-    pub tiers: [[u64; 2]; 3],
+    /// What the arithmetic tiers decided.
+    pub tiers: crate::certifier::fast::TierSnapshot,
     pub stationary: Vec<FoundStationary>,
     pub max_depth_seen: u32,
     pub seconds: f64,
@@ -264,11 +265,23 @@ impl Search<'_> {
             }
             self.note_region_point(&p.patterns[0], cell);
         } else if p.patterns.len() <= crate::checker::rules::CREASE_LIMIT {
-            if self.ctx.crease(cell, &p).is_ok() {
+            // binary64 first: the Crease rule where it decides, and no exact
+            // region points certainly outside the cell.
+            let screen = (!self.opts.exact_only)
+                .then(|| self.tiers.screen(&self.ctx, cell, &p))
+                .flatten();
+            let crease = match screen.as_ref().map(|s| s.crease) {
+                Some(Decision::Proved) => true,
+                Some(Decision::Failed) => false,
+                _ => self.ctx.crease(cell, &p).is_ok(),
+            };
+            if crease {
                 return Some(Rule::Crease);
             }
-            for pat in &p.patterns {
-                self.note_region_point(pat, cell);
+            for (i, pat) in p.patterns.iter().enumerate() {
+                if screen.as_ref().is_none_or(|s| s.may_hold_region_point[i]) {
+                    self.note_region_point(pat, cell);
+                }
             }
         }
         self.ctx.pairs(cell, &p).is_ok().then_some(Rule::Pairs)

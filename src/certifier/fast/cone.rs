@@ -21,8 +21,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use super::real::{approx_f64, dot, dot_exact, nonpos, rmax, rmin, sum, Iv, Mp, Real};
 use crate::checker::geometry::Cell;
-use crate::checker::patterns::{Branch, Engine, Quadratic};
+use crate::checker::patterns::{Branch, CellPatterns, Engine, Quadratic};
 use crate::exact::dyadic::{determinant, DMat, Dyadic};
+use crate::exact::eval::Pattern;
 use num_bigint::BigInt;
 use num_traits::Zero;
 
@@ -193,12 +194,38 @@ pub struct FQuad<R> {
 /// How a number type gets a branch's `Q_b`, `b_b`: MPFR converts the
 /// engine's exact ones; binary64 computes them from the neuron rows.
 pub trait Data: Real {
-    fn branch_quad(engine: &Engine, tables: &Tables<Self>, br: &Branch) -> FQuad<Self>;
+    /// `Q_P`, `b_P` of the pattern `prefix` + `last` (`rows`: the last
+    /// layer's rows under `prefix`).
+    fn pattern_quad(
+        engine: &Engine,
+        tables: &Tables<Self>,
+        prefix: &[Vec<bool>],
+        rows: &DMat,
+        last: &[bool],
+    ) -> FQuad<Self>;
+
+    /// Of a branch's base pattern (its free neurons off).
+    fn branch_quad(engine: &Engine, tables: &Tables<Self>, br: &Branch) -> FQuad<Self> {
+        let last: Vec<bool> = br.status.iter().map(|s| *s == Some(true)).collect();
+        Self::pattern_quad(engine, tables, &br.prefix, &br.rows, &last)
+    }
+}
+
+fn full_pattern(prefix: &[Vec<bool>], last: &[bool]) -> Pattern {
+    let mut bits = prefix.to_vec();
+    bits.push(last.to_vec());
+    Pattern { bits }
 }
 
 impl<const P: u32> Data for Mp<P> {
-    fn branch_quad(engine: &Engine, _: &Tables<Self>, br: &Branch) -> FQuad<Self> {
-        FQuad::new(&engine.quadratic(&br.base_pattern()))
+    fn pattern_quad(
+        engine: &Engine,
+        _: &Tables<Self>,
+        prefix: &[Vec<bool>],
+        _: &DMat,
+        last: &[bool],
+    ) -> FQuad<Self> {
+        FQuad::new(&engine.quadratic(&full_pattern(prefix, last)))
     }
 }
 
@@ -220,19 +247,22 @@ fn bounded(s: f64, t: f64, n: usize) -> Iv<f64> {
 }
 
 impl Data for f64 {
-    fn branch_quad(engine: &Engine, tables: &Tables<f64>, br: &Branch) -> FQuad<f64> {
-        let rows = &br.rows;
+    fn pattern_quad(
+        engine: &Engine,
+        tables: &Tables<f64>,
+        prefix: &[Vec<bool>],
+        rows: &DMat,
+        last: &[bool],
+    ) -> FQuad<f64> {
         let k = rows.cols;
-        let on: Vec<usize> = (0..rows.rows)
-            .filter(|&j| br.status[j] == Some(true))
-            .collect();
+        let on: Vec<usize> = (0..rows.rows).filter(|&j| last[j]).collect();
         let approx_row = |j: usize| -> Vec<f64> {
             rows.row(j)
                 .iter()
                 .map(|v| approx_f64(v, rows.exp))
                 .collect()
         };
-        let exact = || FQuad::new(&engine.quadratic(&br.base_pattern()));
+        let exact = || FQuad::new(&engine.quadratic(&full_pattern(prefix, last)));
         let n = on.len();
         let mut q = vec![vec![Iv::zero(); k]; k];
         let mut b = vec![Iv::zero(); k];
@@ -272,8 +302,8 @@ impl Data for f64 {
                 // M = A_on X (A exact), Q = M^T M, b = M^T y.
                 let cols = tables.a_cols;
                 let mrows = a.len() / cols;
-                let last: Vec<bool> = br.status.iter().map(|s| *s == Some(true)).collect();
-                let base = tables.bases.lock().expect("lock").get(&br.prefix).cloned();
+                let last = last.to_vec();
+                let base = tables.bases.lock().expect("lock").get(prefix).cloned();
                 let flips =
                     |b: &PointBase| b.last.iter().zip(&last).filter(|(x, y)| x != y).count();
                 let pb = match base {
@@ -334,7 +364,7 @@ impl Data for f64 {
                     .bases
                     .lock()
                     .expect("lock")
-                    .insert(br.prefix.clone(), Arc::new(pb));
+                    .insert(prefix.to_vec(), Arc::new(pb));
                 for c in 0..k {
                     for d in c..k {
                         let v = m
@@ -584,7 +614,158 @@ pub fn cone<R: Data>(
     }
 }
 
+/// What the fast arithmetic says of a cell's patterns before the exact
+/// Crease rule and the search for stationary points run.
+pub struct Screen {
+    /// The Crease rule in `R` (see the checker's `Context::crease`):
+    /// `Proved` needs every region point certainly outside the cell (the
+    /// rule's other ways of making a zero harmless are left to the exact
+    /// tier) and, for every pair `P < Q`, a ridge among `Q`'s added neurons
+    /// of the lowest layer or the Pairs bound, each proved robustly.
+    /// `Failed`: some pair has neither (each decidedly failing).
+    pub crease: Decision,
+    /// Per pattern: whether its region point `Q_P^{-1} b_P` may lie in the
+    /// cell (`false` only when it certainly does not; unsure, or `Q_P`
+    /// possibly singular, stays `true`).
+    pub may_hold_region_point: Vec<bool>,
+}
+
+/// The [`Screen`] of a cell's patterns.
+pub fn screen<R: Data>(
+    engine: &Engine,
+    tables: &Tables<R>,
+    cell: &Cell,
+    pats: &CellPatterns,
+) -> Screen {
+    let kernel = Kernel {
+        engine,
+        tables,
+        c: FCell::new(cell),
+    };
+    let quads = pattern_quads(engine, tables, pats);
+    let may_hold_region_point: Vec<bool> = quads
+        .iter()
+        .map(|q| !kernel.region_point_outside(q, cell))
+        .collect();
+    let k = cell.k();
+    let none: Errors<R> = (vec![R::zero(); k], vec![R::zero(); k]);
+    let mut unsure = may_hold_region_point.iter().any(|&m| m);
+    let mut crease = Proved;
+    'pairs: for (i, p) in pats.patterns.iter().enumerate() {
+        for (j, q) in pats.patterns.iter().enumerate() {
+            let Some(added) = added_neurons(&p.bits, &q.bits) else {
+                continue;
+            };
+            let lowest = added[0].0;
+            let mut ridge = Failed;
+            for &(l, v) in added.iter().take_while(|(l, _)| *l == lowest) {
+                ridge = ridge.or(|| kernel.ridge(&p.bits, &quads[i], None, None, l, v));
+                if ridge == Proved {
+                    break;
+                }
+            }
+            match ridge.or(|| kernel.pair_with_errors((&quads[i], &none), (&quads[j], &none))) {
+                Proved => {}
+                Unsure => unsure = true,
+                Failed => {
+                    crease = Failed;
+                    break 'pairs;
+                }
+            }
+        }
+    }
+    if crease == Proved && unsure {
+        crease = Unsure;
+    }
+    Screen {
+        crease,
+        may_hold_region_point,
+    }
+}
+
+fn pattern_quads<R: Data>(
+    engine: &Engine,
+    tables: &Tables<R>,
+    pats: &CellPatterns,
+) -> Vec<FQuad<R>> {
+    let d = engine.net.depth();
+    pats.patterns
+        .iter()
+        .map(|p| {
+            let rows = engine.layer_rows(&p.bits[..d - 1]);
+            R::pattern_quad(engine, tables, &p.bits[..d - 1], &rows, &p.bits[d - 1])
+        })
+        .collect()
+}
+
 impl<R: Real> Kernel<'_, R> {
+    /// Whether the solution of `Q x = b` certainly lies outside the cell
+    /// (Cramer's rule in intervals, `k <= 3`; `false` when unsure).
+    fn region_point_outside(&self, quad: &FQuad<R>, cell: &Cell) -> bool {
+        let q = &quad.q;
+        let det2 = |a: &Iv<R>, b: &Iv<R>, c: &Iv<R>, d: &Iv<R>| a.mul(d).sub(&b.mul(c));
+        let det = |m: &[Vec<Iv<R>>]| -> Iv<R> {
+            match m.len() {
+                1 => m[0][0].clone(),
+                2 => det2(&m[0][0], &m[0][1], &m[1][0], &m[1][1]),
+                _ => m[0][0]
+                    .mul(&det2(&m[1][1], &m[1][2], &m[2][1], &m[2][2]))
+                    .sub(&m[0][1].mul(&det2(&m[1][0], &m[1][2], &m[2][0], &m[2][2])))
+                    .add(&m[0][2].mul(&det2(&m[1][0], &m[1][1], &m[2][0], &m[2][1]))),
+            }
+        };
+        let k = q.len();
+        if k > 3 {
+            return false;
+        }
+        let d = det(q);
+        if !(d.lo.is_pos() || d.hi.is_neg()) {
+            return false;
+        }
+        // x_i = det(Q with column i replaced by b) / det(Q); compare
+        // x_i det with the cell's bounds times det (sign known).
+        let scaled: Vec<Iv<R>> = (0..k)
+            .map(|i| {
+                let m: Vec<Vec<Iv<R>>> = q
+                    .iter()
+                    .zip(&quad.b)
+                    .map(|(row, bi)| {
+                        let mut r = row.clone();
+                        r[i] = bi.clone();
+                        r
+                    })
+                    .collect();
+                det(&m)
+            })
+            .collect();
+        // With D = det(Q): x = X / D. Multiply through by |D| (positive):
+        // s x_a |D| = s X_a sign(D) is t |D|.
+        let sign_d = if d.lo.is_pos() { 1 } else { -1 };
+        let orient = |v: &Iv<R>, s: i32| if s > 0 { v.clone() } else { v.neg() };
+        let axis = cell.face.axis;
+        let s = if cell.face.positive { sign_d } else { -sign_d };
+        let t_abs = orient(&scaled[axis], s); // t |D|
+        let abs_d = orient(&d, sign_d); // |D| > 0
+        let c = &self.c;
+        // t < t_lo or t > t_hi.
+        if t_abs.sub(&abs_d.scale(&c.t_lo)).hi.is_neg() {
+            return true;
+        }
+        if let Some(h) = &c.t_hi {
+            if t_abs.sub(&abs_d.scale(h)).lo.is_pos() {
+                return true;
+            }
+        }
+        if !t_abs.lo.is_pos() {
+            return false;
+        }
+        // p_j = x_j / t outside [lo_j, hi_j]: X_j sign(D) vs lo_j t |D|.
+        (0..k).filter(|&j| j != axis).any(|j| {
+            let xj = orient(&scaled[j], sign_d);
+            xj.sub(&t_abs.scale(&c.hi[j])).lo.is_pos() || xj.sub(&t_abs.scale(&c.lo[j])).hi.is_neg()
+        })
+    }
+
     fn k(&self) -> usize {
         self.c.lo.len()
     }

@@ -10,7 +10,7 @@ pub mod real;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::checker::geometry::Cell;
-use crate::checker::patterns::{Branch, Engine};
+use crate::checker::patterns::{Branch, CellPatterns, Engine};
 use crate::checker::rules::Context;
 use cone::{Decision, Tables};
 use real::Mp;
@@ -19,6 +19,17 @@ use real::Mp;
 pub const MPFR_BITS: u32 = 128;
 pub type Mpfr = Mp<MPFR_BITS>;
 
+/// The counters at the end of a search.
+#[derive(Clone, Debug, Default)]
+pub struct TierSnapshot {
+    /// Cone rule `[proved, failed]` per tier: binary64, MPFR, exact.
+    pub cone: [Vec<u64>; 3],
+    /// Crease screened in binary64: `[proved, failed, left to exact]`.
+    pub crease: Vec<u64>,
+    /// Region points `[certainly outside in binary64, solved exactly]`.
+    pub region_points: Vec<u64>,
+}
+
 /// Which tier settled a cell, and how.
 #[derive(Default, Debug)]
 pub struct TierCounts {
@@ -26,12 +37,22 @@ pub struct TierCounts {
     pub binary64: [AtomicU64; 2],
     pub mpfr: [AtomicU64; 2],
     pub exact: [AtomicU64; 2],
+    /// Crease rule screened in binary64: `[proved, failed, left to the
+    /// exact rule]`.
+    pub crease: [AtomicU64; 3],
+    /// Region points `[certainly outside the cell in binary64, solved
+    /// exactly]`.
+    pub region_points_skipped: [AtomicU64; 2],
 }
 
 impl TierCounts {
-    pub fn snapshot(&self) -> [[u64; 2]; 3] {
-        let get = |a: &[AtomicU64; 2]| [a[0].load(Ordering::Relaxed), a[1].load(Ordering::Relaxed)];
-        [get(&self.binary64), get(&self.mpfr), get(&self.exact)]
+    pub fn snapshot(&self) -> TierSnapshot {
+        let get = |a: &[AtomicU64]| a.iter().map(|v| v.load(Ordering::Relaxed)).collect();
+        TierSnapshot {
+            cone: [get(&self.binary64), get(&self.mpfr), get(&self.exact)],
+            crease: get(&self.crease),
+            region_points: get(&self.region_points_skipped),
+        }
     }
 }
 
@@ -59,6 +80,28 @@ impl Tiers {
             counts: TierCounts::default(),
             broken: std::env::var_os("HVCERT_TEST_BROKEN_TIER").is_some(),
         }
+    }
+
+    /// The binary64 [`cone::Screen`] of a cell's patterns (`None` with the
+    /// test hook set).
+    pub fn screen(&self, ctx: &Context, cell: &Cell, pats: &CellPatterns) -> Option<cone::Screen> {
+        if self.broken {
+            return None;
+        }
+        let s = cone::screen(ctx.engine, &self.binary64, cell, pats);
+        let slot = match s.crease {
+            Decision::Proved => 0,
+            Decision::Failed => 1,
+            Decision::Unsure => 2,
+        };
+        self.counts.crease[slot].fetch_add(1, Ordering::Relaxed);
+        let outside = s.may_hold_region_point.iter().filter(|&&m| !m).count() as u64;
+        self.counts.region_points_skipped[0].fetch_add(outside, Ordering::Relaxed);
+        self.counts.region_points_skipped[1].fetch_add(
+            s.may_hold_region_point.len() as u64 - outside,
+            Ordering::Relaxed,
+        );
+        Some(s)
     }
 
     /// Whether the Cone rule holds on the cell, by the first tier that
