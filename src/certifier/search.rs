@@ -1,7 +1,9 @@
 //! The cover search of `certify`: adaptive bisection of each cube face,
-//! deciding every cell with the checker's exact rules (SPEC §5), then the
+//! deciding every cell with the checker's rules (SPEC §5), then the
 //! verdict: `holds`, `violated` with an exact counterexample, or `unknown`
-//! with the residual cells.
+//! with the residual cells. The Cone and Crease rules run in the
+//! arithmetic tiers of [`crate::certifier::fast`] first (binary64, MPFR,
+//! then the exact rule); the others run exactly.
 //!
 //! In the *sharpest* mode (no `--eps`) the search first proves what it can
 //! with an empty excluded set (and `x*`, always stationary, listed), stops
