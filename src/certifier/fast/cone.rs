@@ -2,7 +2,11 @@
 //! checker's `rules::Context::cone` (read its comment for the mathematics),
 //! with the cell's data (`Q_b`, `b_b`, neuron rows, `A^T y`, columns of
 //! `A^T A`) enclosed in intervals of a [`Real`] type and every bound rounded
-//! outward. The exact data still come from the engine's caches.
+//! outward. [`Data`] says where `Q_b`, `b_b` come from: binary64 computes
+//! them from the exact neuron rows with an a priori error bound, MPFR
+//! converts the engine's exact ones. [`screen`] applies the same kernel to
+//! the Crease rule (`Context::crease`) and to the question which region
+//! points may lie in a cell.
 //!
 //! The answer is three-valued. `Proved` is rigorous and robust: the final
 //! quadratic stays positive with its margin lowered by `2^-ROBUST_BITS` of
