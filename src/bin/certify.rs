@@ -840,7 +840,6 @@ fn print_summary(
             None => ", not self-checked (--no-verify)".into(),
         }
     );
-    let t = &r.tiers;
     if t.cone.iter().flatten().any(|&n| n > 0) {
         outln!(
             out,

@@ -55,8 +55,9 @@ pub struct Options {
     pub time_limit: Option<Duration>,
     /// The rho_d enclosure `[lo, hi]` to claim.
     pub rho: (BigRational, BigRational),
-    /// Decide the Cone rule with the exact rule only, skipping the binary64
-    /// and MPFR tiers ([`crate::certifier::fast`]).
+    /// Decide every rule exactly, skipping the binary64 and MPFR tiers of
+    /// the Cone rule and the binary64 screen of the Crease rule
+    /// ([`crate::certifier::fast`]).
     pub exact_only: bool,
 }
 

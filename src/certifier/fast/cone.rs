@@ -586,7 +586,7 @@ struct BranchTerms<R> {
 }
 
 /// The Cone rule on one cell in number type `R`.
-pub struct Kernel<'a, R: Real> {
+struct Kernel<'a, R: Real> {
     engine: &'a Engine<'a>,
     tables: &'a Tables<R>,
     c: FCell<R>,
@@ -663,7 +663,8 @@ pub fn screen<R: Data>(
             let lowest = added[0].0;
             let mut ridge = Failed;
             for &(l, v) in added.iter().take_while(|(l, _)| *l == lowest) {
-                ridge = ridge.or(|| kernel.ridge(&p.bits, &quads[i], None, None, l, v));
+                ridge = ridge
+                    .or(|| kernel.ridge(&kernel.layer_row(&p.bits, l, v), &quads[i], None, None));
                 if ridge == Proved {
                     break;
                 }
@@ -1088,7 +1089,8 @@ impl<R: Real> Kernel<'_, R> {
                 let mut ridge_unsure = false;
                 let mut excused = false;
                 for &(l, v) in added.iter().take_while(|(l, _)| *l == lowest) {
-                    match self.ridge(&p.prefix, &quads[i], None, Some(&errors[i]), l, v) {
+                    let c = self.layer_row(&p.prefix, l, v);
+                    match self.ridge(&c, &quads[i], None, Some(&errors[i])) {
                         Proved => {
                             excused = true;
                             break;
@@ -1135,26 +1137,27 @@ impl<R: Real> Kernel<'_, R> {
             .unzip()
     }
 
-    /// Whether neuron `index` of layer `layer` is a ridge (see the
-    /// checker's `ridge`): the bilinear lower bound of `<c_v, g>` at every
-    /// corner and both radii.
-    #[allow(clippy::too_many_arguments)]
+    /// The row `c_v` of neuron `index` of layer `layer` (1-based) under the
+    /// earlier bits of `bits`.
+    fn layer_row(&self, bits: &[Vec<bool>], layer: usize, index: usize) -> Vec<Iv<R>> {
+        row_iv(&self.engine.layer_rows(&bits[..layer - 1]), index)
+    }
+
+    /// Whether the neuron with row `c` (see [`Kernel::layer_row`]) is a
+    /// ridge (see the checker's `ridge`): the bilinear lower bound of `<c,
+    /// g>` at every corner and both radii.
     fn ridge(
         &self,
-        bits: &[Vec<bool>],
+        c: &[Iv<R>],
         quad: &FQuad<R>,
         shift: Option<&Errors<R>>,
         errors: Option<&Errors<R>>,
-        layer: usize,
-        index: usize,
     ) -> Decision {
-        let rows = self.engine.layer_rows(&bits[..layer - 1]);
-        let c = row_iv::<R>(&rows, index);
-        let u = mat_vec(&quad.q, &c);
+        let u = mat_vec(&quad.q, c);
         let (mut big_a, mut big_b) = (Iv::zero(), Iv::zero());
         if let Some((ma, mb)) = shift {
-            big_a = dot_exact(&c, ma).neg();
-            big_b = dot_exact(&c, mb).neg();
+            big_a = dot_exact(c, ma).neg();
+            big_b = dot_exact(c, mb).neg();
         }
         if let Some((a, b)) = errors {
             for ((ci, a), b) in c.iter().zip(a).zip(b) {
@@ -1166,7 +1169,7 @@ impl<R: Real> Kernel<'_, R> {
                 big_b = big_b.add(&abs.scale(b));
             }
         }
-        let w = dot(&c, &quad.b).add(&big_b);
+        let w = dot(c, &quad.b).add(&big_b);
         let mut unsure = false;
         for corner in &self.c.corners {
             let slope = dot_exact(&u, corner).sub(&big_a);
@@ -1353,7 +1356,6 @@ impl<R: Real> Kernel<'_, R> {
         gains: &[Gain<R>],
     ) -> Decision {
         let (shift, e) = (Some(&enc.mid), &enc.rad);
-        let d = self.engine.net.depth();
         let zero = R::zero();
         let c = &self.c;
         let mut unsure = false;
@@ -1380,12 +1382,13 @@ impl<R: Real> Kernel<'_, R> {
                     (rmax(a.clone(), zero.clone()), rmax(b.clone(), zero.clone()))
                 }
             };
-            match self.ridge(&br.prefix, quad, shift, Some(e), d, *v) {
+            // A last-layer neuron: its row is the branch's.
+            let row = row_iv::<R>(&br.rows, *v);
+            match self.ridge(&row, quad, shift, Some(e)) {
                 Proved => continue,
                 Unsure => unsure = true,
                 Failed => {}
             }
-            let row = row_iv::<R>(&br.rows, *v);
             let n = sum(row.iter().map(|x| x.sqr().hi), true).sqrt(true);
             harmful.push((*v, n.mul(&pa, true), n.mul(&pb, true)));
         }

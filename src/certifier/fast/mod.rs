@@ -1,8 +1,10 @@
 //! The certifier's arithmetic tiers for the Cone rule, the rule that
 //! decides most cells: binary64 intervals first, MPFR at 128 bits where
-//! binary64 cannot decide, the checker's exact rule as the last resort.
-//! Every tier is rigorous (outward rounding); only the exact one is
-//! trusted, and the checker re-checks every cell of the certificate.
+//! binary64 cannot decide, the checker's exact rule as the last resort;
+//! and a binary64 screen of the Crease rule and of region points (exact
+//! where it cannot decide). Every tier is rigorous (outward rounding); only
+//! the exact one is trusted, and the checker re-checks every cell of the
+//! certificate.
 
 pub mod cone;
 pub mod real;
@@ -42,7 +44,7 @@ pub struct TierCounts {
     pub crease: [AtomicU64; 3],
     /// Region points `[certainly outside the cell in binary64, solved
     /// exactly]`.
-    pub region_points_skipped: [AtomicU64; 2],
+    pub region_points: [AtomicU64; 2],
 }
 
 impl TierCounts {
@@ -51,7 +53,7 @@ impl TierCounts {
         TierSnapshot {
             cone: [get(&self.binary64), get(&self.mpfr), get(&self.exact)],
             crease: get(&self.crease),
-            region_points: get(&self.region_points_skipped),
+            region_points: get(&self.region_points),
         }
     }
 }
@@ -96,8 +98,8 @@ impl Tiers {
         };
         self.counts.crease[slot].fetch_add(1, Ordering::Relaxed);
         let outside = s.may_hold_region_point.iter().filter(|&&m| !m).count() as u64;
-        self.counts.region_points_skipped[0].fetch_add(outside, Ordering::Relaxed);
-        self.counts.region_points_skipped[1].fetch_add(
+        self.counts.region_points[0].fetch_add(outside, Ordering::Relaxed);
+        self.counts.region_points[1].fetch_add(
             s.may_hold_region_point.len() as u64 - outside,
             Ordering::Relaxed,
         );

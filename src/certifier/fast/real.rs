@@ -308,13 +308,10 @@ impl<const P: u32> Real for Mp<P> {
             .then(|| Self::dyadic(d, true))
     }
     fn dyadic(d: &Dyadic, up: bool) -> Self {
-        let Ok(e) = i32::try_from(d.exp).map_err(|_| ()).and_then(|e| {
-            if e.unsigned_abs() < 1 << 28 {
-                Ok(e)
-            } else {
-                Err(())
-            }
-        }) else {
+        let Some(e) = i32::try_from(d.exp)
+            .ok()
+            .filter(|e| e.unsigned_abs() < 1 << 28)
+        else {
             // Beyond MPFR's exponent range: an infinite bound is still one.
             let inf = Float::with_val(P, rug::float::Special::Infinity);
             return Mp(if up { inf } else { -inf });
