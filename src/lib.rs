@@ -10,3 +10,4 @@ pub mod checker;
 pub mod exact;
 pub mod format;
 pub mod fuzzing;
+pub mod limits;

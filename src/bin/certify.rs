@@ -1,5 +1,8 @@
 //! `certify`: sample networks, inspect them (and, later, certify them).
 
+#[global_allocator]
+static ALLOC: hvcert::limits::CountingAlloc = hvcert::limits::CountingAlloc;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -3,6 +3,9 @@
 //! Exit status: 0 the certificate is valid (whatever verdict it certifies),
 //! 1 it is rejected, 2 the input is unusable.
 
+#[global_allocator]
+static ALLOC: hvcert::limits::CountingAlloc = hvcert::limits::CountingAlloc;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
