@@ -46,8 +46,7 @@ fn over_hard_limit(size: usize) -> bool {
 
 fn die_out_of_memory() -> ! {
     // No allocation here: write a fixed line with the raw syscall wrapper.
-    const MSG: &[u8] =
-        b"error: memory limit reached (raise it with --max-memory BYTES, e.g. 8G)\n";
+    const MSG: &[u8] = b"error: memory limit reached (raise it with --max-memory BYTES, e.g. 8G)\n";
     unsafe {
         libc::write(2, MSG.as_ptr().cast(), MSG.len());
         libc::_exit(3)
