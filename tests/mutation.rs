@@ -359,6 +359,17 @@ fn truth(s: &Subject, cert: &Certificate) -> Truth {
         if p.iter().all(Zero::is_zero) || s.exact.vbar(p).unwrap().iter().any(|v| !v.is_zero()) {
             return Truth::False("a listed point is not stationary".into());
         }
+        // Only x* may be excused (issue 13): another stationary point
+        // outside E is a failure of (P1) that the claim hides.
+        if p != &s.xs {
+            match in_e(s, cert, p) {
+                Tri::Inside => {}
+                Tri::Edge => return Truth::Undetermined("a listed point at E's boundary".into()),
+                Tri::Outside => {
+                    return Truth::False("a listed point other than x* lies outside E".into())
+                }
+            }
+        }
     }
     let leaves = match &cert.cover {
         Some(_) => all_leaves(cert),

@@ -171,9 +171,14 @@ fn holds_given_and_sharpest() {
     let (code, out, err) = verify(&fx.write("u.json", &unlisted), &[]);
     expect(code, &out, &err, 1, "region point x_c = (1)");
     // A listed point that is not stationary is refused.
-    let bogus = sharp.replace(r#"[["1"]]"#, r#"[["1"], ["2"]]"#);
+    // (-1/2 lies in B(-rho x*, 0.683), where listing is allowed.)
+    let bogus = sharp.replace(r#"[["1"]]"#, r#"[["1"], ["-1/2"]]"#);
     let (code, out, err) = verify(&fx.write("b.json", &bogus), &[]);
     expect(code, &out, &err, 1, "not a nonzero stationary point");
+    // A listed point other than x* outside E is never an excuse.
+    let outside = sharp.replace(r#"[["1"]]"#, r#"[["1"], ["2"]]"#);
+    let (code, out, err) = verify(&fx.write("o.json", &outside), &[]);
+    expect(code, &out, &err, 1, "is not x* and lies outside E");
 }
 
 #[test]
@@ -394,4 +399,102 @@ fn unusable_input() {
     write_network_file(&other, &line_net()).unwrap();
     let (code, out, err) = verify(&p, &["--net", other.to_str().unwrap()]);
     expect(code, &out, &err, 1, "hash mismatch");
+}
+
+/// W_1 = [1; -1], W_2 = [[1, 1/2], [1/4, 1]], A = I, x* = 1 (issue 13): on
+/// face -1, G(-s) = (s/2, s), y = (1, 1/4), so f has a strict local minimum at
+/// x = -3/5, 1.6|x*| from x* and 0.28|x*| from -rho_2 x* = -1/pi.
+fn minimum_net() -> Network {
+    Network {
+        latent: 1,
+        widths: vec![2, 2],
+        measurement: Measurement::Identity,
+        weights: vec![vec![1.0, -1.0], vec![1.0, 0.5, 0.25, 1.0]],
+        a: None,
+        target: vec![1.0],
+        sampling: None,
+    }
+}
+
+#[test]
+fn only_x_star_is_excused() {
+    let fx = Fixture::new(&minimum_net());
+    // Face +1: one region, x_c = x* inside B(x*, 1/10); face -1: one region,
+    // x_c = -3/5. Listing -3/5 used to make this "holds" for eps = 1/10,
+    // which is false at -3/5: it is a counterexample, not an excuse.
+    let listed = r#", "stationary_points": [["-3/5"]]"#;
+    let c = fx.cert(
+        "given",
+        "1/10",
+        "1/10",
+        "holds",
+        &cover("R", "Z", "R", "Z"),
+        "null",
+        listed,
+    );
+    let (code, out, err) = verify(&fx.write("h.json", &c), &[]);
+    expect(code, &out, &err, 1, "is not x* and lies outside E");
+    // The same point as a counterexample: violated, verified.
+    let cx = r#"{"kind": "stationary", "point": ["-3/5"]}"#;
+    let v = fx.cert("given", "1/10", "1/10", "violated", "null", cx, "");
+    let (code, out, err) = verify(&fx.write("v.json", &v), &[]);
+    expect(code, &out, &err, 0, "VERIFIED violated");
+    // With eps2 = 3/10 the point lies in B(-rho_d x*) (0.2817 < 0.3): listing
+    // it changes nothing, and verify names it with its distances.
+    let inside = fx.cert(
+        "given",
+        "1/10",
+        "3/10",
+        "holds",
+        &cover("R", "Z", "R", "Z"),
+        "null",
+        listed,
+    );
+    let (code, out, err) = verify(&fx.write("i.json", &inside), &[]);
+    expect(code, &out, &err, 0, "VERIFIED holds");
+    assert!(
+        out.contains("excused stationary point: (-6e-1) (distance 1.6 from x*, 2.8169e-1 from -rho_d x*, inside E)"),
+        "{out}"
+    );
+    assert!(!out.contains("x* itself"), "{out}");
+    let (code, out, _) = verify(&fx.write("i.json", &inside), &["--json"]);
+    assert_eq!(code, 0);
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(j["excused_points"][0]["point"][0], "-3/5");
+    assert_eq!(j["excused_points"][0]["inside_e"], true);
+    assert_eq!(j["excused_points"][0]["x_star"], false);
+}
+
+#[test]
+fn sharpest_verdict_names_x_star() {
+    // eps1 = 0: the ball around x* is empty and x* (where (P1) fails, vbar = 0)
+    // is excused by listing: the verdict line must say so.
+    let fx = Fixture::new(&abs_net());
+    let sharp = fx.cert(
+        "sharpest",
+        "0",
+        "683/1000",
+        "holds",
+        &cover(PLUS, "Z", MINUS, "Z"),
+        "null",
+        r#", "stationary_points": [["1"]]"#,
+    );
+    let (code, out, err) = verify(&fx.write("s.json", &sharp), &[]);
+    expect(
+        code,
+        &out,
+        &err,
+        0,
+        "u B(-rho_d x*, 6.83e-1|x*|) and x* itself,",
+    );
+    assert!(
+        out.contains(
+            "excused stationary point: x* = (1) (distance 0 from x*, 1.31831 from -rho_d x*)"
+        ),
+        "{out}"
+    );
+    let (_, out, _) = verify(&fx.write("s.json", &sharp), &["--json"]);
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(j["excused_points"][0]["x_star"], true);
+    assert_eq!(j["excused_points"][0]["dist_x_star"], "0");
 }

@@ -19,7 +19,9 @@ use hvcert::certifier::inspect::{describe, describe_point};
 use hvcert::certifier::rho_mpfr::rho_rational_enclosure;
 use hvcert::certifier::sample::{sample_network, SampleSpec};
 use hvcert::certifier::search::{search, Options, Progress, SearchResult};
-use hvcert::checker::{check, Report};
+use hvcert::checker::geometry::Excluded;
+use hvcert::checker::{check, ExcusedPoint, Report};
+use hvcert::exact::dyadic::f64_to_rational;
 use hvcert::exact::rational::parse_rational;
 use hvcert::exact::rational::rational_to_decimal;
 use hvcert::format::certificate::{Certificate, CounterexampleKind, Verdict};
@@ -749,6 +751,13 @@ fn print_summary(
             "eps_x_star": c.claim.eps_x_star.to_string(),
             "eps_rho": c.claim.eps_rho.to_string(),
             "stationary_points_found": c.stats.get("stationary_points_found"),
+            "excused_points": excused_points(loaded, c).iter().map(|p| serde_json::json!({
+                "point": p.point.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+                "x_star": p.is_x_star,
+                "inside_e": p.in_e,
+                "dist_x_star": p.dist_x_star,
+                "dist_rho": p.dist_rho,
+            })).collect::<Vec<_>>(),
             "counterexample": c.counterexample.as_ref().map(|x| x.point.iter().map(|v| v.to_string()).collect::<Vec<_>>()),
             "certificate": cert_path.display().to_string(),
             "certificate_bytes": size,
@@ -773,14 +782,15 @@ fn print_summary(
     }
     outln!(out, "{}", network_line(loaded));
     let claim = &c.claim;
+    let excused = excused_points(loaded, c);
     let balls = format!(
         "outside B(x*, {}|x*|) u B(-rho_d x*, {}|x*|){}",
         dec(&claim.eps_x_star),
         dec(&claim.eps_rho),
-        if claim.stationary_points.is_empty() {
-            ""
-        } else {
+        if excused.iter().any(|p| !p.in_e) {
             " and x* itself"
+        } else {
+            ""
         }
     );
     match c.verdict {
@@ -794,6 +804,13 @@ fn print_summary(
             "sharpest     eps1* = {} around x*, eps2* = {} around -rho_d x* (relative to |x*|)",
             dec(&claim.eps_x_star),
             dec(&claim.eps_rho)
+        );
+    }
+    for p in &excused {
+        outln!(
+            out,
+            "excused      stationary point {} (vbar = 0: listed in the claim)",
+            p.describe()
         );
     }
     if let Some(cx) = &c.counterexample {
@@ -860,6 +877,28 @@ fn print_summary(
     }
     outln!(out, "time         certify {:.2} s", r.seconds);
     print_out(&out);
+}
+
+/// The claim's listed stationary points with their distances.
+fn excused_points(loaded: &LoadedNetwork, c: &Certificate) -> Vec<ExcusedPoint> {
+    let target: Vec<BigRational> = loaded
+        .network
+        .target
+        .iter()
+        .filter_map(|&v| f64_to_rational(v))
+        .collect();
+    let e = Excluded::new(
+        target,
+        &c.claim.eps_x_star,
+        &c.claim.eps_rho,
+        c.claim.rho_lo.clone(),
+        c.claim.rho_hi.clone(),
+    );
+    c.claim
+        .stationary_points
+        .iter()
+        .map(|p| ExcusedPoint::new(p, &e))
+        .collect()
 }
 
 fn main() -> ExitCode {

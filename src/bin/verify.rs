@@ -86,8 +86,14 @@ fn summary(r: &Report) -> String {
     let c = &r.counts;
     let e1 = rational_to_decimal(&r.eps_x_star, 6);
     let e2 = rational_to_decimal(&r.eps_rho, 6);
+    // Listed points outside E (only x* can be) are named on the verdict line.
+    let except = if r.excused.iter().any(|p| !p.in_e) {
+        " and x* itself"
+    } else {
+        ""
+    };
     let mut s = format!(
-        "VERIFIED {}: network {}, outside B(x*, {e1}|x*|) u B(-rho_d x*, {e2}|x*|), {} cells (region {} / crease {} / cone {} / pairs {} / excluded {} / undecided {}), (P2) {} boxes, {:.2} s",
+        "VERIFIED {}: network {}, outside B(x*, {e1}|x*|) u B(-rho_d x*, {e2}|x*|){except}, {} cells (region {} / crease {} / cone {} / pairs {} / excluded {} / undecided {}), (P2) {} boxes, {:.2} s",
         r.verdict.name(),
         r.network_sha256,
         thousands(c.cells() + c.undecided),
@@ -100,6 +106,9 @@ fn summary(r: &Report) -> String {
         thousands(c.zero),
         r.seconds
     );
+    for p in &r.excused {
+        s.push_str(&format!("\nexcused stationary point: {}", p.describe()));
+    }
     if let Some(ce) = &r.counterexample {
         s.push_str(&format!("\ncounterexample: {ce}"));
     }
@@ -135,6 +144,13 @@ fn main() -> ExitCode {
                 },
                 "residual": r.residual.iter().map(|(p, d)| serde_json::json!({"path": p, "cell": d})).collect::<Vec<_>>(),
                 "counterexample": r.counterexample,
+                "excused_points": r.excused.iter().map(|p| serde_json::json!({
+                    "point": p.point.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+                    "x_star": p.is_x_star,
+                    "inside_e": p.in_e,
+                    "dist_x_star": p.dist_x_star,
+                    "dist_rho": p.dist_rho,
+                })).collect::<Vec<_>>(),
                 "seconds": r.seconds,
             }),
             Outcome::Rejected(m) => serde_json::json!({"status": "rejected", "reason": m}),

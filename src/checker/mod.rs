@@ -18,6 +18,7 @@ use num_traits::{Signed, Zero};
 
 use crate::exact::dyadic::{f64_to_rational, Dyadic};
 use crate::exact::eval::ExactNet;
+use crate::exact::rational::{rational_to_decimal, sqrt_to_decimal};
 use crate::exact::rho::rho_enclosure;
 use crate::format::certificate::{
     Ball, Certificate, ClaimMode, CounterexampleKind, Node, Rule, Verdict,
@@ -87,8 +88,62 @@ pub struct Report {
     pub eps_rho: BigRational,
     pub mode: ClaimMode,
     pub counterexample: Option<String>,
+    /// The listed stationary points the claim excuses (only `x*` may lie
+    /// outside `E`), with their distances to the centres.
+    pub excused: Vec<ExcusedPoint>,
     pub patterns_examined: usize,
     pub seconds: f64,
+}
+
+/// A listed stationary point: `x*` itself, or a point inside `E`.
+#[derive(Clone, Debug)]
+pub struct ExcusedPoint {
+    pub point: Vec<BigRational>,
+    pub is_x_star: bool,
+    /// `||x - x*|| / ||x*||` and `||x + rho_d x*|| / ||x*||` (the latter at the
+    /// end of the rho enclosure nearer to `x`), as decimals.
+    pub dist_x_star: String,
+    pub dist_rho: String,
+    /// Inside `E` (then listing it changes nothing).
+    pub in_e: bool,
+}
+
+impl ExcusedPoint {
+    pub fn new(point: &[BigRational], excluded: &Excluded) -> Self {
+        let n2 = &excluded.target_norm2;
+        let (a, b) = excluded.dist2_sq_ends(point);
+        ExcusedPoint {
+            point: point.to_vec(),
+            is_x_star: point == excluded.target.as_slice(),
+            dist_x_star: sqrt_to_decimal(&(excluded.dist1_sq(point) / n2), 6),
+            dist_rho: sqrt_to_decimal(&(a.min(b) / n2), 6),
+            in_e: excluded.contains(point),
+        }
+    }
+
+    /// One line: `x* = (0.5, 1) (distance 0 from x*, 1.31831 from -rho_d x*)`
+    /// (coordinates as decimals; the exact values are in the certificate).
+    pub fn describe(&self) -> String {
+        let coords: Vec<String> = self
+            .point
+            .iter()
+            .map(|v| rational_to_decimal(v, 8))
+            .collect();
+        format!(
+            "{}({}) (distance {} from x*, {} from -rho_d x*{})",
+            if self.is_x_star { "x* = " } else { "" },
+            coords.join(", "),
+            self.dist_x_star,
+            self.dist_rho,
+            if self.in_e { ", inside E" } else { "" }
+        )
+    }
+}
+
+/// `(a, b, ...)` with exact coordinates.
+pub fn show_point(v: &[BigRational]) -> String {
+    let s: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+    format!("({})", s.join(", "))
 }
 
 /// Why a certificate is invalid: one line.
@@ -130,6 +185,16 @@ pub fn check(cert: &Certificate, net: &Network, net_sha256: &str) -> Result<Repo
         claim.rho_hi.clone(),
     );
     for (i, s) in claim.stationary_points.iter().enumerate() {
+        // Only x* may be excused by listing it: a nonzero stationary point
+        // has D_{-vbar} f = 0, so one outside E is a counterexample to (P1)
+        // and a claim that excuses it is not the paper's form (SPEC §2).
+        // Points inside E are harmless (and need no listing).
+        if s != &excluded.target && !excluded.contains(s) {
+            return reject(format!(
+                "claim.stationary_points[{i}] = {} is not x* and lies outside E: a stationary point there is a counterexample to (P1), not an excusable point",
+                show_point(s)
+            ));
+        }
         let vbar = exact.vbar(s).map_err(|e| Rejection(e.to_string()))?;
         if s.iter().all(|v| v.is_zero()) || vbar.iter().any(|v| !v.is_zero()) {
             return reject(format!(
@@ -225,6 +290,11 @@ pub fn check(cert: &Certificate, net: &Network, net_sha256: &str) -> Result<Repo
         eps_rho: claim.eps_rho.clone(),
         mode: claim.mode,
         counterexample,
+        excused: claim
+            .stationary_points
+            .iter()
+            .map(|s| ExcusedPoint::new(s, &excluded))
+            .collect(),
         patterns_examined: engine.cached_patterns(),
         seconds: start.elapsed().as_secs_f64(),
     })
