@@ -101,6 +101,20 @@ pub fn rational_to_decimal(v: &BigRational, digits: usize) -> String {
     out
 }
 
+/// `sqrt(v)` (for `v >= 0`) as a decimal with `digits` significant digits
+/// (display only: distances of listed points).
+pub fn sqrt_to_decimal(v: &BigRational, digits: usize) -> String {
+    if !v.is_positive() {
+        return "0".to_string();
+    }
+    // sqrt(v) ~ 10^(e/2) with e ~ log10(v); keep `digits + 2` digits beyond.
+    let gap = (v.denom().bits() as i64 - v.numer().bits() as i64).max(0);
+    let s = digits as i64 + 2 + gap * 30103 / 200000 + 1;
+    let scale = num_traits::pow(BigInt::from(10), s as usize);
+    let n = (v.numer() * &scale * &scale) / v.denom();
+    rational_to_decimal(&BigRational::new(n.sqrt(), scale), digits)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,18 +145,4 @@ mod tests {
         assert_eq!(rational_to_decimal(&r(12345, 100), 4), "1.235e2");
         assert_eq!(rational_to_decimal(&r(0, 1), 4), "0");
     }
-}
-
-/// `sqrt(v)` (for `v >= 0`) as a decimal with `digits` significant digits
-/// (display only: distances of listed points).
-pub fn sqrt_to_decimal(v: &BigRational, digits: usize) -> String {
-    if !v.is_positive() {
-        return "0".to_string();
-    }
-    // sqrt(v) ~ 10^(e/2) with e ~ log10(v); keep `digits + 2` digits beyond.
-    let gap = (v.denom().bits() as i64 - v.numer().bits() as i64).max(0);
-    let s = digits as i64 + 2 + gap * 30103 / 200000 + 1;
-    let scale = num_traits::pow(BigInt::from(10), s as usize);
-    let n = (v.numer() * &scale * &scale) / v.denom();
-    rational_to_decimal(&BigRational::new(n.sqrt(), scale), digits)
 }
