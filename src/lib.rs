@@ -7,6 +7,7 @@
 
 pub mod certifier;
 pub mod checker;
+pub mod cli;
 pub mod exact;
 pub mod format;
 pub mod fuzzing;

@@ -21,12 +21,15 @@ use hvcert::certifier::sample::{sample_network, SampleSpec};
 use hvcert::certifier::search::{search, Options, Progress, SearchResult};
 use hvcert::checker::geometry::Excluded;
 use hvcert::checker::{check, ExcusedPoint, Report};
+use hvcert::cli;
 use hvcert::exact::dyadic::f64_to_rational;
 use hvcert::exact::rational::parse_rational;
 use hvcert::exact::rational::rational_to_decimal;
-use hvcert::format::certificate::{Certificate, CounterexampleKind, Verdict};
+use hvcert::format::certificate::{
+    Certificate, Claim, ClaimMode, Counterexample, CounterexampleKind, Verdict,
+};
 use hvcert::format::network::LoadedNetwork;
-use hvcert::format::network::{read_network_file, write_network_file, Measurement};
+use hvcert::format::network::{read_network_file, Measurement};
 use num_rational::BigRational;
 use num_traits::{Signed, Zero};
 
@@ -44,7 +47,8 @@ macro_rules! outln {
     version,
     about = "Certify the Hand-Voroninski descent landscape of a concrete ReLU network",
     args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true
+    subcommand_negates_reqs = true,
+    allow_negative_numbers = true
 )]
 struct Cli {
     #[command(subcommand)]
@@ -103,6 +107,7 @@ struct CertifyArgs {
 #[derive(Subcommand)]
 enum Command {
     /// Draw a network from the paper's random model, reproducibly.
+    #[command(allow_negative_numbers = true)]
     Sample {
         /// Latent dimension k.
         #[arg(long)]
@@ -130,7 +135,7 @@ enum Command {
     },
     /// Search for counterexamples fast (binary64), each confirmed exactly;
     /// writes a `violated` certificate for the best one.
-    #[command(long_about = HUNT_ABOUT)]
+    #[command(long_about = HUNT_ABOUT, allow_negative_numbers = true)]
     Hunt(HuntArgs),
     /// Show a network's dimensions, hash, |x*| and rho_d, and exact values at a point.
     Inspect {
@@ -288,7 +293,10 @@ fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| format!("sample: {e}"))?;
             let net = sample_network(&spec);
             net.validate().map_err(|e| format!("sample: {e}"))?;
-            let hash = write_network_file(&out, &net).map_err(|e| e.to_string())?;
+            cli::check_output_path(&out)?;
+            let bytes = net.to_bytes();
+            cli::write_atomically(&out, &bytes)?;
+            let hash = hvcert::format::network::Network::sha256_hex(&bytes);
             print_out(&format!("wrote {} (sha256 {hash})\n", out.display()));
             Ok(())
         }
@@ -379,24 +387,12 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
         .out
         .clone()
         .unwrap_or_else(|| net_path.with_extension("cert.json"));
-    if out_path.is_dir() {
-        return Err(format!(
-            "{}: is a directory (give a file path with --out)",
-            out_path.display()
-        ));
-    }
-    // Fail before the search, not after it, when the folder is missing.
-    if let Some(dir) = out_path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if !dir.is_dir() {
-            return Err(format!(
-                "{}: the folder {} does not exist",
-                out_path.display(),
-                dir.display()
-            ));
-        }
-    }
+    // Fail before the search, not after it.
+    cli::check_output_path(&out_path)?;
+    cli::refuse_overwriting_inputs(&out_path, &[net_path])?;
     let hint = path_hint(net_path, &out_path);
     let (rho_lo, rho_hi) = rho_rational_enclosure(loaded.network.widths.len(), 128);
+    preflight(&loaded, eps.as_ref(), (&rho_lo, &rho_hi))?;
     let mut opts = Options {
         eps,
         max_depth: a.max_depth,
@@ -454,7 +450,7 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
             }
         }
     };
-    std::fs::write(&out_path, &text).map_err(|e| format!("{}: {e}", out_path.display()))?;
+    cli::write_atomically(&out_path, text.as_bytes())?;
     print_summary(
         a,
         &loaded,
@@ -479,13 +475,10 @@ fn run_hunt(a: &HuntArgs) -> Result<(), String> {
         .out
         .clone()
         .unwrap_or_else(|| a.net.with_extension("hunt.cert.json"));
-    if out_path.is_dir() {
-        return Err(format!(
-            "{}: is a directory (give a file path with --out)",
-            out_path.display()
-        ));
-    }
+    cli::check_output_path(&out_path)?;
+    cli::refuse_overwriting_inputs(&out_path, &[&a.net])?;
     let (rho_lo, rho_hi) = rho_rational_enclosure(loaded.network.widths.len(), 128);
+    preflight(&loaded, Some(&eps), (&rho_lo, &rho_hi))?;
     let mut opts = HuntOptions::new(eps, (rho_lo, rho_hi));
     opts.starts = a.starts as usize;
     opts.seed = a.seed;
@@ -523,7 +516,7 @@ fn run_hunt(a: &HuntArgs) -> Result<(), String> {
         if report.verdict != Verdict::Violated {
             return Err("internal error: the checker does not find the verdict violated".into());
         }
-        std::fs::write(&out_path, &text).map_err(|e| format!("{}: {e}", out_path.display()))?;
+        cli::write_atomically(&out_path, text.as_bytes())?;
         written = Some((best.clone(), text.len(), report.seconds));
     }
     print_hunt_summary(a, &loaded, &opts, &result, &out_path, written.as_ref());
@@ -879,6 +872,52 @@ fn print_summary(
     print_out(&out);
 }
 
+/// Before any search: a certificate for this network and claim must be one
+/// the format accepts (latent dimension, sizes of the numbers), or the run
+/// would end in an unwritable certificate. A stand-in certificate with the
+/// same network, claim and a one-point counterexample goes through the
+/// writer and the reader.
+fn preflight(
+    loaded: &LoadedNetwork,
+    eps: Option<&(BigRational, BigRational)>,
+    rho: (&BigRational, &BigRational),
+) -> Result<(), String> {
+    let net = &loaded.network;
+    let target: Vec<BigRational> = net
+        .target
+        .iter()
+        .filter_map(|&v| f64_to_rational(v))
+        .collect();
+    let (e1, e2) = eps.cloned().unwrap_or_default();
+    let probe = Certificate {
+        network_sha256: loaded.sha256.clone(),
+        network_path: None,
+        latent: net.latent,
+        claim: Claim {
+            mode: if eps.is_some() {
+                ClaimMode::Given
+            } else {
+                ClaimMode::Sharpest
+            },
+            eps_x_star: e1,
+            eps_rho: e2,
+            rho_lo: rho.0.clone(),
+            rho_hi: rho.1.clone(),
+            stationary_points: vec![target.clone()],
+        },
+        verdict: Verdict::Violated,
+        cover: None,
+        counterexample: Some(Counterexample {
+            kind: CounterexampleKind::Point,
+            point: target,
+        }),
+        stats: Default::default(),
+    };
+    Certificate::from_json(&probe.to_json())
+        .map(|_| ())
+        .map_err(|e| format!("no certificate can be written for this run: {e}"))
+}
+
 /// The claim's listed stationary points with their distances.
 fn excused_points(loaded: &LoadedNetwork, c: &Certificate) -> Vec<ExcusedPoint> {
     let target: Vec<BigRational> = loaded
@@ -902,8 +941,12 @@ fn excused_points(loaded: &LoadedNetwork, c: &Certificate) -> Vec<ExcusedPoint> 
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
+    cli::ignore_file_size_signal();
+    let args = match cli::parse_args::<Cli>("certify") {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("certify: {e}");

@@ -128,7 +128,10 @@ fn print_out(text: &str) {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match hvcert::cli::parse_args::<Cli>("verify") {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
     let outcome = run(&cli);
     if cli.json {
         let v = match &outcome {

@@ -30,27 +30,10 @@ fn vec_exact(v: &[BigRational]) -> String {
     format!("({})", parts.join(", "))
 }
 
-/// A decimal enclosure of `sqrt(v)` for `v >= 0`: rational bounds by
-/// bisection on squares (display only).
+/// `sqrt(v)` for `v >= 0` as a decimal (display only; exact at any
+/// magnitude: `|x*|` near 1e300 or 1e-300 is not lost to overflow).
 fn sqrt_decimal(v: &BigRational) -> String {
-    if v.is_zero() {
-        return "0".into();
-    }
-    let mut lo = BigRational::zero();
-    let mut hi = if v > &BigRational::from_integer(1.into()) {
-        v.clone()
-    } else {
-        BigRational::from_integer(1.into())
-    };
-    for _ in 0..80 {
-        let mid = (&lo + &hi) / BigRational::from_integer(2.into());
-        if &(&mid * &mid) <= v {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    dec(&lo)
+    crate::exact::rational::sqrt_to_decimal(v, DIGITS)
 }
 
 /// The report on a network alone.
