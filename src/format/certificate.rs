@@ -17,8 +17,18 @@ pub const FORMAT_NAME: &str = "hvcert-certificate";
 pub const FORMAT_VERSION: u32 = 1;
 /// Deepest tree a checker accepts (splits from a face's root to a leaf).
 pub const MAX_DEPTH_CAP: u32 = 256;
-/// Most tokens over all trees.
-pub const MAX_TOKENS: usize = 1 << 24;
+/// Most tokens over all trees (counted as the trees' bytes / 2, since a
+/// token and its separator take at least two bytes). With
+/// [`MAX_CERT_BYTES`] this keeps a parsed certificate well inside
+/// `limits::DEFAULT_MAX_MEMORY` (see `docs/certificate-format.md`).
+pub const MAX_TOKENS: usize = 1 << 22;
+/// Largest certificate file `verify` reads (checked before reading).
+pub const MAX_CERT_BYTES: u64 = 32 << 20;
+/// Largest `stats` object, as compact JSON.
+pub const MAX_STATS_BYTES: usize = 1 << 20;
+/// Most listed `claim.stationary_points` (each costs an exact evaluation of
+/// the network, and every region point is compared with them).
+pub const MAX_STATIONARY_POINTS: usize = 1024;
 /// Largest latent dimension a certificate may cover (a box has `2^(k-1)`
 /// corners).
 pub const MAX_LATENT: usize = 12;
@@ -460,8 +470,7 @@ impl Certificate {
     /// Parses and validates the structure (not the mathematics).
     pub fn from_json(text: &str) -> Result<Certificate, CertError> {
         // Read format and version first, so a newer file gets the right error.
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| CertError::Json(e.to_string()))?;
+        let value = strict_json(text)?;
         let obj = value
             .as_object()
             .ok_or_else(|| CertError::Json("the top level is not an object".into()))?;
@@ -505,12 +514,32 @@ impl Certificate {
         if rho_lo > rho_hi {
             return Err(invalid("claim.rho: lo > hi"));
         }
+        if j.claim.stationary_points.len() > MAX_STATIONARY_POINTS {
+            return Err(invalid(format!(
+                "claim.stationary_points: {} points, at most {MAX_STATIONARY_POINTS} are accepted",
+                j.claim.stationary_points.len()
+            )));
+        }
         let stationary_points = j
             .claim
             .stationary_points
             .iter()
             .map(|p| rational_vec("claim.stationary_points", p, k))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut seen = std::collections::HashSet::with_capacity(stationary_points.len());
+        for (i, p) in stationary_points.iter().enumerate() {
+            if !seen.insert(p) {
+                return Err(invalid(format!(
+                    "claim.stationary_points[{i}] repeats an earlier point"
+                )));
+            }
+        }
+        let stats_len = serde_json::to_string(&j.stats).map_or(usize::MAX, |t| t.len());
+        if stats_len > MAX_STATS_BYTES {
+            return Err(invalid(format!(
+                "stats: {stats_len} bytes, at most {MAX_STATS_BYTES} are accepted"
+            )));
+        }
         let verdict = match j.verdict.as_str() {
             "holds" => Verdict::Holds,
             "violated" => Verdict::Violated,
@@ -616,6 +645,116 @@ impl Certificate {
         s.push('\n');
         s
     }
+}
+
+/// Parses JSON text into a value, rejecting an object that names a key
+/// twice (serde_json would keep the last one silently).
+fn strict_json(text: &str) -> Result<serde_json::Value, CertError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let v = StrictValue::deserialize(&mut de)
+        .and_then(|v| de.end().map(|()| v.0))
+        .map_err(|e| CertError::Json(e.to_string()))?;
+    Ok(v)
+}
+
+/// A JSON value whose objects have distinct keys.
+struct StrictValue(serde_json::Value);
+
+impl<'de> Deserialize<'de> for StrictValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(StrictValue)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+        let mut v = Vec::new();
+        while let Some(StrictValue(x)) = a.next_element()? {
+            v.push(x);
+        }
+        Ok(v.into())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+        let mut m = serde_json::Map::new();
+        while let Some(key) = a.next_key::<String>()? {
+            if m.contains_key(&key) {
+                let shown: String = key.chars().take(80).collect();
+                return Err(serde::de::Error::custom(format!("duplicate key {shown:?}")));
+            }
+            let StrictValue(x) = a.next_value()?;
+            m.insert(key, x);
+        }
+        Ok(m.into())
+    }
+}
+
+/// Reads a certificate file: a regular file of at most [`MAX_CERT_BYTES`]
+/// bytes (the length is checked before anything is read, and the read is
+/// bounded too, in case the file grows). The error is one line naming the
+/// file.
+pub fn read_certificate_file(path: &std::path::Path) -> Result<String, String> {
+    use std::io::Read as _;
+    let name = path.display();
+    let file = std::fs::File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!("{name}: file not found"),
+        _ => format!("{name}: {e}"),
+    })?;
+    let meta = file.metadata().map_err(|e| format!("{name}: {e}"))?;
+    if meta.is_dir() {
+        return Err(format!("{name}: is a directory, not a certificate"));
+    }
+    if !meta.is_file() {
+        return Err(format!(
+            "{name}: not a regular file (a certificate must be a regular file)"
+        ));
+    }
+    if meta.len() > MAX_CERT_BYTES {
+        return Err(format!(
+            "{name}: {} bytes, larger than the cap of {MAX_CERT_BYTES} bytes for a certificate",
+            meta.len()
+        ));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_CERT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{name}: {e}"))?;
+    if bytes.len() as u64 > MAX_CERT_BYTES {
+        return Err(format!(
+            "{name}: larger than the cap of {MAX_CERT_BYTES} bytes for a certificate"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| format!("{name}: stream did not contain valid UTF-8"))
 }
 
 fn parse_cover(c: JsonCover, k: usize) -> Result<Cover, CertError> {
