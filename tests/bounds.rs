@@ -450,3 +450,18 @@ fn undecided_cells_listing_is_capped() {
     );
     assert_eq!(v["residual_not_listed"].as_u64(), Some(more));
 }
+
+#[test]
+fn latent_dimension_above_the_cap_is_refused() {
+    let (dir, _, cert) = k1_fixture();
+    let mut v = read_json(&cert);
+    // k = 7 to 12 used to be accepted (a k = 12 box has 2048 corners, and
+    // a 0.14 MB certificate took 37 s); the cap is now 6.
+    for k in [7, 12] {
+        v["network"]["latent"] = k.into();
+        let p = dir.path().join(format!("k{k}.json"));
+        write_json(&p, &v);
+        unusable(&verify(&[s(&p)]), "1..=6", &format!("latent {k}"));
+    }
+    assert_eq!(hvcert::format::certificate::MAX_LATENT, 6);
+}

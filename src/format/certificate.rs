@@ -29,9 +29,13 @@ pub const MAX_STATS_BYTES: usize = 1 << 20;
 /// Most listed `claim.stationary_points` (each costs an exact evaluation of
 /// the network, and every region point is compared with them).
 pub const MAX_STATIONARY_POINTS: usize = 1024;
-/// Largest latent dimension a certificate may cover (a box has `2^(k-1)`
-/// corners).
-pub const MAX_LATENT: usize = 12;
+/// Largest latent dimension a certificate may cover. A box has `2^(k-1)`
+/// corners and every node of a tree evaluates each neuron at each corner,
+/// so the checker's work per token grows as `2^(k-1)`: with `k <= 6` a
+/// token costs at most 32 corner evaluations per consistent branch (the
+/// cost model is in `docs/certificate-format.md`). `certify` should refuse
+/// networks with a larger `k` up front.
+pub const MAX_LATENT: usize = 6;
 /// Longest rational string accepted (digits).
 const MAX_RATIONAL_LEN: usize = 4096;
 
