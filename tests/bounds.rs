@@ -465,3 +465,24 @@ fn latent_dimension_above_the_cap_is_refused() {
     }
     assert_eq!(hvcert::format::certificate::MAX_LATENT, 6);
 }
+
+#[test]
+fn too_many_json_values_are_refused_while_parsing() {
+    let (dir, _, cert) = k1_fixture();
+    let text = std::fs::read_to_string(&cert).unwrap();
+    // 15 million numbers (30 MB, under the file cap) would take about half
+    // a gigabyte as parsed values; parsing stops at the cap instead.
+    let zeros = vec!["0"; 15_000_000].join(",");
+    let bad = dir.path().join("values.json");
+    std::fs::write(
+        &bad,
+        text.replacen(
+            "\"stats\": {",
+            &format!("\"stats\": {{\"z\": [{zeros}],"),
+            1,
+        ),
+    )
+    .unwrap();
+    let r = verify(&[s(&bad)]);
+    unusable(&r, "JSON values", "15 million values");
+}

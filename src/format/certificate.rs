@@ -651,72 +651,104 @@ impl Certificate {
     }
 }
 
+/// Most JSON values (objects, arrays, strings, numbers, ...) in a
+/// certificate. A valid one has a few thousand at most (the trees are single
+/// strings); the cap bounds the parsed value's memory whatever the text.
+pub const MAX_JSON_VALUES: usize = 1 << 20;
+
 /// Parses JSON text into a value, rejecting an object that names a key
-/// twice (serde_json would keep the last one silently).
+/// twice (serde_json would keep the last one silently) and text with more
+/// than [`MAX_JSON_VALUES`] values.
 fn strict_json(text: &str) -> Result<serde_json::Value, CertError> {
+    use serde::de::DeserializeSeed as _;
     let mut de = serde_json::Deserializer::from_str(text);
-    let v = StrictValue::deserialize(&mut de)
-        .and_then(|v| de.end().map(|()| v.0))
+    let count = std::cell::Cell::new(0usize);
+    let v = Strict(&count)
+        .deserialize(&mut de)
+        .and_then(|v| de.end().map(|()| v))
         .map_err(|e| CertError::Json(e.to_string()))?;
     Ok(v)
 }
 
-/// A JSON value whose objects have distinct keys.
-struct StrictValue(serde_json::Value);
+/// Deserializes one JSON value whose objects have distinct keys, counting
+/// values.
+#[derive(Clone, Copy)]
+struct Strict<'c>(&'c std::cell::Cell<usize>);
 
-impl<'de> Deserialize<'de> for StrictValue {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(StrictVisitor).map(StrictValue)
+impl Strict<'_> {
+    fn count<E: serde::de::Error>(self) -> Result<(), E> {
+        let n = self.0.get() + 1;
+        self.0.set(n);
+        if n > MAX_JSON_VALUES {
+            return Err(E::custom(format!(
+                "more than {MAX_JSON_VALUES} JSON values"
+            )));
+        }
+        Ok(())
     }
 }
 
-struct StrictVisitor;
+impl<'de> serde::de::DeserializeSeed<'de> for Strict<'_> {
+    type Value = serde_json::Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
 
-impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+impl<'de> serde::de::Visitor<'de> for Strict<'_> {
     type Value = serde_json::Value;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        self.count()?;
         Ok(v.into())
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        self.count()?;
         Ok(v.into())
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        self.count()?;
         Ok(v.into())
     }
-    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        self.count()?;
         Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        self.count()?;
         Ok(v.into())
     }
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+        self.count()?;
         Ok(v.into())
     }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        self.count()?;
         Ok(serde_json::Value::Null)
     }
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(serde_json::Value::Null)
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        self.visit_unit()
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+        self.count()?;
         let mut v = Vec::new();
-        while let Some(StrictValue(x)) = a.next_element()? {
+        while let Some(x) = a.next_element_seed(self)? {
             v.push(x);
         }
         Ok(v.into())
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+        self.count()?;
         let mut m = serde_json::Map::new();
         while let Some(key) = a.next_key::<String>()? {
             if m.contains_key(&key) {
                 let shown: String = key.chars().take(80).collect();
                 return Err(serde::de::Error::custom(format!("duplicate key {shown:?}")));
             }
-            let StrictValue(x) = a.next_value()?;
+            let x = a.next_value_seed(self)?;
             m.insert(key, x);
         }
         Ok(m.into())
