@@ -299,6 +299,7 @@ fn verify_time_limit_stops_the_check() {
         ["--time-limit", "0"],
         ["--time-limit", "nan"],
         ["--max-memory", "12"],
+        ["--max-memory", "-1G"],
     ] {
         let mut args = vec![s(&cert)];
         args.extend(bad);
@@ -485,4 +486,38 @@ fn too_many_json_values_are_refused_while_parsing() {
     .unwrap();
     let r = verify(&[s(&bad)]);
     unusable(&r, "JSON values", "15 million values");
+}
+
+#[test]
+fn certify_max_memory_argument() {
+    let (dir, net, _) = k1_fixture();
+    let out = dir.path().join("o.json");
+    for bad in ["12", "lots", "-1G"] {
+        let r = certify(&[
+            "--net",
+            s(&net),
+            "--out",
+            s(&out),
+            "--quiet",
+            "--max-memory",
+            bad,
+        ]);
+        let all = format!("{}{}", r.out, r.err);
+        assert_eq!(r.code, 2, "--max-memory {bad}: {all}");
+        assert!(r.err.contains("--max-memory"), "{all}");
+        assert!(!out.exists(), "--max-memory {bad} wrote a certificate");
+    }
+    let r = certify(&[
+        "--net",
+        s(&net),
+        "--out",
+        s(&out),
+        "--quiet",
+        "--eps",
+        "7/10",
+        "--max-memory",
+        "512M",
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(r.out.contains("self-check VERIFIED"), "{}", r.out);
 }

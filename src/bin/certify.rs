@@ -86,7 +86,7 @@ struct CertifyArgs {
     time_limit: Option<f64>,
     /// Memory bound in bytes (e.g. 2G, 512M): the self-check stops when it
     /// is reached, and no allocation may pass a quarter more (exit 3).
-    #[arg(long, default_value = "2G")]
+    #[arg(long, default_value = "2G", allow_hyphen_values = true)]
     max_memory: String,
     /// Skip the self-check with the independent checker.
     #[arg(long)]

@@ -40,7 +40,7 @@ struct Cli {
     /// Memory bound in bytes (e.g. 2G, 512M): the check stops when it is
     /// reached (NOT CHECKED, exit 3), and no allocation may pass a quarter
     /// more.
-    #[arg(long, default_value = "2G")]
+    #[arg(long, default_value = "2G", allow_hyphen_values = true)]
     max_memory: String,
 }
 
