@@ -521,3 +521,31 @@ fn certify_max_memory_argument() {
     assert_eq!(r.code, 0, "{}{}", r.out, r.err);
     assert!(r.out.contains("self-check VERIFIED"), "{}", r.out);
 }
+
+#[test]
+fn rho_enclosure_narrower_than_the_floor_is_rejected_at_once() {
+    let (dir, _, cert) = k1_fixture();
+    let mut v = read_json(&cert);
+    // Checking a claimed enclosure 2^-w wide computes rho_d to 2^-(w+40):
+    // at w = 1000 with d = 64 that took minutes. The floor is 2^-256.
+    let lo = v["claim"]["rho"]["lo"].as_str().unwrap().to_string();
+    let (n, d) = lo.split_once('/').unwrap_or((&lo, "1"));
+    let n: num_bigint::BigInt = n.parse().unwrap();
+    let d: num_bigint::BigInt = d.parse().unwrap();
+    let one = num_bigint::BigInt::from(1);
+    for bits in [300usize, 1000] {
+        let w = num_rational::BigRational::new(one.clone(), &one << bits);
+        let hi = num_rational::BigRational::new(n.clone(), d.clone()) + w;
+        v["claim"]["rho"]["hi"] = Value::String(hi.to_string());
+        let p = dir.path().join(format!("rho{bits}.json"));
+        write_json(&p, &v);
+        let r = verify(&[s(&p)]);
+        let all = format!("{}{}", r.out, r.err);
+        assert_eq!(r.code, 1, "{all}");
+        assert!(
+            all.contains("the enclosure is narrower than 2^-256"),
+            "{all}"
+        );
+        assert!(r.secs < 10.0, "took {} s", r.secs);
+    }
+}

@@ -516,16 +516,25 @@ fn leaf(
     Ok(t)
 }
 
+/// Narrowest `claim.rho` enclosure accepted: `2^-RHO_FLOOR_BITS`. The
+/// independent enclosure is computed to `2^-40` of the claimed width, and
+/// its cost grows faster than the square of the bits (`d` bisections of
+/// `arccos`): at `2^-1000` with `d = 64` it took minutes, at `2^-256` it
+/// takes seconds. `certify` writes enclosures about `2^-120` wide.
+pub const RHO_FLOOR_BITS: usize = 256;
+
 /// The claimed enclosure must contain an independent one (so it contains
 /// `rho_d`).
 fn check_rho_enclosure(d: usize, lo: &BigRational, hi: &BigRational) -> Result<(), Rejection> {
     let width = hi - lo;
-    let floor = BigRational::new(BigInt::from(1), BigInt::from(1) << 1000usize);
+    let floor = BigRational::new(BigInt::from(1), BigInt::from(1) << RHO_FLOOR_BITS);
     let tries = if d == 1 {
         vec![BigRational::from_integer(BigInt::from(1))]
     } else {
         if width < floor {
-            return reject("claim.rho: the enclosure is narrower than 2^-1000");
+            return reject(format!(
+                "claim.rho: the enclosure is narrower than 2^-{RHO_FLOOR_BITS}"
+            ));
         }
         vec![
             &width / BigRational::from_integer(BigInt::from(16)),
