@@ -20,7 +20,7 @@ use hvcert::certifier::rho_mpfr::rho_rational_enclosure;
 use hvcert::certifier::sample::{sample_network, SampleSpec};
 use hvcert::certifier::search::{search, Options, Progress, SearchResult};
 use hvcert::checker::geometry::Excluded;
-use hvcert::checker::{check, ExcusedPoint, Report};
+use hvcert::checker::{check, check_within, CheckError, ExcusedPoint, Report, Unfinished};
 use hvcert::cli;
 use hvcert::exact::dyadic::f64_to_rational;
 use hvcert::exact::rational::parse_rational;
@@ -30,6 +30,7 @@ use hvcert::format::certificate::{
 };
 use hvcert::format::network::LoadedNetwork;
 use hvcert::format::network::{read_network_file, Measurement};
+use hvcert::limits::{self, Budget};
 use num_rational::BigRational;
 use num_traits::{Signed, Zero};
 
@@ -83,9 +84,16 @@ struct CertifyArgs {
     /// Cells smaller than this (relative to |x*|) are not refined further.
     #[arg(long, default_value = "1/512", allow_hyphen_values = true)]
     resolution: String,
-    /// Stop refining after this many seconds (undecided cells remain).
+    /// Bound the whole run to about this many seconds: refinement stops
+    /// (undecided cells remain) and the self-check gets what is left; a
+    /// certificate whose self-check did not finish is written and marked
+    /// "not self-checked".
     #[arg(long, allow_hyphen_values = true)]
     time_limit: Option<f64>,
+    /// Memory bound in bytes (e.g. 2G, 512M): the self-check stops when it
+    /// is reached, and no allocation may pass a quarter more (exit 3).
+    #[arg(long, default_value = "2G", allow_hyphen_values = true)]
+    max_memory: String,
     /// Skip the self-check with the independent checker.
     #[arg(long)]
     no_verify: bool,
@@ -380,8 +388,18 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
     if resolution.is_zero() {
         return Err("--resolution: must be > 0".into());
     }
+    let run_start = std::time::Instant::now();
     let time_limit = time_limit_arg(a.time_limit)?;
+    let max_memory =
+        limits::parse_bytes(&a.max_memory).map_err(|e| format!("--max-memory: {e}"))?;
     threads_arg(a.threads)?;
+    limits::set_hard_limit(Some(max_memory));
+    // The whole run's budget: the search's time limit counts from its own
+    // start (a moment later), the self-check gets what is left.
+    let budget = Budget {
+        deadline: time_limit.and_then(|t| run_start.checked_add(t)),
+        max_bytes: Some(max_memory),
+    };
     let loaded = read_network_file(net_path).map_err(|e| e.to_string())?;
     let out_path = a
         .out
@@ -421,6 +439,7 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
     };
     let mut result = run_search(&opts);
     let mut text = result.certificate.to_json();
+    let mut unfinished = None;
     let check_report = if a.no_verify {
         None
     } else {
@@ -428,20 +447,30 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
             // Self-check through the file format, exactly as `verify` reads it.
             let cert = Certificate::from_json(&text)
                 .map_err(|e| format!("internal error: the certificate does not parse: {e}"))?;
-            match check(&cert, &loaded.network, &loaded.sha256) {
+            match check_within(&cert, &loaded.network, &loaded.sha256, &budget) {
                 Ok(r) => break Some(r),
+                // Out of time or memory: the certificate is written, marked
+                // as not self-checked (never as checked).
+                Err(CheckError::Unfinished(u)) => {
+                    unfinished = Some(u);
+                    break None;
+                }
                 // The fast tiers prove what the exact rule should accept; if
-                // the checker disagrees anyway, search again exactly.
-                Err(r) if !opts.exact_only => {
+                // the checker disagrees anyway, search again exactly (in
+                // what is left of the time limit).
+                Err(CheckError::Rejected(r)) if !opts.exact_only => {
                     eprintln!(
                         "certify: the checker rejects a cell the fast tiers proved ({}); searching again with the exact rules",
                         r.0
                     );
                     opts.exact_only = true;
+                    if let Some(left) = budget.remaining() {
+                        opts.time_limit = Some(left.max(Duration::from_millis(1)));
+                    }
                     result = run_search(&opts);
                     text = result.certificate.to_json();
                 }
-                Err(r) => {
+                Err(CheckError::Rejected(r)) => {
                     return Err(format!(
                         "internal error: the checker rejects the certificate, not written: {}",
                         r.0
@@ -458,6 +487,7 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
         &out_path,
         text.len(),
         check_report.as_ref(),
+        unfinished.as_ref(),
     );
     Ok(())
 }
@@ -731,6 +761,7 @@ fn print_summary(
     cert_path: &Path,
     size: usize,
     report: Option<&Report>,
+    unfinished: Option<&Unfinished>,
 ) {
     let mut out = String::new();
     let c = &r.certificate;
@@ -764,6 +795,12 @@ fn print_summary(
             "crease_binary64": {"proved": t.crease[0], "failed": t.crease[1], "left_to_exact": t.crease[2]},
             "region_points": {"outside_binary64": t.region_points[0], "exact": t.region_points[1]},
             "verify_seconds": report.map(|r| r.seconds),
+            "self_check": match (report, unfinished) {
+                (Some(_), _) => "verified",
+                (None, Some(_)) => "not_finished",
+                (None, None) => "skipped",
+            },
+            "self_check_note": unfinished.map(|u| u.to_string()),
             "cells": report.map(|r| serde_json::json!({
                 "region": r.counts.region, "crease": r.counts.crease, "cone": r.counts.cone, "pairs": r.counts.pairs,
                 "excluded": r.counts.excluded, "undecided": r.counts.undecided, "zero": r.counts.zero,
@@ -850,7 +887,10 @@ fn print_summary(
         size,
         match report {
             Some(rep) => format!(", self-check VERIFIED in {:.2} s", rep.seconds),
-            None => ", not self-checked (--no-verify)".into(),
+            None => match unfinished {
+                Some(u) => format!(", NOT self-checked: {u} (check it with verify)"),
+                None => ", not self-checked (--no-verify)".into(),
+            },
         }
     );
     if t.cone.iter().flatten().any(|&n| n > 0) {

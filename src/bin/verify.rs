@@ -1,19 +1,22 @@
 //! `verify`: the independent exact checker of certificates.
 //!
 //! Exit status: 0 the certificate is valid (whatever verdict it certifies),
-//! 1 it is rejected, 2 the input is unusable.
+//! 1 it is rejected, 2 the input is unusable, 3 the check did not finish
+//! (`--time-limit`, `--max-memory`): nothing is concluded.
 
 #[global_allocator]
 static ALLOC: hvcert::limits::CountingAlloc = hvcert::limits::CountingAlloc;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
-use hvcert::checker::{check, Report};
+use hvcert::checker::{check_within, CheckError, Report, Unfinished};
 use hvcert::exact::rational::rational_to_decimal;
-use hvcert::format::certificate::{CertError, Certificate, Verdict};
+use hvcert::format::certificate::{read_certificate_file, CertError, Certificate, Verdict};
 use hvcert::format::network::read_network_file;
+use hvcert::limits::{self, Budget};
 
 #[derive(Parser)]
 #[command(
@@ -31,12 +34,22 @@ struct Cli {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// Stop after this many seconds (reading included): NOT CHECKED, exit 3.
+    #[arg(long, allow_hyphen_values = true)]
+    time_limit: Option<f64>,
+    /// Memory bound in bytes (e.g. 2G, 512M): the check stops when it is
+    /// reached (NOT CHECKED, exit 3), and no allocation may pass a quarter
+    /// more.
+    #[arg(long, default_value = "2G", allow_hyphen_values = true)]
+    max_memory: String,
 }
 
 enum Outcome {
     Valid(Box<Report>),
     Rejected(String),
     Unusable(String),
+    /// The budget ran out: nothing concluded.
+    NotChecked(Unfinished),
 }
 
 fn thousands(n: u64) -> String {
@@ -51,10 +64,32 @@ fn thousands(n: u64) -> String {
     out
 }
 
-fn run(cli: &Cli) -> Outcome {
-    let text = match std::fs::read_to_string(&cli.cert) {
+/// `--time-limit S`: a positive, finite number of seconds that fits a
+/// `Duration`.
+fn time_limit_arg(t: Option<f64>) -> Result<Option<Duration>, String> {
+    match t {
+        Some(t) if !(t.is_finite() && t > 0.0) => Err(format!(
+            "--time-limit: must be a positive number of seconds, got {t}"
+        )),
+        Some(t) => Duration::try_from_secs_f64(t)
+            .map(Some)
+            .map_err(|_| format!("--time-limit: {t} seconds is out of range")),
+        None => Ok(None),
+    }
+}
+
+fn run(cli: &Cli, budget: &Budget, start: Instant) -> Outcome {
+    let not_checked = |why| {
+        Outcome::NotChecked(Unfinished {
+            why,
+            leaves_checked: 0,
+            leaves_total: 0,
+            seconds: start.elapsed().as_secs_f64(),
+        })
+    };
+    let text = match read_certificate_file(&cli.cert) {
         Ok(t) => t,
-        Err(e) => return Outcome::Unusable(format!("{}: {e}", cli.cert.display())),
+        Err(e) => return Outcome::Unusable(e),
     };
     let cert = match Certificate::from_json(&text) {
         Ok(c) => c,
@@ -76,9 +111,16 @@ fn run(cli: &Cli) -> Outcome {
         Ok(l) => l,
         Err(e) => return Outcome::Unusable(e.to_string()),
     };
-    match check(&cert, &loaded.network, &loaded.sha256) {
+    if let Some(e) = budget.exceeded() {
+        return not_checked(e);
+    }
+    match check_within(&cert, &loaded.network, &loaded.sha256, budget) {
         Ok(r) => Outcome::Valid(Box::new(r)),
-        Err(r) => Outcome::Rejected(r.0),
+        Err(CheckError::Rejected(r)) => Outcome::Rejected(r.0),
+        Err(CheckError::Unfinished(u)) => Outcome::NotChecked(Unfinished {
+            seconds: start.elapsed().as_secs_f64(),
+            ..u
+        }),
     }
 }
 
@@ -113,12 +155,24 @@ fn summary(r: &Report) -> String {
         s.push_str(&format!("\ncounterexample: {ce}"));
     }
     if r.verdict != Verdict::Holds && !r.residual.is_empty() {
-        s.push_str(&format!("\nundecided cells ({}):", r.residual.len()));
+        s.push_str(&format!(
+            "\nundecided cells ({}):",
+            thousands(r.counts.undecided)
+        ));
         for (path, desc) in &r.residual {
             s.push_str(&format!("\n  {path}: {desc}"));
         }
+        let more = not_listed(r);
+        if more > 0 {
+            s.push_str(&format!("\n  {} more not listed", thousands(more)));
+        }
     }
     s
+}
+
+/// Undecided cells counted but not described.
+fn not_listed(r: &Report) -> u64 {
+    r.counts.undecided.saturating_sub(r.residual.len() as u64)
 }
 
 /// Prints a line; a closed pipe (`verify … | head`) is not an error.
@@ -128,11 +182,28 @@ fn print_out(text: &str) {
 }
 
 fn main() -> ExitCode {
+    let start = Instant::now();
     let cli = match hvcert::cli::parse_args::<Cli>("verify") {
         Ok(a) => a,
         Err(code) => return code,
     };
-    let outcome = run(&cli);
+    let limits = time_limit_arg(cli.time_limit).and_then(|t| {
+        Ok((
+            t,
+            limits::parse_bytes(&cli.max_memory).map_err(|e| format!("--max-memory: {e}"))?,
+        ))
+    });
+    let outcome = match limits {
+        Ok((time, max_bytes)) => {
+            limits::set_hard_limit(Some(max_bytes));
+            let budget = Budget {
+                deadline: time.and_then(|t| start.checked_add(t)),
+                max_bytes: Some(max_bytes),
+            };
+            run(&cli, &budget, start)
+        }
+        Err(e) => Outcome::Unusable(e),
+    };
     if cli.json {
         let v = match &outcome {
             Outcome::Valid(r) => serde_json::json!({
@@ -146,6 +217,7 @@ fn main() -> ExitCode {
                     "excluded": r.counts.excluded, "undecided": r.counts.undecided, "zero": r.counts.zero,
                 },
                 "residual": r.residual.iter().map(|(p, d)| serde_json::json!({"path": p, "cell": d})).collect::<Vec<_>>(),
+                "residual_not_listed": not_listed(r),
                 "counterexample": r.counterexample,
                 "excused_points": r.excused.iter().map(|p| serde_json::json!({
                     "point": p.point.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
@@ -158,6 +230,13 @@ fn main() -> ExitCode {
             }),
             Outcome::Rejected(m) => serde_json::json!({"status": "rejected", "reason": m}),
             Outcome::Unusable(m) => serde_json::json!({"status": "error", "reason": m}),
+            Outcome::NotChecked(u) => serde_json::json!({
+                "status": "not_checked",
+                "reason": u.why.to_string(),
+                "seconds": u.seconds,
+                "leaves_checked": u.leaves_checked,
+                "leaves_total": u.leaves_total,
+            }),
         };
         print_out(&v.to_string());
     } else {
@@ -165,11 +244,13 @@ fn main() -> ExitCode {
             Outcome::Valid(r) => print_out(&summary(r)),
             Outcome::Rejected(m) => print_out(&format!("REJECTED: {m}")),
             Outcome::Unusable(m) => eprintln!("verify: {m}"),
+            Outcome::NotChecked(u) => print_out(&format!("NOT CHECKED: {u}")),
         }
     }
     match outcome {
         Outcome::Valid(_) => ExitCode::SUCCESS,
         Outcome::Rejected(_) => ExitCode::from(1),
         Outcome::Unusable(_) => ExitCode::from(2),
+        Outcome::NotChecked(_) => ExitCode::from(3),
     }
 }

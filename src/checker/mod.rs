@@ -10,6 +10,7 @@ pub mod geometry;
 pub mod patterns;
 pub mod rules;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use num_bigint::BigInt;
@@ -24,12 +25,18 @@ use crate::format::certificate::{
     Ball, Certificate, ClaimMode, CounterexampleKind, Node, Rule, Verdict,
 };
 use crate::format::network::Network;
+use crate::limits::{Budget, Exceeded};
 use geometry::{Cell, Excluded};
 use patterns::{Engine, Statuses};
 use rules::{BallUse, Context};
 
 /// Below this depth the two halves of a split are checked in parallel.
 const PARALLEL_DEPTH: u32 = 10;
+
+/// Most undecided cells described in a [`Report`] (the first ones in tree
+/// order); the rest are only counted, so a check's memory does not grow
+/// with the number of undecided cells.
+pub const RESIDUAL_LISTED: usize = 1000;
 
 /// Cells by rule.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -69,10 +76,13 @@ struct Tally {
 }
 
 impl Tally {
+    /// Adds `o`, which comes after `self` in tree order (only the first
+    /// [`RESIDUAL_LISTED`] undecided cells keep their descriptions).
     fn merge(&mut self, o: Tally) {
         self.counts.add(&o.counts);
         self.uses.merge(o.uses);
-        self.residual.extend(o.residual);
+        let room = RESIDUAL_LISTED.saturating_sub(self.residual.len());
+        self.residual.extend(o.residual.into_iter().take(room));
     }
 }
 
@@ -82,7 +92,8 @@ pub struct Report {
     pub verdict: Verdict,
     pub network_sha256: String,
     pub counts: Counts,
-    /// Undecided cells, listed (verdicts `unknown`, `violated`).
+    /// Undecided cells, listed (verdicts `unknown`, `violated`): the first
+    /// [`RESIDUAL_LISTED`] in tree order; `counts.undecided` counts them all.
     pub residual: Vec<(String, String)>,
     pub eps_x_star: BigRational,
     pub eps_rho: BigRational,
@@ -150,13 +161,143 @@ pub fn show_point(v: &[BigRational]) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection(pub String);
 
-fn reject<T>(msg: impl Into<String>) -> Result<T, Rejection> {
-    Err(Rejection(msg.into()))
+fn reject<T, E: From<Rejection>>(msg: impl Into<String>) -> Result<T, E> {
+    Err(Rejection(msg.into()).into())
 }
 
-/// Checks `cert` against `net` (whose file has SHA-256 `net_sha256`).
+/// Why [`check_within`] returned no report.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckError {
+    /// The certificate is invalid.
+    Rejected(Rejection),
+    /// The budget ran out first: nothing is concluded about the certificate.
+    Unfinished(Unfinished),
+}
+
+/// How far an unfinished check got.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Unfinished {
+    pub why: Exceeded,
+    /// Leaves (cells) checked, of `leaves_total` in the cover.
+    pub leaves_checked: u64,
+    pub leaves_total: u64,
+    pub seconds: f64,
+}
+
+impl std::fmt::Display for Unfinished {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} after {:.1} s ({} of {} leaves checked)",
+            self.why, self.seconds, self.leaves_checked, self.leaves_total
+        )
+    }
+}
+
+impl From<Rejection> for CheckError {
+    fn from(r: Rejection) -> Self {
+        CheckError::Rejected(r)
+    }
+}
+
+/// What stops a tree walk: a rejection, or the budget.
+#[derive(Debug)]
+enum Stop {
+    Rejected(Rejection),
+    Budget(Exceeded),
+}
+
+impl From<Rejection> for Stop {
+    fn from(r: Rejection) -> Self {
+        Stop::Rejected(r)
+    }
+}
+
+/// The first rejection in tree order wins over a stop for the budget (a
+/// rejection found is final; an unfinished part concludes nothing).
+fn first_stop(a: Stop, b: Option<Stop>) -> Stop {
+    match (a, b) {
+        (Stop::Budget(_), Some(r @ Stop::Rejected(_))) => r,
+        (a, _) => a,
+    }
+}
+
+/// Budget polling during a walk.
+struct Watch<'b> {
+    budget: &'b Budget,
+    leaves: AtomicU64,
+}
+
+impl Watch<'_> {
+    /// Before a leaf: stops when the budget is spent.
+    fn poll(&self) -> Result<(), Stop> {
+        match self.budget.exceeded() {
+            Some(e) => Err(Stop::Budget(e)),
+            None => Ok(()),
+        }
+    }
+    /// After a leaf was checked.
+    fn done(&self) {
+        self.leaves.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Leaves of a tree (iteratively: no recursion on untrusted depth).
+fn count_leaves(root: &Node) -> u64 {
+    let mut n = 0;
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        match node {
+            Node::Leaf(_) => n += 1,
+            Node::Split { lo, hi, .. } => stack.extend([&**lo, &**hi]),
+            Node::Radial { inner, outer, .. } => stack.extend([&**inner, &**outer]),
+        }
+    }
+    n
+}
+
+/// Checks `cert` against `net` (whose file has SHA-256 `net_sha256`),
+/// without limits.
 pub fn check(cert: &Certificate, net: &Network, net_sha256: &str) -> Result<Report, Rejection> {
+    match check_within(cert, net, net_sha256, &Budget::unlimited()) {
+        Ok(r) => Ok(r),
+        Err(CheckError::Rejected(r)) => Err(r),
+        // An unlimited budget is never exceeded; should it be, no verdict.
+        Err(CheckError::Unfinished(u)) => Err(Rejection(format!("not checked: {u}"))),
+    }
+}
+
+/// Checks `cert` against `net` (whose file has SHA-256 `net_sha256`) within
+/// `budget`, polled before every leaf: past it the check stops with
+/// [`CheckError::Unfinished`], never with a report.
+pub fn check_within(
+    cert: &Certificate,
+    net: &Network,
+    net_sha256: &str,
+    budget: &Budget,
+) -> Result<Report, CheckError> {
     let start = Instant::now();
+    let leaves_total = cert.cover.as_ref().map_or(0, |c| {
+        c.faces
+            .iter()
+            .map(|f| count_leaves(&f.tree) + count_leaves(&f.zero_tree))
+            .sum()
+    });
+    let watch = Watch {
+        budget,
+        leaves: AtomicU64::new(0),
+    };
+    let unfinished = |why| {
+        CheckError::Unfinished(Unfinished {
+            why,
+            leaves_checked: watch.leaves.load(Ordering::Relaxed),
+            leaves_total,
+            seconds: start.elapsed().as_secs_f64(),
+        })
+    };
+    if let Some(e) = budget.exceeded() {
+        return Err(unfinished(e));
+    }
     if cert.network_sha256 != net_sha256 {
         return reject(format!(
             "network hash mismatch: certificate is for {}, file is {net_sha256}",
@@ -209,26 +350,20 @@ pub fn check(cert: &Certificate, net: &Network, net_sha256: &str) -> Result<Repo
         excluded: &excluded,
         stationary: &claim.stationary_points,
     };
+    let w = Walk { ctx, watch: &watch };
     let mut tally = Tally::default();
     if let Some(cover) = &cert.cover {
         use rayon::prelude::*;
-        let results: Vec<Result<Tally, Rejection>> = cover
+        let results: Vec<Result<Tally, Stop>> = cover
             .faces
             .par_iter()
             .flat_map(|f| {
                 let root = Cell::root(f.face, net.latent);
                 let name = f.face.to_string();
                 [
+                    walk(&w, &f.tree, root.clone(), 0, &format!("{name} tree "), None),
                     walk(
-                        &ctx,
-                        &f.tree,
-                        root.clone(),
-                        0,
-                        &format!("{name} tree "),
-                        None,
-                    ),
-                    walk(
-                        &ctx,
+                        &w,
                         &f.zero_tree,
                         root,
                         0,
@@ -238,9 +373,23 @@ pub fn check(cert: &Certificate, net: &Network, net_sha256: &str) -> Result<Repo
                 ]
             })
             .collect();
+        let mut stop = None;
         for r in results {
-            tally.merge(r?);
+            match (r, stop.take()) {
+                (Ok(t), None) => tally.merge(t),
+                (Ok(_), s) => stop = s,
+                (Err(e), None) => stop = Some(e),
+                (Err(e), Some(s)) => stop = Some(first_stop(s, Some(e))),
+            }
         }
+        match stop {
+            Some(Stop::Rejected(r)) => return Err(r.into()),
+            Some(Stop::Budget(e)) => return Err(unfinished(e)),
+            None => {}
+        }
+    }
+    if let Some(e) = budget.exceeded() {
+        return Err(unfinished(e));
     }
 
     let counterexample = match &cert.counterexample {
@@ -295,7 +444,7 @@ pub fn check(cert: &Certificate, net: &Network, net_sha256: &str) -> Result<Repo
             .iter()
             .map(|s| ExcusedPoint::new(s, &excluded))
             .collect(),
-        patterns_examined: engine.cached_patterns(),
+        patterns_examined: w.ctx.engine.cached_patterns(),
         seconds: start.elapsed().as_secs_f64(),
     })
 }
@@ -305,23 +454,27 @@ pub fn check(cert: &Certificate, net: &Network, net_sha256: &str) -> Result<Repo
 /// `parent` holds the neuron statuses of the parent cell (inherited: only
 /// its free neurons are re-examined here).
 fn walk(
-    ctx: &Context,
+    w: &Walk,
     node: &Node,
     cell: Cell,
     depth: u32,
     path: &str,
     parent: Option<&Statuses>,
-) -> Result<Tally, Rejection> {
+) -> Result<Tally, Stop> {
+    // Every node (not only leaves) polls: a split's statuses cost work too.
+    w.watch.poll()?;
     if let Node::Leaf(rule) = node {
-        return leaf(ctx, *rule, &cell, path, parent);
+        let t = leaf(&w.ctx, *rule, &cell, path, parent)?;
+        w.watch.done();
+        return Ok(t);
     }
-    let own = ctx.patterns_from(&cell, rules::PAIRS_LIMIT, parent).1;
+    let own = w.ctx.patterns_from(&cell, rules::PAIRS_LIMIT, parent).1;
     let st = Some(&own);
     match node {
         Node::Leaf(_) => unreachable!("handled above"),
         Node::Split { axis, lo, hi } => {
             let (a, b) = cell.split(*axis);
-            both(ctx, (lo, a, '0'), (hi, b, '1'), depth, path, st)
+            both(w, (lo, a, '0'), (hi, b, '1'), depth, path, st)
         }
         Node::Radial { at, inner, outer } => {
             // The format admits dyadic split points only.
@@ -335,37 +488,48 @@ fn walk(
                         .map_or("inf".into(), |t| t.to_rational().to_string())
                 ));
             };
-            both(ctx, (inner, a, 'i'), (outer, b, 'o'), depth, path, st)
+            both(w, (inner, a, 'i'), (outer, b, 'o'), depth, path, st)
         }
     }
+}
+
+/// The rules' context and the budget of one check.
+struct Walk<'a> {
+    ctx: Context<'a>,
+    watch: &'a Watch<'a>,
 }
 
 type Child<'n> = (&'n Node, Cell, char);
 
 fn both(
-    ctx: &Context,
+    w: &Walk,
     a: Child,
     b: Child,
     depth: u32,
     path: &str,
     st: Option<&Statuses>,
-) -> Result<Tally, Rejection> {
+) -> Result<Tally, Stop> {
     let (pa, pb) = (format!("{path}{}", a.2), format!("{path}{}", b.2));
     let (ra, rb) = if depth < PARALLEL_DEPTH {
         rayon::join(
-            || walk(ctx, a.0, a.1, depth + 1, &pa, st),
-            || walk(ctx, b.0, b.1, depth + 1, &pb, st),
+            || walk(w, a.0, a.1, depth + 1, &pa, st),
+            || walk(w, b.0, b.1, depth + 1, &pb, st),
         )
     } else {
-        (
-            walk(ctx, a.0, a.1, depth + 1, &pa, st),
-            walk(ctx, b.0, b.1, depth + 1, &pb, st),
-        )
+        // After a rejection or past the budget the second half is not
+        // started: the outcome is the first half's.
+        let ra = walk(w, a.0, a.1, depth + 1, &pa, st)?;
+        (Ok(ra), walk(w, b.0, b.1, depth + 1, &pb, st))
     };
-    // The first failure in tree order, whatever finished first.
-    let mut t = ra?;
-    t.merge(rb?);
-    Ok(t)
+    // The first rejection in tree order, whatever finished first.
+    match (ra, rb) {
+        (Ok(mut t), Ok(u)) => {
+            t.merge(u);
+            Ok(t)
+        }
+        (Err(e), rb) => Err(first_stop(e, rb.err())),
+        (Ok(_), Err(e)) => Err(e),
+    }
 }
 
 fn leaf(
@@ -422,16 +586,25 @@ fn leaf(
     Ok(t)
 }
 
+/// Narrowest `claim.rho` enclosure accepted: `2^-RHO_FLOOR_BITS`. The
+/// independent enclosure is computed to `2^-40` of the claimed width, and
+/// its cost grows faster than the square of the bits (`d` bisections of
+/// `arccos`): at `2^-1000` with `d = 64` it took minutes, at `2^-256` it
+/// takes seconds. `certify` writes enclosures about `2^-120` wide.
+pub const RHO_FLOOR_BITS: usize = 256;
+
 /// The claimed enclosure must contain an independent one (so it contains
 /// `rho_d`).
 fn check_rho_enclosure(d: usize, lo: &BigRational, hi: &BigRational) -> Result<(), Rejection> {
     let width = hi - lo;
-    let floor = BigRational::new(BigInt::from(1), BigInt::from(1) << 1000usize);
+    let floor = BigRational::new(BigInt::from(1), BigInt::from(1) << RHO_FLOOR_BITS);
     let tries = if d == 1 {
         vec![BigRational::from_integer(BigInt::from(1))]
     } else {
         if width < floor {
-            return reject("claim.rho: the enclosure is narrower than 2^-1000");
+            return reject(format!(
+                "claim.rho: the enclosure is narrower than 2^-{RHO_FLOOR_BITS}"
+            ));
         }
         vec![
             &width / BigRational::from_integer(BigInt::from(16)),

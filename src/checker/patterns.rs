@@ -167,13 +167,17 @@ impl<'a> Engine<'a> {
                 _ => w.mul_masked(&prev.mask_rows(bits), None),
             };
             let r = Arc::new(r);
-            self.row_bases
-                .lock()
-                .expect("cache lock")
-                .insert(prefix[..i - 1].to_vec(), (bits.clone(), r.clone()));
+            let max = entries_within(dmat_bytes(&r), ROWS_CACHE_MAX);
+            insert_bounded(
+                &self.row_bases,
+                prefix[..i - 1].to_vec(),
+                (bits.clone(), r.clone()),
+                max,
+            );
             r
         };
-        insert_bounded(&self.rows, prefix.to_vec(), r.clone(), ROWS_CACHE_MAX);
+        let max = entries_within(dmat_bytes(&r), ROWS_CACHE_MAX);
+        insert_bounded(&self.rows, prefix.to_vec(), r.clone(), max);
         r
     }
 
@@ -427,10 +431,13 @@ impl<'a> Engine<'a> {
             }
             _ => a.mul_inner_masked(rows, last),
         };
-        self.bases
-            .lock()
-            .expect("cache lock")
-            .insert(prefix.to_vec(), Arc::new((last.to_vec(), m.clone())));
+        let max = entries_within(dmat_bytes(&m), ROWS_CACHE_MAX);
+        insert_bounded(
+            &self.bases,
+            prefix.to_vec(),
+            Arc::new((last.to_vec(), m.clone())),
+            max,
+        );
         m
     }
 
@@ -459,7 +466,23 @@ impl Quadratic {
 /// cache is emptied and refilled (results never depend on the caches; this
 /// keeps the memory of long runs bounded).
 const ROWS_CACHE_MAX: usize = 1 << 15;
-const QUADS_CACHE_MAX: usize = 1 << 18;
+const QUADS_CACHE_MAX: usize = 1 << 16;
+/// Bytes each matrix cache (`rows`, `row_bases`, `bases`) may hold, about:
+/// with 500 x 3 rows of 100-bit integers an entry takes some 100 KB, and
+/// 2^15 of them were most of a `k = 3` check's 1.8 GB.
+const MATRIX_CACHE_BYTES: usize = 192 << 20;
+
+/// About the heap bytes of a matrix (its integers sized by the first one).
+fn dmat_bytes(m: &DMat) -> usize {
+    let per = 48 + m.num.first().map_or(0, |b| b.bits() as usize / 8);
+    m.num.len().saturating_mul(per)
+}
+
+/// How many entries of `bytes` each fit in [`MATRIX_CACHE_BYTES`] (at least
+/// 16, at most `max`).
+fn entries_within(bytes: usize, max: usize) -> usize {
+    (MATRIX_CACHE_BYTES / bytes.max(1)).clamp(16, max)
+}
 
 fn insert_bounded<K: std::hash::Hash + Eq, V>(
     cache: &Mutex<HashMap<K, V>>,

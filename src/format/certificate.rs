@@ -17,11 +17,25 @@ pub const FORMAT_NAME: &str = "hvcert-certificate";
 pub const FORMAT_VERSION: u32 = 1;
 /// Deepest tree a checker accepts (splits from a face's root to a leaf).
 pub const MAX_DEPTH_CAP: u32 = 256;
-/// Most tokens over all trees.
-pub const MAX_TOKENS: usize = 1 << 24;
-/// Largest latent dimension a certificate may cover (a box has `2^(k-1)`
-/// corners).
-pub const MAX_LATENT: usize = 12;
+/// Most tokens over all trees (counted as the trees' bytes / 2, since a
+/// token and its separator take at least two bytes). With
+/// [`MAX_CERT_BYTES`] this keeps a parsed certificate well inside
+/// `limits::DEFAULT_MAX_MEMORY` (see `docs/certificate-format.md`).
+pub const MAX_TOKENS: usize = 1 << 22;
+/// Largest certificate file `verify` reads (checked before reading).
+pub const MAX_CERT_BYTES: u64 = 32 << 20;
+/// Largest `stats` object, as compact JSON.
+pub const MAX_STATS_BYTES: usize = 1 << 20;
+/// Most listed `claim.stationary_points` (each costs an exact evaluation of
+/// the network, and every region point is compared with them).
+pub const MAX_STATIONARY_POINTS: usize = 1024;
+/// Largest latent dimension a certificate may cover. A box has `2^(k-1)`
+/// corners and every node of a tree evaluates each neuron at each corner,
+/// so the checker's work per token grows as `2^(k-1)`: with `k <= 6` a
+/// token costs at most 32 corner evaluations per consistent branch (the
+/// cost model is in `docs/certificate-format.md`). `certify` should refuse
+/// networks with a larger `k` up front.
+pub const MAX_LATENT: usize = 6;
 /// Longest rational string accepted (digits).
 const MAX_RATIONAL_LEN: usize = 4096;
 
@@ -460,8 +474,7 @@ impl Certificate {
     /// Parses and validates the structure (not the mathematics).
     pub fn from_json(text: &str) -> Result<Certificate, CertError> {
         // Read format and version first, so a newer file gets the right error.
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| CertError::Json(e.to_string()))?;
+        let value = strict_json(text)?;
         let obj = value
             .as_object()
             .ok_or_else(|| CertError::Json("the top level is not an object".into()))?;
@@ -505,12 +518,32 @@ impl Certificate {
         if rho_lo > rho_hi {
             return Err(invalid("claim.rho: lo > hi"));
         }
+        if j.claim.stationary_points.len() > MAX_STATIONARY_POINTS {
+            return Err(invalid(format!(
+                "claim.stationary_points: {} points, at most {MAX_STATIONARY_POINTS} are accepted",
+                j.claim.stationary_points.len()
+            )));
+        }
         let stationary_points = j
             .claim
             .stationary_points
             .iter()
             .map(|p| rational_vec("claim.stationary_points", p, k))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut seen = std::collections::HashSet::with_capacity(stationary_points.len());
+        for (i, p) in stationary_points.iter().enumerate() {
+            if !seen.insert(p) {
+                return Err(invalid(format!(
+                    "claim.stationary_points[{i}] repeats an earlier point"
+                )));
+            }
+        }
+        let stats_len = serde_json::to_string(&j.stats).map_or(usize::MAX, |t| t.len());
+        if stats_len > MAX_STATS_BYTES {
+            return Err(invalid(format!(
+                "stats: {stats_len} bytes, at most {MAX_STATS_BYTES} are accepted"
+            )));
+        }
         let verdict = match j.verdict.as_str() {
             "holds" => Verdict::Holds,
             "violated" => Verdict::Violated,
@@ -616,6 +649,148 @@ impl Certificate {
         s.push('\n');
         s
     }
+}
+
+/// Most JSON values (objects, arrays, strings, numbers, ...) in a
+/// certificate. A valid one has a few thousand at most (the trees are single
+/// strings); the cap bounds the parsed value's memory whatever the text.
+pub const MAX_JSON_VALUES: usize = 1 << 20;
+
+/// Parses JSON text into a value, rejecting an object that names a key
+/// twice (serde_json would keep the last one silently) and text with more
+/// than [`MAX_JSON_VALUES`] values.
+fn strict_json(text: &str) -> Result<serde_json::Value, CertError> {
+    use serde::de::DeserializeSeed as _;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let count = std::cell::Cell::new(0usize);
+    let v = Strict(&count)
+        .deserialize(&mut de)
+        .and_then(|v| de.end().map(|()| v))
+        .map_err(|e| CertError::Json(e.to_string()))?;
+    Ok(v)
+}
+
+/// Deserializes one JSON value whose objects have distinct keys, counting
+/// values.
+#[derive(Clone, Copy)]
+struct Strict<'c>(&'c std::cell::Cell<usize>);
+
+impl Strict<'_> {
+    fn count<E: serde::de::Error>(self) -> Result<(), E> {
+        let n = self.0.get() + 1;
+        self.0.set(n);
+        if n > MAX_JSON_VALUES {
+            return Err(E::custom(format!(
+                "more than {MAX_JSON_VALUES} JSON values"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Strict<'_> {
+    type Value = serde_json::Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Strict<'_> {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        self.count()?;
+        Ok(v.into())
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        self.count()?;
+        Ok(v.into())
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        self.count()?;
+        Ok(v.into())
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        self.count()?;
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        self.count()?;
+        Ok(v.into())
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+        self.count()?;
+        Ok(v.into())
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        self.count()?;
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        self.visit_unit()
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+        self.count()?;
+        let mut v = Vec::new();
+        while let Some(x) = a.next_element_seed(self)? {
+            v.push(x);
+        }
+        Ok(v.into())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+        self.count()?;
+        let mut m = serde_json::Map::new();
+        while let Some(key) = a.next_key::<String>()? {
+            if m.contains_key(&key) {
+                let shown: String = key.chars().take(80).collect();
+                return Err(serde::de::Error::custom(format!("duplicate key {shown:?}")));
+            }
+            let x = a.next_value_seed(self)?;
+            m.insert(key, x);
+        }
+        Ok(m.into())
+    }
+}
+
+/// Reads a certificate file: a regular file of at most [`MAX_CERT_BYTES`]
+/// bytes (the length is checked before anything is read, and the read is
+/// bounded too, in case the file grows). The error is one line naming the
+/// file.
+pub fn read_certificate_file(path: &std::path::Path) -> Result<String, String> {
+    use std::io::Read as _;
+    let name = path.display();
+    let file = std::fs::File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!("{name}: file not found"),
+        _ => format!("{name}: {e}"),
+    })?;
+    let meta = file.metadata().map_err(|e| format!("{name}: {e}"))?;
+    if meta.is_dir() {
+        return Err(format!("{name}: is a directory, not a certificate"));
+    }
+    if !meta.is_file() {
+        return Err(format!(
+            "{name}: not a regular file (a certificate must be a regular file)"
+        ));
+    }
+    if meta.len() > MAX_CERT_BYTES {
+        return Err(format!(
+            "{name}: {} bytes, larger than the cap of {MAX_CERT_BYTES} bytes for a certificate",
+            meta.len()
+        ));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_CERT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{name}: {e}"))?;
+    if bytes.len() as u64 > MAX_CERT_BYTES {
+        return Err(format!(
+            "{name}: larger than the cap of {MAX_CERT_BYTES} bytes for a certificate"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| format!("{name}: stream did not contain valid UTF-8"))
 }
 
 fn parse_cover(c: JsonCover, k: usize) -> Result<Cover, CertError> {

@@ -571,6 +571,10 @@ pub enum FileError {
     NotFound { path: PathBuf },
     #[error("{}: is a directory, not a network file", path.display())]
     IsDirectory { path: PathBuf },
+    /// A pipe, device or other non-regular file: its length cannot be
+    /// checked before reading, so it is not read.
+    #[error("{}: not a regular file (a network must be a regular file)", path.display())]
+    NotRegular { path: PathBuf },
     /// Any other I/O failure (permission denied, ...).
     #[error("{}: {source}", path.display())]
     Io {
@@ -593,6 +597,7 @@ impl FileError {
         match self {
             FileError::NotFound { path }
             | FileError::IsDirectory { path }
+            | FileError::NotRegular { path }
             | FileError::Io { path, .. }
             | FileError::Network { path, .. } => path,
         }
@@ -619,10 +624,11 @@ impl FileError {
 /// Reads and parses a file; the error message names the file:
 /// `"<path>: <what is wrong>"`.
 ///
-/// For a regular file the header is checked against the file's length first,
-/// so a file whose header is wrong (or claims more than the caps allow) is
-/// rejected without reading the rest; at most the bytes the header allows
-/// (plus one, to detect trailing bytes) are ever read.
+/// Only regular files are read (a pipe or device such as `/dev/zero` is
+/// refused before any read). The header is checked against the file's
+/// length first, so a file whose header is wrong (or claims more than the
+/// caps allow) is rejected without reading the rest; at most the bytes the
+/// header allows (plus one, to detect trailing bytes) are ever read.
 pub fn read_network_file(path: &Path) -> Result<LoadedNetwork, FileError> {
     let net_err = |source| FileError::Network {
         path: path.to_path_buf(),
@@ -635,29 +641,26 @@ pub fn read_network_file(path: &Path) -> Result<LoadedNetwork, FileError> {
             path: path.to_path_buf(),
         });
     }
+    if !meta.is_file() {
+        // A pipe or device (/dev/zero) has no length to check first.
+        return Err(FileError::NotRegular {
+            path: path.to_path_buf(),
+        });
+    }
     let mut reader = std::io::BufReader::new(file);
     let mut bytes = Vec::new();
-    let limit = if meta.is_file() {
-        let mut head = Vec::new();
-        (&mut reader)
-            .take(MAX_HEADER)
-            .read_to_end(&mut head)
-            .map_err(|e| FileError::io(path, e))?;
-        // A short read means end of file: then `head` is the whole file.
-        // Otherwise the length may still change; from_bytes below decides.
-        let total = if (head.len() as u64) < MAX_HEADER {
-            head.len() as u64
-        } else {
-            meta.len().max(MAX_HEADER)
-        };
-        parse_header(&head, total).map_err(net_err)?;
-        bytes = head;
-        total
+    (&mut reader)
+        .take(MAX_HEADER)
+        .read_to_end(&mut bytes)
+        .map_err(|e| FileError::io(path, e))?;
+    // A short read means end of file: then `bytes` is the whole file.
+    // Otherwise the length may still change; from_bytes below decides.
+    let limit = if (bytes.len() as u64) < MAX_HEADER {
+        bytes.len() as u64
     } else {
-        // Not a regular file (pipe, device): bound the read by the largest
-        // file the caps allow.
-        MAX_HEADER + 8 * MAX_ENTRIES + SAMPLING_BLOCK
+        meta.len().max(MAX_HEADER)
     };
+    parse_header(&bytes, limit).map_err(net_err)?;
     reader
         .take((limit + 1).saturating_sub(bytes.len() as u64))
         .read_to_end(&mut bytes)
