@@ -30,6 +30,7 @@ use hvcert::format::certificate::{
 };
 use hvcert::format::network::LoadedNetwork;
 use hvcert::format::network::{read_network_file, Measurement};
+use hvcert::interop::{self, ImportSpec, MeasurementSource, TargetSource};
 use num_rational::BigRational;
 use num_traits::{Signed, Zero};
 
@@ -137,6 +138,45 @@ enum Command {
     /// writes a `violated` certificate for the best one.
     #[command(long_about = HUNT_ABOUT, allow_negative_numbers = true)]
     Hunt(HuntArgs),
+    /// Import a bias-free ReLU network saved from PyTorch or NumPy
+    /// (safetensors, .npz, .npy; kind from the contents) into a network file.
+    #[command(allow_negative_numbers = true)]
+    Import {
+        /// The saved tensors.
+        file: PathBuf,
+        /// The weight tensors in forward order, [out, in] each (default: the
+        /// nn.Sequential names [prefix.]0.weight, [prefix.]2.weight, ...).
+        #[arg(long, value_delimiter = ',')]
+        layers: Option<Vec<String>>,
+        /// The measurement matrix A, [m, n_d].
+        #[arg(
+            long,
+            conflicts_with = "inversion",
+            required_unless_present = "inversion"
+        )]
+        measurements_tensor: Option<String>,
+        /// Use A = I (the inversion case).
+        #[arg(long)]
+        inversion: bool,
+        /// x* from a tensor of shape [k].
+        #[arg(long, conflicts_with = "target", required_unless_present = "target")]
+        target_tensor: Option<String>,
+        /// x* as comma-separated decimals.
+        #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+        target: Option<Vec<f64>>,
+        /// The network file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write a network file's matrices as a NumPy .npz (0.weight, 1.weight, ...,
+    /// A, x_star; float64), for NumPy or PyTorch.
+    Export {
+        /// The network file.
+        file: PathBuf,
+        /// The .npz to write.
+        #[arg(long)]
+        npz: PathBuf,
+    },
     /// Show a network's dimensions, hash, |x*| and rho_d, and exact values at a point.
     Inspect {
         file: PathBuf,
@@ -301,6 +341,63 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Hunt(h) => run_hunt(&h),
+        Command::Import {
+            file,
+            layers,
+            measurements_tensor,
+            inversion: _,
+            target_tensor,
+            target,
+            out,
+        } => {
+            let spec = ImportSpec {
+                layers,
+                measurement: measurements_tensor
+                    .map_or(MeasurementSource::Identity, MeasurementSource::Tensor),
+                target: match (target_tensor, target) {
+                    (Some(t), _) => TargetSource::Tensor(t),
+                    (None, Some(v)) => TargetSource::Values(v),
+                    (None, None) => return Err("give --target-tensor NAME or --target".into()),
+                },
+            };
+            cli::check_output_path(&out)?;
+            cli::refuse_overwriting_inputs(&out, &[&file])?;
+            let bytes = interop::read_input(&file)?;
+            let (kind, tensors) =
+                interop::read_tensors(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+            let net = interop::build_network(&tensors, &spec)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            let bytes = net.to_bytes();
+            cli::write_atomically(&out, &bytes)?;
+            let widths: Vec<String> = net.widths.iter().map(|n| n.to_string()).collect();
+            print_out(&format!(
+                "imported {} ({}): k = {}, widths {}, {}; wrote {} (sha256 {})\n",
+                file.display(),
+                kind.name(),
+                net.latent,
+                widths.join("/"),
+                match net.measurement {
+                    Measurement::Identity => "A = I".to_string(),
+                    Measurement::Matrix { m } => format!("m = {m}"),
+                },
+                out.display(),
+                hvcert::format::network::Network::sha256_hex(&bytes)
+            ));
+            Ok(())
+        }
+        Command::Export { file, npz } => {
+            cli::check_output_path(&npz)?;
+            cli::refuse_overwriting_inputs(&npz, &[&file])?;
+            let loaded = read_network_file(&file).map_err(|e| e.to_string())?;
+            let bytes = interop::export_npz(&loaded.network)?;
+            cli::write_atomically(&npz, &bytes)?;
+            print_out(&format!(
+                "wrote {} ({})\n",
+                npz.display(),
+                interop::export_names(&loaded.network).join(", ")
+            ));
+            Ok(())
+        }
         Command::Inspect { file, at } => {
             let loaded = read_network_file(&file).map_err(|e| e.to_string())?;
             print_out(&describe(&loaded).map_err(|e| format!("{}: {e}", file.display()))?);
