@@ -264,7 +264,9 @@ fn npz_tensors(bytes: &[u8]) -> Result<BTreeMap<String, Tensor>, String> {
             .read_to_end(&mut data)
             .map_err(|e| format!("tensor '{name}': {e}"))?;
         let t = npy_tensor(&data).map_err(|e| format!("tensor '{name}': {e}"))?;
-        out.insert(name, t);
+        if out.insert(name.clone(), t).is_some() {
+            return Err(format!("tensor '{name}': appears twice in the archive"));
+        }
     }
     Ok(out)
 }
