@@ -177,6 +177,19 @@ enum Command {
         #[arg(long)]
         npz: PathBuf,
     },
+    /// Draw a certificate: for k = 2 the latent plane (cells by rule, the
+    /// balls, x*, -rho_d x*, stationary points, counterexample); for any k
+    /// the cells by box width and distance to the centres. PNG or SVG.
+    Plot {
+        /// The certificate.
+        cert: PathBuf,
+        /// The network file (default: the certificate's path hint).
+        #[arg(long)]
+        net: Option<PathBuf>,
+        /// The picture to write (.png or .svg).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Show a network's dimensions, hash, |x*| and rho_d, and exact values at a point.
     Inspect {
         file: PathBuf,
@@ -382,6 +395,42 @@ fn run(cli: Cli) -> Result<(), String> {
                 },
                 out.display(),
                 hvcert::format::network::Network::sha256_hex(&bytes)
+            ));
+            Ok(())
+        }
+        Command::Plot { cert, net, out } => {
+            cli::check_output_path(&out)?;
+            let text =
+                std::fs::read_to_string(&cert).map_err(|e| format!("{}: {e}", cert.display()))?;
+            let c =
+                Certificate::from_json(&text).map_err(|e| format!("{}: {e}", cert.display()))?;
+            let net_path = match (net, &c.network_path) {
+                (Some(p), _) => p,
+                (None, Some(hint)) => cert.parent().unwrap_or(Path::new(".")).join(hint),
+                (None, None) => {
+                    return Err("the certificate names no network path: give --net FILE".into())
+                }
+            };
+            cli::refuse_overwriting_inputs(&out, &[&cert, &net_path])?;
+            let loaded = read_network_file(&net_path).map_err(|e| e.to_string())?;
+            if loaded.sha256 != c.network_sha256 {
+                return Err(format!(
+                    "{}: the certificate is for network {}, not this file",
+                    net_path.display(),
+                    c.network_sha256
+                ));
+            }
+            let s = hvcert::certifier::plot::plot(&c, &loaded.network, &out)?;
+            print_out(&format!(
+                "wrote {} ({}, {} cells{})\n",
+                out.display(),
+                s.kind,
+                s.cells,
+                if s.labels {
+                    ""
+                } else {
+                    "; no font found: no labels"
+                }
             ));
             Ok(())
         }
