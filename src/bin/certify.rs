@@ -190,6 +190,32 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Run a grid of sampled networks (architectures x measurements x seeds)
+    /// through sample, certify (sharpest radii) and verify; write a table
+    /// (CSV, JSON) and figures. Resumable: verified certificates are reused.
+    Sweep {
+        #[arg(long)]
+        latent: usize,
+        /// One architecture n_1,...,n_d; repeat for more.
+        #[arg(long, required = true)]
+        widths: Vec<String>,
+        /// Numbers of measurements, `I` for A = I (e.g. 10,50,I).
+        #[arg(long, value_delimiter = ',', required = true)]
+        measurements: Vec<String>,
+        /// Seeds: a range A-B or a list (1-10, or 1,5,9).
+        #[arg(long)]
+        seeds: String,
+        /// The folder for networks, certificates, table and figures.
+        #[arg(long)]
+        out_dir: PathBuf,
+        /// Seconds per network for the search.
+        #[arg(long, default_value_t = 60.0)]
+        time_limit: f64,
+        #[arg(long, default_value = "1/512")]
+        resolution: String,
+        #[arg(long, default_value_t = 48)]
+        max_depth: u32,
+    },
     /// Show a network's dimensions, hash, |x*| and rho_d, and exact values at a point.
     Inspect {
         file: PathBuf,
@@ -434,6 +460,91 @@ fn run(cli: Cli) -> Result<(), String> {
             ));
             Ok(())
         }
+        Command::Sweep {
+            latent,
+            widths,
+            measurements,
+            seeds,
+            out_dir,
+            time_limit,
+            resolution,
+            max_depth,
+        } => {
+            let widths = widths
+                .iter()
+                .map(|w| {
+                    w.split(',')
+                        .map(|n| n.trim().parse::<usize>())
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|_| format!("--widths: '{w}' is not a list of widths"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let measurements = measurements
+                .iter()
+                .map(|m| match m.trim() {
+                    "I" | "i" => Ok(None),
+                    n => n
+                        .parse::<usize>()
+                        .map(Some)
+                        .map_err(|_| format!("--measurements: '{m}' is not a number or I")),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let seeds = parse_seeds(&seeds)?;
+            let spec = hvcert::certifier::sweep::SweepSpec {
+                latent,
+                widths,
+                measurements,
+                seeds,
+                time_limit: time_limit_arg(Some(time_limit))?.expect("given"),
+                resolution: positive_rational("--resolution", &resolution)?,
+                max_depth,
+            };
+            hvcert::certifier::sweep::validate(&spec)?;
+            // Every network of the grid must be valid before any work.
+            for w in &spec.widths {
+                for m in &spec.measurements {
+                    let probe = hvcert::format::network::Network {
+                        latent,
+                        widths: w.clone(),
+                        measurement: m.map_or(Measurement::Identity, |m| Measurement::Matrix { m }),
+                        weights: Vec::new(),
+                        a: None,
+                        target: Vec::new(),
+                        sampling: None,
+                    };
+                    probe
+                        .validate_dimensions()
+                        .map_err(|e| format!("sweep: {e}"))?;
+                }
+            }
+            if !out_dir.is_dir() {
+                std::fs::create_dir_all(&out_dir)
+                    .map_err(|e| format!("{}: {e}", out_dir.display()))?;
+            }
+            let rows =
+                hvcert::certifier::sweep::run(&spec, &out_dir, &mut |line| eprintln!("{line}"))?;
+            let mut out = String::new();
+            outln!(
+                out,
+                "sweep        {} networks into {}",
+                rows.len(),
+                out_dir.display()
+            );
+            outln!(out, "m      expansivity  paper claim proved  median eps2*");
+            for (m, e, proved, median) in hvcert::certifier::sweep::summary(&rows) {
+                outln!(
+                    out,
+                    "{m:<6} {e:>11.2}  {:>17.0}%  {median:>12.4}",
+                    proved * 100.0
+                );
+            }
+            outln!(
+                out,
+                "table        sweep.csv, sweep.json; figures paper-claim.png, eps2.png"
+            );
+            print_out(&out);
+            Ok(())
+        }
         Command::Export { file, npz } => {
             cli::check_output_path(&npz)?;
             cli::refuse_overwriting_inputs(&npz, &[&file])?;
@@ -459,6 +570,24 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// `--seeds`: `A-B` (inclusive) or a comma-separated list.
+fn parse_seeds(s: &str) -> Result<Vec<u64>, String> {
+    let bad = || format!("--seeds: '{s}' is not a range A-B or a list of seeds");
+    if let Some((a, b)) = s.split_once('-') {
+        let (a, b): (u64, u64) = (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        );
+        if a > b || b - a >= 100_000 {
+            return Err(bad());
+        }
+        return Ok((a..=b).collect());
+    }
+    s.split(',')
+        .map(|x| x.trim().parse().map_err(|_| bad()))
+        .collect()
 }
 
 fn positive_rational(flag: &str, s: &str) -> Result<BigRational, String> {

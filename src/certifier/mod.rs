@@ -7,3 +7,4 @@ pub mod plot;
 pub mod rho_mpfr;
 pub mod sample;
 pub mod search;
+pub mod sweep;

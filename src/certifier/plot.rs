@@ -80,7 +80,7 @@ const RULES: [(&str, Rule); 6] = [
 ];
 
 /// Registers a font for labels; `false` when none is found.
-fn font() -> bool {
+pub fn font_available() -> bool {
     use std::sync::OnceLock;
     static FONT: OnceLock<bool> = OnceLock::new();
     *FONT.get_or_init(|| {
@@ -116,7 +116,7 @@ pub struct PlotSummary {
 /// Draws `cert` (for `net`) into `out` (`.png` or `.svg`).
 pub fn plot(cert: &Certificate, net: &Network, out: &Path) -> Result<PlotSummary, String> {
     let leaves = leaves(cert, net.latent)?;
-    let labels = font();
+    let labels = font_available();
     let ext = out
         .extension()
         .and_then(|e| e.to_str())
