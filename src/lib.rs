@@ -11,4 +11,5 @@ pub mod cli;
 pub mod exact;
 pub mod format;
 pub mod fuzzing;
+pub mod interop;
 pub mod limits;

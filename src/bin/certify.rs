@@ -30,6 +30,7 @@ use hvcert::format::certificate::{
 };
 use hvcert::format::network::LoadedNetwork;
 use hvcert::format::network::{read_network_file, Measurement};
+use hvcert::interop::{self, ImportSpec, MeasurementSource, TargetSource};
 use hvcert::limits::{self, Budget};
 use num_rational::BigRational;
 use num_traits::{Signed, Zero};
@@ -145,6 +146,84 @@ enum Command {
     /// writes a `violated` certificate for the best one.
     #[command(long_about = HUNT_ABOUT, allow_negative_numbers = true)]
     Hunt(HuntArgs),
+    /// Import a bias-free ReLU network saved from PyTorch or NumPy
+    /// (safetensors, .npz, .npy; kind from the contents) into a network file.
+    #[command(allow_negative_numbers = true)]
+    Import {
+        /// The saved tensors.
+        file: PathBuf,
+        /// The weight tensors in forward order, [out, in] each (default: the
+        /// nn.Sequential names [prefix.]0.weight, [prefix.]2.weight, ...).
+        #[arg(long, value_delimiter = ',')]
+        layers: Option<Vec<String>>,
+        /// The measurement matrix A, [m, n_d].
+        #[arg(
+            long,
+            conflicts_with = "inversion",
+            required_unless_present = "inversion"
+        )]
+        measurements_tensor: Option<String>,
+        /// Use A = I (the inversion case).
+        #[arg(long)]
+        inversion: bool,
+        /// x* from a tensor of shape [k].
+        #[arg(long, conflicts_with = "target", required_unless_present = "target")]
+        target_tensor: Option<String>,
+        /// x* as comma-separated decimals.
+        #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+        target: Option<Vec<f64>>,
+        /// The network file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write a network file's matrices as a NumPy .npz (0.weight, 1.weight, ...,
+    /// A, x_star; float64), for NumPy or PyTorch.
+    Export {
+        /// The network file.
+        file: PathBuf,
+        /// The .npz to write.
+        #[arg(long)]
+        npz: PathBuf,
+    },
+    /// Draw a certificate: for k = 2 the latent plane (cells by rule, the
+    /// balls, x*, -rho_d x*, stationary points, counterexample); for any k
+    /// the cells by box width and distance to the centres. PNG or SVG.
+    Plot {
+        /// The certificate.
+        cert: PathBuf,
+        /// The network file (default: the certificate's path hint).
+        #[arg(long)]
+        net: Option<PathBuf>,
+        /// The picture to write (.png or .svg).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Run a grid of sampled networks (architectures x measurements x seeds)
+    /// through sample, certify (sharpest radii) and verify; write a table
+    /// (CSV, JSON) and figures. Resumable: verified certificates are reused.
+    Sweep {
+        #[arg(long)]
+        latent: usize,
+        /// One architecture n_1,...,n_d; repeat for more.
+        #[arg(long, required = true)]
+        widths: Vec<String>,
+        /// Numbers of measurements, `I` for A = I (e.g. 10,50,I).
+        #[arg(long, value_delimiter = ',', required = true)]
+        measurements: Vec<String>,
+        /// Seeds: a range A-B or a list (1-10, or 1,5,9).
+        #[arg(long)]
+        seeds: String,
+        /// The folder for networks, certificates, table and figures.
+        #[arg(long)]
+        out_dir: PathBuf,
+        /// Seconds per network for the search.
+        #[arg(long, default_value_t = 60.0)]
+        time_limit: f64,
+        #[arg(long, default_value = "1/512")]
+        resolution: String,
+        #[arg(long, default_value_t = 48)]
+        max_depth: u32,
+    },
     /// Show a network's dimensions, hash, |x*| and rho_d, and exact values at a point.
     Inspect {
         file: PathBuf,
@@ -309,6 +388,184 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Hunt(h) => run_hunt(&h),
+        Command::Import {
+            file,
+            layers,
+            measurements_tensor,
+            inversion: _,
+            target_tensor,
+            target,
+            out,
+        } => {
+            let spec = ImportSpec {
+                layers,
+                measurement: measurements_tensor
+                    .map_or(MeasurementSource::Identity, MeasurementSource::Tensor),
+                target: match (target_tensor, target) {
+                    (Some(t), _) => TargetSource::Tensor(t),
+                    (None, Some(v)) => TargetSource::Values(v),
+                    (None, None) => return Err("give --target-tensor NAME or --target".into()),
+                },
+            };
+            cli::check_output_path(&out)?;
+            cli::refuse_overwriting_inputs(&out, &[&file])?;
+            let bytes = interop::read_input(&file)?;
+            let (kind, tensors) =
+                interop::read_tensors(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+            let net = interop::build_network(&tensors, &spec)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            let bytes = net.to_bytes();
+            cli::write_atomically(&out, &bytes)?;
+            let widths: Vec<String> = net.widths.iter().map(|n| n.to_string()).collect();
+            print_out(&format!(
+                "imported {} ({}): k = {}, widths {}, {}; wrote {} (sha256 {})\n",
+                file.display(),
+                kind.name(),
+                net.latent,
+                widths.join("/"),
+                match net.measurement {
+                    Measurement::Identity => "A = I".to_string(),
+                    Measurement::Matrix { m } => format!("m = {m}"),
+                },
+                out.display(),
+                hvcert::format::network::Network::sha256_hex(&bytes)
+            ));
+            Ok(())
+        }
+        Command::Plot { cert, net, out } => {
+            cli::check_output_path(&out)?;
+            let text =
+                std::fs::read_to_string(&cert).map_err(|e| format!("{}: {e}", cert.display()))?;
+            let c =
+                Certificate::from_json(&text).map_err(|e| format!("{}: {e}", cert.display()))?;
+            let net_path = match (net, &c.network_path) {
+                (Some(p), _) => p,
+                (None, Some(hint)) => cert.parent().unwrap_or(Path::new(".")).join(hint),
+                (None, None) => {
+                    return Err("the certificate names no network path: give --net FILE".into())
+                }
+            };
+            cli::refuse_overwriting_inputs(&out, &[&cert, &net_path])?;
+            let loaded = read_network_file(&net_path).map_err(|e| e.to_string())?;
+            if loaded.sha256 != c.network_sha256 {
+                return Err(format!(
+                    "{}: the certificate is for network {}, not this file",
+                    net_path.display(),
+                    c.network_sha256
+                ));
+            }
+            let s = hvcert::certifier::plot::plot(&c, &loaded.network, &out)?;
+            print_out(&format!(
+                "wrote {} ({}, {} cells{})\n",
+                out.display(),
+                s.kind,
+                s.cells,
+                if s.labels {
+                    ""
+                } else {
+                    "; no font found: no labels"
+                }
+            ));
+            Ok(())
+        }
+        Command::Sweep {
+            latent,
+            widths,
+            measurements,
+            seeds,
+            out_dir,
+            time_limit,
+            resolution,
+            max_depth,
+        } => {
+            let widths = widths
+                .iter()
+                .map(|w| {
+                    w.split(',')
+                        .map(|n| n.trim().parse::<usize>())
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|_| format!("--widths: '{w}' is not a list of widths"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let measurements = measurements
+                .iter()
+                .map(|m| match m.trim() {
+                    "I" | "i" => Ok(None),
+                    n => n
+                        .parse::<usize>()
+                        .map(Some)
+                        .map_err(|_| format!("--measurements: '{m}' is not a number or I")),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let seeds = parse_seeds(&seeds)?;
+            let spec = hvcert::certifier::sweep::SweepSpec {
+                latent,
+                widths,
+                measurements,
+                seeds,
+                time_limit: time_limit_arg(Some(time_limit))?.expect("given"),
+                resolution: positive_rational("--resolution", &resolution)?,
+                max_depth,
+            };
+            hvcert::certifier::sweep::validate(&spec)?;
+            // Every network of the grid must be valid before any work.
+            for w in &spec.widths {
+                for m in &spec.measurements {
+                    let probe = hvcert::format::network::Network {
+                        latent,
+                        widths: w.clone(),
+                        measurement: m.map_or(Measurement::Identity, |m| Measurement::Matrix { m }),
+                        weights: Vec::new(),
+                        a: None,
+                        target: Vec::new(),
+                        sampling: None,
+                    };
+                    probe
+                        .validate_dimensions()
+                        .map_err(|e| format!("sweep: {e}"))?;
+                }
+            }
+            if !out_dir.is_dir() {
+                std::fs::create_dir_all(&out_dir)
+                    .map_err(|e| format!("{}: {e}", out_dir.display()))?;
+            }
+            let rows =
+                hvcert::certifier::sweep::run(&spec, &out_dir, &mut |line| eprintln!("{line}"))?;
+            let mut out = String::new();
+            outln!(
+                out,
+                "sweep        {} networks into {}",
+                rows.len(),
+                out_dir.display()
+            );
+            outln!(out, "m      expansivity  paper claim proved  median eps2*");
+            for (m, e, proved, median) in hvcert::certifier::sweep::summary(&rows) {
+                outln!(
+                    out,
+                    "{m:<6} {e:>11.2}  {:>17.0}%  {median:>12.4}",
+                    proved * 100.0
+                );
+            }
+            outln!(
+                out,
+                "table        sweep.csv, sweep.json; figures paper-claim.png, eps2.png"
+            );
+            print_out(&out);
+            Ok(())
+        }
+        Command::Export { file, npz } => {
+            cli::check_output_path(&npz)?;
+            cli::refuse_overwriting_inputs(&npz, &[&file])?;
+            let loaded = read_network_file(&file).map_err(|e| e.to_string())?;
+            let bytes = interop::export_npz(&loaded.network)?;
+            cli::write_atomically(&npz, &bytes)?;
+            print_out(&format!(
+                "wrote {} ({})\n",
+                npz.display(),
+                interop::export_names(&loaded.network).join(", ")
+            ));
+            Ok(())
+        }
         Command::Inspect { file, at } => {
             let loaded = read_network_file(&file).map_err(|e| e.to_string())?;
             print_out(&describe(&loaded).map_err(|e| format!("{}: {e}", file.display()))?);
@@ -321,6 +578,24 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// `--seeds`: `A-B` (inclusive) or a comma-separated list.
+fn parse_seeds(s: &str) -> Result<Vec<u64>, String> {
+    let bad = || format!("--seeds: '{s}' is not a range A-B or a list of seeds");
+    if let Some((a, b)) = s.split_once('-') {
+        let (a, b): (u64, u64) = (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        );
+        if a > b || b - a >= 100_000 {
+            return Err(bad());
+        }
+        return Ok((a..=b).collect());
+    }
+    s.split(',')
+        .map(|x| x.trim().parse().map_err(|_| bad()))
+        .collect()
 }
 
 fn positive_rational(flag: &str, s: &str) -> Result<BigRational, String> {

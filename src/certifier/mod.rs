@@ -3,6 +3,8 @@
 pub mod fast;
 pub mod hunt;
 pub mod inspect;
+pub mod plot;
 pub mod rho_mpfr;
 pub mod sample;
 pub mod search;
+pub mod sweep;
