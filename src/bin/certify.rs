@@ -434,8 +434,7 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Plot { cert, net, out } => {
             cli::check_output_path(&out)?;
-            let text =
-                std::fs::read_to_string(&cert).map_err(|e| format!("{}: {e}", cert.display()))?;
+            let text = hvcert::format::certificate::read_certificate_file(&cert)?;
             let c =
                 Certificate::from_json(&text).map_err(|e| format!("{}: {e}", cert.display()))?;
             let net_path = match (net, &c.network_path) {

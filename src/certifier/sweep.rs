@@ -140,7 +140,7 @@ fn one(
         crate::cli::write_atomically(&net_path, &bytes)?;
     }
     // Resume: an existing certificate for this network that verifies.
-    if let Ok(text) = std::fs::read_to_string(&cert_path) {
+    if let Ok(text) = crate::format::certificate::read_certificate_file(&cert_path) {
         if let Ok(cert) = Certificate::from_json(&text) {
             let t = Instant::now();
             if let Ok(report) = check(&cert, &net, &sha) {
