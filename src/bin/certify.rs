@@ -402,6 +402,9 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
         time_limit,
         rho: (rho_lo, rho_hi),
         exact_only: a.exact_only,
+        // The search polls the default memory bound and the deadline (the
+        // whole search, post-processing included).
+        budget: hvcert::limits::Budget::new(time_limit, Some(hvcert::limits::DEFAULT_MAX_MEMORY)),
     };
     let show = a.progress || (!a.quiet && !a.json && std::io::stderr().is_terminal());
     let run_search = |opts: &Options| {
