@@ -752,7 +752,7 @@ fn residual_counterexample(
 ///    containing every undecided bounded cell), re-open the undecided cells
 ///    whose need is within 3% of their ball's radius, refine them one
 ///    resolution level finer (ignoring `--resolution` for them), and repeat
-///    until neither radius drops by 0.5% in a round (or [`MAX_SHARP_ROUNDS`],
+///    until neither radius drops by 0.5% in two successive rounds (or [`MAX_SHARP_ROUNDS`],
 ///    the depth limit, the budget). `--eps` mode: while undecided cells
 ///    remain, try their points as counterexamples, then refine them one
 ///    level finer, down to `resolution / 2^GIVEN_EXTRA_LEVELS`.
@@ -901,6 +901,7 @@ pub fn search(
     let (mut m1, mut m2) = (None, None);
     if counterexample.is_none() && sharpest {
         let mut prev: Option<(f64, f64)> = None;
+        let mut stalls = 0;
         loop {
             let cells = all_undecided(&trees);
             add_needs(&s, &excluded, &cells, &mut needs);
@@ -913,10 +914,15 @@ pub fn search(
             let dropped = prev.is_none_or(|p| {
                 (p.0 > 0.0 && r.0 <= keep * p.0) || (p.1 > 0.0 && r.1 <= keep * p.1)
             });
-            if !dropped || rounds > MAX_SHARP_ROUNDS || s.stopped() {
+            // One round may not move a radius (the sub-cell holding the
+            // failure can keep the old farthest vertex); two cannot.
+            stalls = if dropped { 0 } else { stalls + 1 };
+            if stalls >= 2 || rounds > MAX_SHARP_ROUNDS || s.stopped() {
                 break;
             }
-            prev = Some(r);
+            if dropped {
+                prev = Some(r);
+            }
             // Re-open the cells that set a radius (within 3% of it).
             let f = BigRational::new(
                 BigInt::from(REOPEN.0 * REOPEN.0),
