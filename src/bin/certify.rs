@@ -77,7 +77,7 @@ struct CertifyArgs {
     /// Cells smaller than this (relative to |x*|) are not refined further.
     #[arg(long, default_value = "1/512", allow_hyphen_values = true)]
     resolution: String,
-    /// Stop refining after this many seconds (undecided cells remain).
+    /// Stop the whole search after this many seconds (undecided cells remain).
     #[arg(long, allow_hyphen_values = true)]
     time_limit: Option<f64>,
     /// Skip the self-check with the independent checker.
