@@ -714,6 +714,31 @@ fn residual_counterexample(
                         .map(|p| p.iter().map(|v| v.mul(&t).to_rational()).collect()),
                 );
             }
+            // A valley to infinity runs along a crease: the ray where a
+            // free neuron is exactly zero. Its points far out, exactly on
+            // the crease (the cell's centre direction projected onto the
+            // neuron's zero set), at `t_lo` times 1, 4, 64, 1024.
+            if let (Ok(p), _) = s.ctx.patterns_from(c, PAIRS_TRY, None) {
+                let dir: Vec<BigRational> = (0..c.k())
+                    .map(|j| c.lo[j].add(&c.hi[j]).half().to_rational())
+                    .collect();
+                for neuron in &p.free {
+                    let row: Vec<BigRational> =
+                        neuron.row.iter().map(Dyadic::to_rational).collect();
+                    let rr: BigRational = row.iter().map(|a| a * a).sum();
+                    if rr.is_zero() {
+                        continue;
+                    }
+                    let rd: BigRational = row.iter().zip(&dir).map(|(a, b)| a * b).sum();
+                    let h = rd / rr;
+                    let on: Vec<BigRational> =
+                        dir.iter().zip(&row).map(|(d, r)| d - &h * r).collect();
+                    for scale in [1, 4, 64, 1024] {
+                        let t = c.t_lo.mul(&Dyadic::from_int(scale)).to_rational();
+                        points.push(on.iter().map(|v| v * &t).collect());
+                    }
+                }
+            }
         }
         for x in points {
             if x.iter().all(|v| v.is_zero()) || !excluded.surely_outside(&x) || listed.contains(&x)
@@ -899,13 +924,46 @@ pub fn search(
     // 4. Refinement rounds.
     let mut needs: Needs = HashMap::new();
     let (mut m1, mut m2) = (None, None);
-    if counterexample.is_none() && sharpest {
+    // Whether the (P1) trees come from the search (not left undecided
+    // after an early counterexample): only then are there radii to set.
+    let searched = counterexample.is_none();
+    if searched && sharpest {
         let mut prev: Option<(f64, f64)> = None;
         let mut stalls = 0;
         loop {
             let cells = all_undecided(&trees);
             add_needs(&s, &excluded, &cells, &mut needs);
             (m1, m2) = max_needs(&cells, &needs);
+            // Failures past `4 ||x*||_inf` (undecided unbounded cells): try
+            // their crease points against the radii reached so far; one
+            // exact failure outside them settles `violated` without more
+            // rounds (a failure set that runs to infinity fits no radii).
+            let far: Vec<(Cell, u32)> = cells
+                .iter()
+                .filter(|(c, _)| c.t_hi.is_none())
+                .cloned()
+                .collect();
+            if !far.is_empty() {
+                let e1 = m1.as_ref().map_or(BigRational::zero(), radius_above);
+                let e2 = m2.as_ref().map_or(BigRational::zero(), radius_above);
+                let reached = Excluded::new(
+                    target.clone(),
+                    &e1,
+                    &e2,
+                    opts.rho.0.clone(),
+                    opts.rho.1.clone(),
+                );
+                counterexample = residual_counterexample(
+                    &s,
+                    &reached,
+                    &stationary,
+                    &far,
+                    Duration::from_secs(2),
+                );
+                if counterexample.is_some() {
+                    break;
+                }
+            }
             let r = (
                 m1.as_ref().map_or(0.0, |m| approx(m).sqrt()),
                 m2.as_ref().map_or(0.0, |m| approx(m).sqrt()),
@@ -1000,7 +1058,7 @@ pub fn search(
     // 5. Sharpest: the smallest radii containing every undecided bounded
     // cell that has a need (computed in the last round).
     let (mut eps1, mut eps2) = (eps1, eps2);
-    if sharpest && counterexample.is_none() {
+    if sharpest && searched {
         eps1 = m1.as_ref().map_or(BigRational::zero(), radius_above);
         eps2 = m2.as_ref().map_or(BigRational::zero(), radius_above);
         let (e1sq, e2sq) = (&eps1 * &eps1, &eps2 * &eps2);
