@@ -789,11 +789,14 @@ fn residual_counterexample(
 ///
 /// Sharpest mode and unbounded failures: a failure set that runs to
 /// infinity cannot fit in any finite radii. The unbounded cells beyond
-/// `4 ||x*||_inf` are never excluded; the residual search tries points of
-/// them (at `t_lo` and `4 t_lo`) against the radii reached, and reports
-/// `violated` with such a point when `D_{-vbar} f >= 0` there (a dead cone is
-/// caught earlier, in step 1, by a zero direction). Otherwise the verdict is
-/// `unknown`, never finite radii that exclude part of the failure set.
+/// `4 ||x*||_inf` are never excluded. In every round, while some of them are
+/// undecided, [`residual_counterexample`] tries their exact crease points
+/// far out (`t_lo` times 1 to 1024, exactly on a free neuron's zero set: a
+/// valley to infinity runs along a crease) and their corners, against the
+/// radii reached so far; one with `D_{-vbar} f >= 0` ends the run
+/// `violated`, claiming those radii (a dead cone is caught earlier, in step
+/// 1, by a zero direction). Otherwise the verdict is `unknown`, never finite
+/// radii that exclude part of the failure set.
 pub fn search(
     net: &Network,
     sha256: &str,
