@@ -7,9 +7,11 @@
 //!
 //! In the *sharpest* mode (no `--eps`) the search first proves what it can
 //! with an empty excluded set (and `x*`, always stationary, listed), stops
-//! refining cells smaller than the resolution, and then chooses the smallest
-//! radii that contain every cell it could not decide: those become Excluded
-//! leaves.
+//! refining cells smaller than the resolution, then refines the cells that
+//! set a radius in rounds (a stopping rule on the radii, not a box size),
+//! and chooses the smallest radii that contain every cell it could not
+//! decide: those become Excluded leaves. The order of the whole search,
+//! and its bounds, are in [`search`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -69,7 +71,10 @@ pub struct Options {
     pub eps: Option<(BigRational, BigRational)>,
     pub max_depth: u32,
     /// Cells whose extent is below `resolution * ||x*||_inf` are not split
-    /// further.
+    /// further in the first pass; the refinement rounds halve it for the
+    /// cells they re-open (sharpest: those that set a radius, at most
+    /// [`MAX_SHARP_ROUNDS`] times; `--eps`: every undecided cell, down to
+    /// `resolution / 2^GIVEN_EXTRA_LEVELS`).
     pub resolution: BigRational,
     /// Bounds the *whole* search (refinement, the sharpest radii, the
     /// Excluded assignment, the counterexample searches), from the call to
