@@ -8,8 +8,9 @@ mod common;
 use std::time::Duration;
 
 use common::certify::{certify, q, search_options};
-use common::oracle_k2::classify;
+use common::oracle_k2::{classify, failure_radii};
 use hvcert::certifier::sample::{sample_network, SampleSpec};
+use hvcert::certifier::search::approx;
 use hvcert::checker::check;
 use hvcert::checker::geometry::Excluded;
 use hvcert::exact::dyadic::f64_to_rational;
@@ -104,4 +105,58 @@ fn reference_like_networks_agree() {
         agree(&net, Some((q(1, 10), q(1, 10))), false),
         Verdict::Holds
     );
+}
+
+/// Certifies `net` in the sharpest mode (default resolution 1/512) and
+/// returns the certified and the true radii (about `x*`, about `-rho x*`),
+/// the true ones from the exhaustive oracle.
+fn sharpest_and_true_radii(net: &Network) -> ((f64, f64), (f64, f64)) {
+    let opts = search_options(net, None, 48, q(1, 512), None);
+    let (cert, sha) = certify(net, &opts);
+    let report = check(&cert, net, &sha).unwrap_or_else(|e| panic!("checker rejects: {}", e.0));
+    assert_eq!(report.verdict, Verdict::Holds, "{:?}", cert.stats);
+    let exact = ExactNet::new(net).unwrap();
+    let land = classify(&exact);
+    let rho = approx(&cert.claim.rho_lo);
+    let truth = failure_radii(&exact, &land, rho);
+    let got = (approx(&cert.claim.eps_x_star), approx(&cert.claim.eps_rho));
+    eprintln!(
+        "{:?}: certified ({:.5}, {:.5}), true ({:.5}, {:.5}), rounds {:?}",
+        net.widths,
+        got.0,
+        got.1,
+        truth.0,
+        truth.1,
+        cert.stats.get("refinement_rounds")
+    );
+    (got, truth)
+}
+
+/// Issue 13, item 2: the sharpest radii are within 2% of the true ones
+/// (the radii of the smallest balls that hold every exact failure point),
+/// and never below them.
+#[test]
+fn sharpest_radii_are_within_two_percent_of_the_truth() {
+    let nets = [
+        (vec![50, 500], Measurement::Matrix { m: 100 }, 2u64),
+        (vec![20, 100], Measurement::Matrix { m: 50 }, 1),
+        (vec![50, 500], Measurement::Identity, 1),
+    ];
+    for (widths, measurement, seed) in nets {
+        let net = sample_network(&SampleSpec {
+            latent: 2,
+            widths,
+            measurement,
+            seed,
+            target: None,
+        });
+        let (got, truth) = sharpest_and_true_radii(&net);
+        for (g, t) in [(got.0, truth.0), (got.1, truth.1)] {
+            assert!(g >= t, "certified {g} below the true radius {t}");
+            assert!(
+                g <= 1.02 * t,
+                "certified {g} more than 2% above the true {t}"
+            );
+        }
+    }
 }

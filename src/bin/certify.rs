@@ -692,6 +692,9 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
         time_limit,
         rho: (rho_lo, rho_hi),
         exact_only: a.exact_only,
+        // The search polls the run's memory bound and deadline (the whole
+        // search, post-processing included); the self-check gets what is left.
+        budget,
     };
     let show = a.progress || (!a.quiet && !a.json && std::io::stderr().is_terminal());
     let run_search = |opts: &Options| {

@@ -7,11 +7,13 @@
 //!
 //! In the *sharpest* mode (no `--eps`) the search first proves what it can
 //! with an empty excluded set (and `x*`, always stationary, listed), stops
-//! refining cells smaller than the resolution, and then chooses the smallest
-//! radii that contain every cell it could not decide: those become Excluded
-//! leaves.
+//! refining cells smaller than the resolution, then refines the cells that
+//! set a radius in rounds (a stopping rule on the radii, not a box size),
+//! and chooses the smallest radii that contain every cell it could not
+//! decide: those become Excluded leaves. The order of the whole search,
+//! and its bounds, are in [`search`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -32,6 +34,7 @@ use crate::format::certificate::{
     FaceCover, Node, Rule, Verdict,
 };
 use crate::format::network::Network;
+use crate::limits::Budget;
 
 /// Below this depth the halves of a split are searched in parallel.
 const PARALLEL_DEPTH: u32 = 8;
@@ -43,6 +46,24 @@ const CONE_BRANCHES: usize = crate::checker::rules::CONE_BRANCHES;
 /// accepts up to `rules::ZERO_LIMIT`; enumerating that many on boxes that
 /// fail is slow, and splitting is cheaper).
 const ZERO_TRY: usize = 64;
+/// Most leaves (both trees, all faces, all rounds) one search makes: with at
+/// most three tokens per leaf the cover stays far inside the format's
+/// `MAX_TOKENS` (2^24), and the tree's memory stays around a gigabyte. Past
+/// it the search stops and what is left is undecided.
+pub const MAX_LEAVES: u64 = 2_000_000;
+/// Sharpest mode: at most this many refinement rounds after the first pass
+/// (each one halves the resolution of the cells that set a radius).
+pub const MAX_SHARP_ROUNDS: u32 = 16;
+/// `--eps` mode: undecided cells are refined past `--resolution` down to
+/// `resolution / 2^GIVEN_EXTRA_LEVELS`, one level per round.
+pub const GIVEN_EXTRA_LEVELS: u32 = 8;
+/// Sharpest mode: the rounds stop once neither radius drops by at least
+/// `1 / SHARP_STOP` of itself (0.5%: the drops shrink about geometrically,
+/// so what is left to gain is about the last drop, well under 1%).
+const SHARP_STOP: f64 = 200.0;
+/// Sharpest mode: a round re-opens the undecided cells whose need is at
+/// least `REOPEN` times the radius of their ball.
+const REOPEN: (i64, i64) = (97, 100);
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -50,9 +71,20 @@ pub struct Options {
     pub eps: Option<(BigRational, BigRational)>,
     pub max_depth: u32,
     /// Cells whose extent is below `resolution * ||x*||_inf` are not split
-    /// further.
+    /// further in the first pass; the refinement rounds halve it for the
+    /// cells they re-open (sharpest: those that set a radius, at most
+    /// [`MAX_SHARP_ROUNDS`] times; `--eps`: every undecided cell, down to
+    /// `resolution / 2^GIVEN_EXTRA_LEVELS`).
     pub resolution: BigRational,
+    /// Bounds the *whole* search (refinement, the sharpest radii, the
+    /// Excluded assignment, the counterexample searches), from the call to
+    /// [`search`]; combined with [`Options::budget`] (the earlier deadline
+    /// wins).
     pub time_limit: Option<Duration>,
+    /// Deadline and (soft) memory bound, polled throughout the search: past
+    /// either the search stops and what is undecided stays undecided
+    /// (`unknown`, never `holds`).
+    pub budget: Budget,
     /// The rho_d enclosure `[lo, hi]` to claim.
     pub rho: (BigRational, BigRational),
     /// Decide every rule exactly, skipping the binary64 and MPFR tiers of
@@ -93,14 +125,32 @@ pub struct SearchResult {
     pub stationary: Vec<FoundStationary>,
     pub max_depth_seen: u32,
     pub seconds: f64,
+    /// Passes of the cover search: the first one plus the refinement rounds.
+    pub rounds: u32,
 }
 
 struct Search<'a> {
     ctx: Context<'a>,
+    exact: &'a ExactNet,
     opts: &'a Options,
     sharpest: bool,
     target_inf: Dyadic,
-    start: Instant,
+    /// Cells are refined down to this width (`--resolution`, halved once
+    /// per refinement round) ...
+    resolution: BigRational,
+    /// ... and this extent (`resolution * ||x*||_inf`).
+    resolution_abs: BigRational,
+    /// The earlier of `time_limit` and the budget's deadline.
+    deadline: Option<Instant>,
+    max_bytes: Option<usize>,
+    /// Set once the search must stop refining (budget, leaf cap, or an
+    /// exact counterexample found); every later cell is left undecided.
+    stop: AtomicBool,
+    stop_reason: Mutex<Option<&'static str>>,
+    /// Leaves made so far (both trees), against [`MAX_LEAVES`].
+    leaves: AtomicU64,
+    /// A direction `w` with `D_w f(0) >= 0`, confirmed exactly.
+    zero_found: Mutex<Option<Vec<BigRational>>>,
     progress: &'a Progress,
     /// Region points met inside cells (candidate stationary points).
     region_points: Mutex<BTreeMap<String, Vec<BigRational>>>,
@@ -207,10 +257,38 @@ impl SqrtApprox for BigRational {
 }
 
 impl Search<'_> {
-    fn out_of_time(&self) -> bool {
-        self.opts
-            .time_limit
-            .is_some_and(|t| self.start.elapsed() >= t)
+    /// The time or memory bound that is exceeded, if one is.
+    fn over_budget(&self) -> Option<&'static str> {
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Some("time limit reached");
+        }
+        if self
+            .max_bytes
+            .is_some_and(|m| crate::limits::allocated_bytes() >= m)
+        {
+            return Some("memory limit reached");
+        }
+        None
+    }
+
+    fn halt(&self, why: &'static str) {
+        self.stop_reason.lock().expect("lock").get_or_insert(why);
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether refinement must stop (and records why, the first time).
+    fn stopped(&self) -> bool {
+        if self.stop.load(Ordering::Relaxed) {
+            return true;
+        }
+        let why = self.over_budget().or_else(|| {
+            (self.leaves.load(Ordering::Relaxed) >= MAX_LEAVES).then_some("leaf cap reached")
+        });
+        if let Some(why) = why {
+            self.halt(why);
+            return true;
+        }
+        false
     }
 
     fn small(&self, cell: &Cell) -> bool {
@@ -218,13 +296,37 @@ impl Search<'_> {
         let Some(t_hi) = &cell.t_hi else {
             // An unbounded cell is never small, but its directions are
             // refined no further than the resolution.
-            return cell.t_lo > self.target_inf && width.to_rational() <= self.opts.resolution;
+            return cell.t_lo > self.target_inf && width.to_rational() <= self.resolution;
         };
         let extent = t_hi.mul(&width).max(t_hi.sub(&cell.t_lo));
-        extent.to_rational() <= &self.opts.resolution * self.target_inf.to_rational()
+        extent.to_rational() <= self.resolution_abs
+    }
+
+    /// Tries the corners of a direction box on which the Zero rule failed:
+    /// a corner `w` with `D_w f(0) >= 0` (exactly) is a counterexample to
+    /// (P2), and the search stops.
+    fn zero_counterexample(&self, cell: &Cell) -> bool {
+        let zero = vec![BigRational::zero(); cell.k()];
+        for w in cell.corners() {
+            let w: Vec<BigRational> = w.iter().map(Dyadic::to_rational).collect();
+            if w.iter().all(|v| v.is_zero()) {
+                continue;
+            }
+            if self
+                .exact
+                .directional_derivative(&zero, &w)
+                .is_ok_and(|d| !d.is_negative())
+            {
+                self.zero_found.lock().expect("lock").get_or_insert(w);
+                self.halt("counterexample found");
+                return true;
+            }
+        }
+        false
     }
 
     fn count(&self, rule: Rule, depth: u32) {
+        self.leaves.fetch_add(1, Ordering::Relaxed);
         let p = self.progress;
         p.cells.fetch_add(1, Ordering::Relaxed);
         p.depth.fetch_max(depth as u64, Ordering::Relaxed);
@@ -306,7 +408,7 @@ impl Search<'_> {
 
     /// `parent`: the parent cell's neuron statuses (inherited).
     fn decide(&self, cell: Cell, depth: u32, parent: Option<&Statuses>) -> Node {
-        if self.out_of_time() {
+        if self.stopped() {
             self.count(Rule::Undecided, depth);
             return Node::Leaf(Rule::Undecided);
         }
@@ -352,7 +454,7 @@ impl Search<'_> {
         // Several free neurons: isolate them by direction splits down to the
         // resolution; past that (or with at most one free neuron) the rule
         // failed along the ray, so cut the radius.
-        let coarse = widest_len.to_rational() > self.opts.resolution;
+        let coarse = widest_len.to_rational() > self.resolution;
         let radial = match (&radial_at, widest) {
             (Some(_), None) => true,
             (Some(_), Some(_)) => free <= 1 || !coarse,
@@ -394,19 +496,27 @@ impl Search<'_> {
         }
     }
 
-    /// (P2) on direction boxes: Zero rule, else split down to `2^-24`.
+    /// (P2) on direction boxes: Zero rule, else split down to `2^-24`; a
+    /// box where the rule fails has its corners tried as counterexamples.
     fn decide_zero(&self, cell: Cell, depth: u32, parent: Option<&Statuses>) -> Node {
+        self.leaves.fetch_add(1, Ordering::Relaxed);
+        if self.stopped() {
+            return Node::Leaf(Rule::Undecided);
+        }
         let (branches, statuses) = self.ctx.branches_from(&cell, ZERO_TRY, parent);
         let proved = branches.and_then(|b| self.ctx.zero(&cell, &b));
         if proved.is_ok() {
             return Node::Leaf(Rule::Zero);
+        }
+        if self.zero_counterexample(&cell) {
+            return Node::Leaf(Rule::Undecided);
         }
         let tiny = Dyadic {
             num: BigInt::from(1),
             exp: -24,
         };
         match cell.widest() {
-            Some((axis, w)) if depth < self.opts.max_depth && w > tiny && !self.out_of_time() => {
+            Some((axis, w)) if depth < self.opts.max_depth && w > tiny && !self.stopped() => {
                 let (a, b) = cell.split(axis);
                 Node::Split {
                     axis,
@@ -419,20 +529,46 @@ impl Search<'_> {
     }
 }
 
-/// Calls `f` on every undecided leaf with its cell.
-fn undecided_cells(node: &Node, cell: Cell, out: &mut Vec<Cell>) {
+/// Every undecided leaf's cell with its depth.
+fn undecided_at(node: &Node, cell: Cell, depth: u32, out: &mut Vec<(Cell, u32)>) {
     match node {
-        Node::Leaf(Rule::Undecided) => out.push(cell),
+        Node::Leaf(Rule::Undecided) => out.push((cell, depth)),
         Node::Leaf(_) => {}
         Node::Split { axis, lo, hi } => {
             let (a, b) = cell.split(*axis);
-            undecided_cells(lo, a, out);
-            undecided_cells(hi, b, out);
+            undecided_at(lo, a, depth + 1, out);
+            undecided_at(hi, b, depth + 1, out);
         }
         Node::Radial { at, inner, outer } => {
             let (a, b) = split_at(&cell, at);
-            undecided_cells(inner, a, out);
-            undecided_cells(outer, b, out);
+            undecided_at(inner, a, depth + 1, out);
+            undecided_at(outer, b, depth + 1, out);
+        }
+    }
+}
+
+/// Replaces the undecided leaves named (by [`Cell::describe`]) in `new`.
+fn replace_leaves(node: Node, cell: Cell, new: &mut HashMap<String, Node>) -> Node {
+    match node {
+        Node::Leaf(Rule::Undecided) => new
+            .remove(&cell.describe())
+            .unwrap_or(Node::Leaf(Rule::Undecided)),
+        Node::Leaf(r) => Node::Leaf(r),
+        Node::Split { axis, lo, hi } => {
+            let (a, b) = cell.split(axis);
+            Node::Split {
+                axis,
+                lo: Box::new(replace_leaves(*lo, a, new)),
+                hi: Box::new(replace_leaves(*hi, b, new)),
+            }
+        }
+        Node::Radial { at, inner, outer } => {
+            let (a, b) = split_at(&cell, &at);
+            Node::Radial {
+                at,
+                inner: Box::new(replace_leaves(*inner, a, new)),
+                outer: Box::new(replace_leaves(*outer, b, new)),
+            }
         }
     }
 }
@@ -481,7 +617,191 @@ fn centre(cell: &Cell) -> Option<Vec<BigRational>> {
     )
 }
 
+/// Exact squared distances, relative to `|x*|^2`, of a bounded cell's
+/// farthest vertex from `x*` and from `-rho x*` (the farther end of the rho
+/// enclosure); `None` for an unbounded cell.
+fn exact_needs(excluded: &Excluded, c: &Cell) -> Option<(BigRational, BigRational)> {
+    let vs = c.rational_vertices()?;
+    let d1 = vs.iter().map(|v| excluded.dist1_sq(v)).max()?;
+    let d2 = vs
+        .iter()
+        .map(|v| {
+            let (a, b) = excluded.dist2_sq_ends(v);
+            a.max(b)
+        })
+        .max()?;
+    let n2 = &excluded.target_norm2;
+    Some((d1 / n2, d2 / n2))
+}
+
+type Needs = HashMap<String, (BigRational, BigRational)>;
+
+/// Adds the needs of the cells not yet in `needs` (in parallel: exact
+/// rational distances are the costly part). Past the budget a cell gets no
+/// need, so it can never be excluded: it stays undecided.
+fn add_needs(s: &Search, excluded: &Excluded, cells: &[(Cell, u32)], needs: &mut Needs) {
+    use rayon::prelude::*;
+    let new: Vec<(String, (BigRational, BigRational))> = cells
+        .par_iter()
+        .filter(|(c, _)| !needs.contains_key(&c.describe()))
+        .filter_map(|(c, _)| {
+            if s.over_budget().is_some() {
+                return None;
+            }
+            exact_needs(excluded, c).map(|n| (c.describe(), n))
+        })
+        .collect();
+    needs.extend(new);
+}
+
+/// The largest need of the cells nearer to `x*` (about `x*`) and of those
+/// nearer to `-rho x*` (about it): the squared sharpest radii.
+fn max_needs(cells: &[(Cell, u32)], needs: &Needs) -> (Option<BigRational>, Option<BigRational>) {
+    let (mut m1, mut m2) = (None::<BigRational>, None::<BigRational>);
+    for (c, _) in cells {
+        let Some((d1, d2)) = needs.get(&c.describe()) else {
+            continue;
+        };
+        if d1 <= d2 {
+            m1 = Some(m1.map_or(d1.clone(), |m| m.max(d1.clone())));
+        } else {
+            m2 = Some(m2.map_or(d2.clone(), |m| m.max(d2.clone())));
+        }
+    }
+    (m1, m2)
+}
+
+/// `--eps` mode: a short `certify hunt` before the cover search. One exact
+/// counterexample settles `violated`, and on small non-expansive networks
+/// (where the claim is false along whole creases) the cover search would
+/// otherwise refine for minutes. Its candidates are confirmed exactly with
+/// the checker's conditions (same claim, same listed points).
+fn hunt_first(net: &Network, opts: &Options, deadline: Option<Instant>) -> Option<Counterexample> {
+    use crate::certifier::hunt::{hunt, HuntOptions, HuntProgress};
+    let mut h = HuntOptions::new(opts.eps.clone()?, opts.rho.clone());
+    h.starts = 16;
+    let cap = Duration::from_secs(3);
+    h.time_limit = Some(deadline.map_or(cap, |d| {
+        (d.saturating_duration_since(Instant::now()) / 4).min(cap)
+    }));
+    let r = hunt(net, &h, &HuntProgress::default());
+    r.best(None).map(|f| Counterexample {
+        kind: f.kind,
+        point: f.point.clone(),
+    })
+}
+
+/// Exact points of undecided cells tried as counterexamples to (P1):
+/// vertices and centres of bounded cells, and for an unbounded cell (beyond
+/// `4 ||x*||_inf`) its corner directions at `t_lo` and `4 t_lo`. A point
+/// counts when it is surely outside `E`, not a listed stationary point, and
+/// `D_{-vbar} f >= 0` there exactly. Stops after `limit` or at the deadline.
+fn residual_counterexample(
+    s: &Search,
+    excluded: &Excluded,
+    listed: &[Vec<BigRational>],
+    cells: &[(Cell, u32)],
+    limit: Duration,
+) -> Option<Counterexample> {
+    let began = Instant::now();
+    for (c, _) in cells {
+        if began.elapsed() > limit || s.over_budget().is_some() {
+            return None;
+        }
+        let mut points: Vec<Vec<BigRational>> = c.rational_vertices().unwrap_or_default();
+        points.extend(centre(c));
+        if c.t_hi.is_none() {
+            for scale in [1, 4] {
+                let t = c.t_lo.mul(&Dyadic::from_int(scale));
+                points.extend(
+                    c.corners()
+                        .iter()
+                        .map(|p| p.iter().map(|v| v.mul(&t).to_rational()).collect()),
+                );
+            }
+            // A valley to infinity runs along a crease: the ray where a
+            // free neuron is exactly zero. Its points far out, exactly on
+            // the crease (the cell's centre direction projected onto the
+            // neuron's zero set), at `t_lo` times 1, 4, 64, 1024.
+            if let (Ok(p), _) = s.ctx.patterns_from(c, PAIRS_TRY, None) {
+                let dir: Vec<BigRational> = (0..c.k())
+                    .map(|j| c.lo[j].add(&c.hi[j]).half().to_rational())
+                    .collect();
+                for neuron in &p.free {
+                    let row: Vec<BigRational> =
+                        neuron.row.iter().map(Dyadic::to_rational).collect();
+                    let rr: BigRational = row.iter().map(|a| a * a).sum();
+                    if rr.is_zero() {
+                        continue;
+                    }
+                    let rd: BigRational = row.iter().zip(&dir).map(|(a, b)| a * b).sum();
+                    let h = rd / rr;
+                    let on: Vec<BigRational> =
+                        dir.iter().zip(&row).map(|(d, r)| d - &h * r).collect();
+                    for scale in [1, 4, 64, 1024] {
+                        let t = c.t_lo.mul(&Dyadic::from_int(scale)).to_rational();
+                        points.push(on.iter().map(|v| v * &t).collect());
+                    }
+                }
+            }
+        }
+        for x in points {
+            if x.iter().all(|v| v.is_zero()) || !excluded.surely_outside(&x) || listed.contains(&x)
+            {
+                continue;
+            }
+            if s.exact
+                .descent_derivative(&x)
+                .is_ok_and(|(d, _)| !d.is_negative())
+            {
+                return Some(Counterexample {
+                    kind: CounterexampleKind::Point,
+                    point: x,
+                });
+            }
+        }
+    }
+    None
+}
+
 /// Runs the search and builds the certificate (not yet checked).
+///
+/// In order:
+///
+/// 1. (P2): the Zero rule on direction boxes of every face. Where it fails
+///    the box's corners are tried exactly; one corner `w` with
+///    `D_w f(0) >= 0` is a counterexample and ends the search (`violated`,
+///    the (P1) trees left undecided). This is how degenerate networks end
+///    quickly: a dead cone of directions (`G(w) = 0`, e.g. behind a width-1
+///    layer) has `vbar = 0` on the whole cone, so (P1) fails at every
+///    radius there, and (P2) fails along it too.
+/// 2. `--eps` mode: a short hunt ([`hunt_first`]); a confirmed
+///    counterexample ends the search (`violated`).
+/// 3. (P1): adaptive bisection of each face down to `--resolution`.
+/// 4. Refinement rounds. Sharpest mode: compute the radii (the smallest
+///    containing every undecided bounded cell), re-open the undecided cells
+///    whose need is within 3% of their ball's radius, refine them one
+///    resolution level finer (ignoring `--resolution` for them), and repeat
+///    until neither radius drops by 0.5% in two successive rounds (or [`MAX_SHARP_ROUNDS`],
+///    the depth limit, the budget). `--eps` mode: while undecided cells
+///    remain, try their points as counterexamples, then refine them one
+///    level finer, down to `resolution / 2^GIVEN_EXTRA_LEVELS`.
+/// 5. Post-processing: the sharpest radii and Excluded leaves, stationary
+///    points, counterexample searches on what is left. Every step polls the
+///    deadline and the memory bound; past them a cell stays undecided (a
+///    cell without a computed need is never excluded), so a budget only
+///    ever turns `holds` into `unknown`.
+///
+/// Sharpest mode and unbounded failures: a failure set that runs to
+/// infinity cannot fit in any finite radii. The unbounded cells beyond
+/// `4 ||x*||_inf` are never excluded. In every round, while some of them are
+/// undecided, [`residual_counterexample`] tries their exact crease points
+/// far out (`t_lo` times 1 to 1024, exactly on a free neuron's zero set: a
+/// valley to infinity runs along a crease) and their corners, against the
+/// radii reached so far; one with `D_{-vbar} f >= 0` ends the run
+/// `violated`, claiming those radii (a dead cone is caught earlier, in step
+/// 1, by a zero direction). Otherwise the verdict is `unknown`, never finite
+/// radii that exclude part of the failure set.
 pub fn search(
     net: &Network,
     sha256: &str,
@@ -489,6 +809,7 @@ pub fn search(
     opts: &Options,
     progress: &Progress,
 ) -> SearchResult {
+    use rayon::prelude::*;
     let start = Instant::now();
     let exact = ExactNet::new(net).expect("a validated network");
     let engine = Engine::new(&exact);
@@ -524,18 +845,33 @@ pub fn search(
     } else {
         Vec::new()
     };
+    let deadline = [
+        opts.time_limit.and_then(|t| start.checked_add(t)),
+        opts.budget.deadline,
+    ]
+    .into_iter()
+    .flatten()
+    .min();
     let tiers = Tiers::new(&engine);
-    let s = Search {
+    let mut s = Search {
         tiers: &tiers,
         ctx: Context {
             engine: &engine,
             excluded: &excluded,
             stationary: &stationary,
         },
+        exact: &exact,
         opts,
         sharpest,
+        resolution: opts.resolution.clone(),
+        resolution_abs: &opts.resolution * target_inf.to_rational(),
         target_inf,
-        start,
+        deadline,
+        max_bytes: opts.budget.max_bytes,
+        stop: AtomicBool::new(false),
+        stop_reason: Mutex::new(None),
+        leaves: AtomicU64::new(0),
+        zero_found: Mutex::new(None),
         progress,
         region_points: Mutex::new(BTreeMap::new()),
         pruning: Pruning {
@@ -552,53 +888,185 @@ pub fn search(
     let faces: Vec<Face> = (0..k)
         .flat_map(|axis| [true, false].map(|positive| Face { axis, positive }))
         .collect();
-    use rayon::prelude::*;
-    let mut trees: Vec<(Face, Node, Node)> = faces
-        .par_iter()
-        .map(|&face| {
-            let root = Cell::root(face, k);
-            (
-                face,
-                s.decide(root.clone(), 0, None),
-                s.decide_zero(root, 0, None),
-            )
-        })
-        .collect();
-
-    // Sharpest: the smallest radii containing every undecided bounded cell.
-    let (mut eps1, mut eps2) = (eps1, eps2);
-    if sharpest {
+    let root = |face: Face| Cell::root(face, k);
+    let all_undecided = |trees: &[Node]| {
         let mut cells = Vec::new();
-        for (face, tree, _) in &trees {
-            undecided_cells(tree, Cell::root(*face, k), &mut cells);
+        for (face, tree) in faces.iter().zip(trees) {
+            undecided_at(tree, root(*face), 0, &mut cells);
         }
-        let need = |c: &Cell| -> Option<(BigRational, BigRational)> {
-            let vs = c.rational_vertices()?;
-            let d1 = vs.iter().map(|v| excluded.dist1_sq(v)).max()?;
-            let d2 = vs
-                .iter()
-                .map(|v| {
-                    let (a, b) = excluded.dist2_sq_ends(v);
-                    a.max(b)
-                })
-                .max()?;
-            let n2 = &excluded.target_norm2;
-            Some((d1 / n2, d2 / n2))
-        };
-        // Each undecided cell's needs, computed once (in parallel: exact
-        // rational distances are the costly part).
-        let needs: BTreeMap<String, (BigRational, BigRational)> = cells
+        cells
+    };
+
+    // 1. (P2) first: a zero direction settles `violated` at once.
+    let zero_trees: Vec<Node> = faces
+        .par_iter()
+        .map(|&face| s.decide_zero(root(face), 0, None))
+        .collect();
+    let mut counterexample = s
+        .zero_found
+        .lock()
+        .expect("lock")
+        .take()
+        .map(|w| Counterexample {
+            kind: CounterexampleKind::ZeroDirection,
+            point: w,
+        });
+    // 2. --eps: hunt first.
+    let mut hunt_found = false;
+    if counterexample.is_none() && !sharpest && !s.stopped() {
+        counterexample = hunt_first(net, opts, deadline);
+        hunt_found = counterexample.is_some();
+    }
+    // 3. (P1).
+    let mut rounds = 0u32;
+    let mut trees: Vec<Node> = if counterexample.is_some() {
+        faces.iter().map(|_| Node::Leaf(Rule::Undecided)).collect()
+    } else {
+        rounds = 1;
+        faces
             .par_iter()
-            .filter_map(|c| need(c).map(|n| (c.describe(), n)))
-            .collect();
-        let (mut m1, mut m2) = (None::<BigRational>, None::<BigRational>);
-        for (d1, d2) in needs.values() {
-            if d1 <= d2 {
-                m1 = Some(m1.map_or(d1.clone(), |m| m.max(d1.clone())));
-            } else {
-                m2 = Some(m2.map_or(d2.clone(), |m| m.max(d2.clone())));
+            .map(|&face| s.decide(root(face), 0, None))
+            .collect()
+    };
+
+    // 4. Refinement rounds.
+    let mut needs: Needs = HashMap::new();
+    let (mut m1, mut m2) = (None, None);
+    // Whether the (P1) trees come from the search (not left undecided
+    // after an early counterexample): only then are there radii to set.
+    let searched = counterexample.is_none();
+    if searched && sharpest {
+        let mut prev: Option<(f64, f64)> = None;
+        let mut stalls = 0;
+        loop {
+            let cells = all_undecided(&trees);
+            add_needs(&s, &excluded, &cells, &mut needs);
+            (m1, m2) = max_needs(&cells, &needs);
+            // Failures past `4 ||x*||_inf` (undecided unbounded cells): try
+            // their crease points against the radii reached so far; one
+            // exact failure outside them settles `violated` without more
+            // rounds (a failure set that runs to infinity fits no radii).
+            let far: Vec<(Cell, u32)> = cells
+                .iter()
+                .filter(|(c, _)| c.t_hi.is_none())
+                .cloned()
+                .collect();
+            if !far.is_empty() {
+                let e1 = m1.as_ref().map_or(BigRational::zero(), radius_above);
+                let e2 = m2.as_ref().map_or(BigRational::zero(), radius_above);
+                let reached = Excluded::new(
+                    target.clone(),
+                    &e1,
+                    &e2,
+                    opts.rho.0.clone(),
+                    opts.rho.1.clone(),
+                );
+                counterexample = residual_counterexample(
+                    &s,
+                    &reached,
+                    &stationary,
+                    &far,
+                    Duration::from_secs(2),
+                );
+                if counterexample.is_some() {
+                    break;
+                }
             }
+            let r = (
+                m1.as_ref().map_or(0.0, |m| approx(m).sqrt()),
+                m2.as_ref().map_or(0.0, |m| approx(m).sqrt()),
+            );
+            let keep = 1.0 - 1.0 / SHARP_STOP;
+            let dropped = prev.is_none_or(|p| {
+                (p.0 > 0.0 && r.0 <= keep * p.0) || (p.1 > 0.0 && r.1 <= keep * p.1)
+            });
+            // One round may not move a radius (the sub-cell holding the
+            // failure can keep the old farthest vertex); two cannot.
+            stalls = if dropped { 0 } else { stalls + 1 };
+            if stalls >= 2 || rounds > MAX_SHARP_ROUNDS || s.stopped() {
+                break;
+            }
+            if dropped {
+                prev = Some(r);
+            }
+            // Re-open the cells that set a radius (within 3% of it).
+            let f = BigRational::new(
+                BigInt::from(REOPEN.0 * REOPEN.0),
+                BigInt::from(REOPEN.1 * REOPEN.1),
+            );
+            let t1 = m1.as_ref().map(|m| m * &f);
+            let t2 = m2.as_ref().map(|m| m * &f);
+            let mut reopen = Vec::new();
+            let mut kept = (0f64, 0f64);
+            for (c, d) in cells {
+                let Some((d1, d2)) = needs.get(&c.describe()) else {
+                    continue;
+                };
+                let near1 = d1 <= d2;
+                let hot = if near1 {
+                    t1.as_ref().is_some_and(|t| d1 >= t)
+                } else {
+                    t2.as_ref().is_some_and(|t| d2 >= t)
+                };
+                if hot && d < opts.max_depth {
+                    reopen.push((c, d));
+                } else if near1 {
+                    kept.0 = kept.0.max(approx(d1));
+                } else {
+                    kept.1 = kept.1.max(approx(d2));
+                }
+            }
+            if reopen.is_empty() {
+                break;
+            }
+            *s.pruning.forced.lock().expect("lock") = kept;
+            s.resolution = &s.resolution / BigRational::from_integer(BigInt::from(2));
+            s.resolution_abs = &s.resolution_abs / BigRational::from_integer(BigInt::from(2));
+            let mut new: HashMap<String, Node> = reopen
+                .par_iter()
+                .map(|(c, d)| (c.describe(), s.decide(c.clone(), *d, None)))
+                .collect();
+            trees = trees
+                .into_iter()
+                .zip(&faces)
+                .map(|(t, face)| replace_leaves(t, root(*face), &mut new))
+                .collect();
+            rounds += 1;
         }
+    } else if counterexample.is_none() {
+        for _ in 0..GIVEN_EXTRA_LEVELS {
+            let cells = all_undecided(&trees);
+            if cells.is_empty() || s.stopped() {
+                break;
+            }
+            counterexample =
+                residual_counterexample(&s, &excluded, &stationary, &cells, Duration::from_secs(1));
+            let reopen: Vec<(Cell, u32)> = cells
+                .into_iter()
+                .filter(|(_, d)| *d < opts.max_depth)
+                .collect();
+            if counterexample.is_some() || reopen.is_empty() {
+                break;
+            }
+            s.resolution = &s.resolution / BigRational::from_integer(BigInt::from(2));
+            s.resolution_abs = &s.resolution_abs / BigRational::from_integer(BigInt::from(2));
+            let mut new: HashMap<String, Node> = reopen
+                .par_iter()
+                .map(|(c, d)| (c.describe(), s.decide(c.clone(), *d, None)))
+                .collect();
+            trees = trees
+                .into_iter()
+                .zip(&faces)
+                .map(|(t, face)| replace_leaves(t, root(*face), &mut new))
+                .collect();
+            rounds += 1;
+        }
+    }
+
+    // 5. Sharpest: the smallest radii containing every undecided bounded
+    // cell that has a need (computed in the last round).
+    let (mut eps1, mut eps2) = (eps1, eps2);
+    if sharpest && searched {
         eps1 = m1.as_ref().map_or(BigRational::zero(), radius_above);
         eps2 = m2.as_ref().map_or(BigRational::zero(), radius_above);
         let (e1sq, e2sq) = (&eps1 * &eps1, &eps2 * &eps2);
@@ -616,13 +1084,8 @@ pub fn search(
         };
         trees = trees
             .into_iter()
-            .map(|(face, tree, zero)| {
-                (
-                    face,
-                    exclude_leaves(tree, Cell::root(face, k), &assign),
-                    zero,
-                )
-            })
+            .zip(&faces)
+            .map(|(tree, face)| exclude_leaves(tree, root(*face), &assign))
             .collect();
     }
     let final_excluded = Excluded::new(
@@ -635,7 +1098,17 @@ pub fn search(
 
     // Stationary points strictly inside their own region.
     let mut found = Vec::new();
-    for xc in s.region_points.lock().expect("lock").values() {
+    let region_points: Vec<Vec<BigRational>> = s
+        .region_points
+        .lock()
+        .expect("lock")
+        .values()
+        .cloned()
+        .collect();
+    for xc in &region_points {
+        if s.over_budget().is_some() {
+            break;
+        }
         let inside = exact.zero_neurons(xc).is_ok_and(|z| z.is_empty());
         let vbar_zero = exact.vbar(xc).is_ok_and(|v| v.iter().all(|x| x.is_zero()));
         if inside && vbar_zero && xc != &target {
@@ -650,12 +1123,8 @@ pub fn search(
     }
 
     // A counterexample, if the cover left cells undecided.
-    let mut counterexample = None;
-    let mut residual = Vec::new();
-    for (face, tree, _) in &trees {
-        undecided_cells(tree, Cell::root(*face, k), &mut residual);
-    }
-    if !residual.is_empty() {
+    let residual = all_undecided(&trees);
+    if counterexample.is_none() && !residual.is_empty() {
         if let Some(f) = found
             .iter()
             .find(|f| final_excluded.surely_outside(&f.point))
@@ -666,38 +1135,24 @@ pub fn search(
             });
         }
         // Exact evaluations cost milliseconds each on large networks: try the
-        // residual cells' vertices and centres within a small budget.
-        let budget = Instant::now();
-        for c in &residual {
-            if counterexample.is_some() || budget.elapsed() > Duration::from_secs(5) {
-                break;
-            }
-            let mut points: Vec<Vec<BigRational>> = c.rational_vertices().unwrap_or_default();
-            points.extend(centre(c));
-            for x in points {
-                if x.iter().all(|v| v.is_zero()) || !final_excluded.surely_outside(&x) {
-                    continue;
-                }
-                if exact
-                    .descent_derivative(&x)
-                    .is_ok_and(|(d, _)| !d.is_negative())
-                {
-                    counterexample = Some(Counterexample {
-                        kind: CounterexampleKind::Point,
-                        point: x,
-                    });
-                    break;
-                }
-            }
+        // residual cells' points within a small budget.
+        if counterexample.is_none() {
+            counterexample = residual_counterexample(
+                &s,
+                &final_excluded,
+                &stationary,
+                &residual,
+                Duration::from_secs(5),
+            );
         }
     }
-    let mut zero_residual = Vec::new();
-    for (face, _, zero) in &trees {
-        undecided_cells(zero, Cell::root(*face, k), &mut zero_residual);
-    }
+    let zero_residual = all_undecided(&zero_trees);
     if counterexample.is_none() {
-        'outer: for c in &zero_residual {
+        'outer: for (c, _) in &zero_residual {
             for w in c.corners() {
+                if s.over_budget().is_some() {
+                    break 'outer;
+                }
                 let w: Vec<BigRational> = w.iter().map(Dyadic::to_rational).collect();
                 let zero = vec![BigRational::zero(); k];
                 if exact
@@ -719,6 +1174,12 @@ pub fn search(
         (None, true) => Verdict::Unknown,
         (None, false) => Verdict::Holds,
     };
+    let trees: Vec<(Face, Node, Node)> = faces
+        .iter()
+        .zip(trees)
+        .zip(zero_trees)
+        .map(|((face, t), z)| (*face, t, z))
+        .collect();
     let max_depth_seen = trees
         .iter()
         .map(|(_, t, z)| t.depth().max(z.depth()))
@@ -739,6 +1200,12 @@ pub fn search(
         stats.insert(name.into(), v.load(Ordering::Relaxed).into());
     }
     stats.insert("max_depth".into(), max_depth_seen.into());
+    stats.insert("refinement_rounds".into(), rounds.into());
+    stats.insert("final_resolution".into(), s.resolution.to_string().into());
+    stats.insert("hunt_first_found".into(), hunt_found.into());
+    if let Some(why) = *s.stop_reason.lock().expect("lock") {
+        stats.insert("stopped".into(), why.into());
+    }
     stats.insert("patterns".into(), engine.cached_patterns().into());
     stats.insert("certify_seconds".into(), format!("{seconds:.3}").into());
     stats.insert(
@@ -770,7 +1237,7 @@ pub fn search(
             eps_rho: eps2,
             rho_lo: opts.rho.0.clone(),
             rho_hi: opts.rho.1.clone(),
-            stationary_points: stationary,
+            stationary_points: stationary.clone(),
         },
         verdict,
         cover: Some(Cover {
@@ -793,5 +1260,6 @@ pub fn search(
         stationary: found,
         max_depth_seen,
         seconds,
+        rounds,
     }
 }

@@ -166,6 +166,10 @@ fn one(
         time_limit: Some(spec.time_limit),
         rho: (rho_lo, rho_hi),
         exact_only: false,
+        budget: crate::limits::Budget::new(
+            Some(spec.time_limit),
+            Some(crate::limits::DEFAULT_MAX_MEMORY),
+        ),
     };
     let hint = Some(format!("../nets/{name}.bin"));
     let result = search(&net, &sha, hint, &opts, &Progress::default());

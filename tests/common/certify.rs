@@ -31,6 +31,7 @@ pub fn search_options(
         time_limit,
         rho: (lo, hi),
         exact_only: false,
+        budget: hvcert::limits::Budget::unlimited(),
     }
 }
 
