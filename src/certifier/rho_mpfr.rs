@@ -126,6 +126,11 @@ pub fn rho_rational_enclosure(
 
 /// The exact value of a finite MPFR number.
 pub fn float_to_rational(f: &Float) -> num_rational::BigRational {
+    // MPFR's zero carries the least exponent (about -2^30): as `0 / 2^-e`
+    // it would allocate a 128 MiB denominator (rho_1 = 0).
+    if f.is_zero() {
+        return num_rational::BigRational::from_integer(0.into());
+    }
     let (m, e) = f.to_integer_exp().expect("a finite enclosure");
     let m =
         num_bigint::BigInt::parse_bytes(m.to_string_radix(16).as_bytes(), 16).expect("hex digits");
