@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Parses the command line. `--help` and `--version` print as usual (exit
 /// 0); any argument error becomes one line on stderr, `NAME: <what is
@@ -55,6 +56,20 @@ fn one_line(text: &str) -> String {
     match (first.ends_with(':'), lines.next()) {
         (true, Some(next)) => format!("{first} {next}"),
         _ => first.to_string(),
+    }
+}
+
+/// `--time-limit S`: a positive, finite number of seconds that fits a
+/// `Duration` (1e300 s does not).
+pub fn time_limit_arg(t: Option<f64>) -> Result<Option<Duration>, String> {
+    match t {
+        Some(t) if !(t.is_finite() && t > 0.0) => Err(format!(
+            "--time-limit: must be a positive number of seconds, got {t}"
+        )),
+        Some(t) => Duration::try_from_secs_f64(t)
+            .map(Some)
+            .map_err(|_| format!("--time-limit: {t} seconds is out of range")),
+        None => Ok(None),
     }
 }
 

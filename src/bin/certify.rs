@@ -21,7 +21,7 @@ use hvcert::certifier::sample::{sample_network, SampleSpec};
 use hvcert::certifier::search::{search, Options, Progress, SearchResult};
 use hvcert::checker::geometry::Excluded;
 use hvcert::checker::{check, check_within, CheckError, ExcusedPoint, Report, Unfinished};
-use hvcert::cli;
+use hvcert::cli::{self, time_limit_arg};
 use hvcert::exact::dyadic::f64_to_rational;
 use hvcert::exact::rational::parse_rational;
 use hvcert::exact::rational::rational_to_decimal;
@@ -624,20 +624,6 @@ fn eps_args(
     })
 }
 
-/// `--time-limit S`: a positive, finite number of seconds that fits a
-/// `Duration` (1e300 s does not).
-fn time_limit_arg(t: Option<f64>) -> Result<Option<Duration>, String> {
-    match t {
-        Some(t) if !(t.is_finite() && t > 0.0) => Err(format!(
-            "--time-limit: must be a positive number of seconds, got {t}"
-        )),
-        Some(t) => Duration::try_from_secs_f64(t)
-            .map(Some)
-            .map_err(|_| format!("--time-limit: {t} seconds is out of range")),
-        None => Ok(None),
-    }
-}
-
 /// `--threads N`: sizes the global thread pool.
 fn threads_arg(n: Option<usize>) -> Result<(), String> {
     if let Some(n) = n {
@@ -1052,13 +1038,7 @@ fn print_summary(
             "eps_x_star": c.claim.eps_x_star.to_string(),
             "eps_rho": c.claim.eps_rho.to_string(),
             "stationary_points_found": c.stats.get("stationary_points_found"),
-            "excused_points": excused_points(loaded, c).iter().map(|p| serde_json::json!({
-                "point": p.point.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
-                "x_star": p.is_x_star,
-                "inside_e": p.in_e,
-                "dist_x_star": p.dist_x_star,
-                "dist_rho": p.dist_rho,
-            })).collect::<Vec<_>>(),
+            "excused_points": excused_points(loaded, c).iter().map(ExcusedPoint::to_json).collect::<Vec<_>>(),
             "counterexample": c.counterexample.as_ref().map(|x| x.point.iter().map(|v| v.to_string()).collect::<Vec<_>>()),
             "certificate": cert_path.display().to_string(),
             "certificate_bytes": size,

@@ -9,10 +9,11 @@ static ALLOC: hvcert::limits::CountingAlloc = hvcert::limits::CountingAlloc;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::Parser;
 use hvcert::checker::{check_within, CheckError, Report, Unfinished};
+use hvcert::cli::time_limit_arg;
 use hvcert::exact::rational::rational_to_decimal;
 use hvcert::format::certificate::{read_certificate_file, CertError, Certificate, Verdict};
 use hvcert::format::network::read_network_file;
@@ -62,20 +63,6 @@ fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
-}
-
-/// `--time-limit S`: a positive, finite number of seconds that fits a
-/// `Duration`.
-fn time_limit_arg(t: Option<f64>) -> Result<Option<Duration>, String> {
-    match t {
-        Some(t) if !(t.is_finite() && t > 0.0) => Err(format!(
-            "--time-limit: must be a positive number of seconds, got {t}"
-        )),
-        Some(t) => Duration::try_from_secs_f64(t)
-            .map(Some)
-            .map_err(|_| format!("--time-limit: {t} seconds is out of range")),
-        None => Ok(None),
-    }
 }
 
 fn run(cli: &Cli, budget: &Budget, start: Instant) -> Outcome {
@@ -219,13 +206,7 @@ fn main() -> ExitCode {
                 "residual": r.residual.iter().map(|(p, d)| serde_json::json!({"path": p, "cell": d})).collect::<Vec<_>>(),
                 "residual_not_listed": not_listed(r),
                 "counterexample": r.counterexample,
-                "excused_points": r.excused.iter().map(|p| serde_json::json!({
-                    "point": p.point.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
-                    "x_star": p.is_x_star,
-                    "inside_e": p.in_e,
-                    "dist_x_star": p.dist_x_star,
-                    "dist_rho": p.dist_rho,
-                })).collect::<Vec<_>>(),
+                "excused_points": r.excused.iter().map(hvcert::checker::ExcusedPoint::to_json).collect::<Vec<_>>(),
                 "seconds": r.seconds,
             }),
             Outcome::Rejected(m) => serde_json::json!({"status": "rejected", "reason": m}),

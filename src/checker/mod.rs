@@ -132,6 +132,17 @@ impl ExcusedPoint {
         }
     }
 
+    /// For `--json`: exact coordinates, decimal distances.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "point": self.point.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+            "x_star": self.is_x_star,
+            "inside_e": self.in_e,
+            "dist_x_star": self.dist_x_star,
+            "dist_rho": self.dist_rho,
+        })
+    }
+
     /// One line: `x* = (0.5, 1) (distance 0 from x*, 1.31831 from -rho_d x*)`
     /// (coordinates as decimals; the exact values are in the certificate).
     pub fn describe(&self) -> String {
