@@ -547,57 +547,43 @@ fn undecided_at(node: &Node, cell: Cell, depth: u32, out: &mut Vec<(Cell, u32)>)
     }
 }
 
-/// Replaces the undecided leaves named (by [`Cell::describe`]) in `new`.
-fn replace_leaves(node: Node, cell: Cell, new: &mut HashMap<String, Node>) -> Node {
+/// Rewrites every undecided leaf as `f` says (the rest of the tree as is).
+fn map_undecided(node: Node, cell: Cell, f: &mut dyn FnMut(&Cell) -> Node) -> Node {
     match node {
-        Node::Leaf(Rule::Undecided) => new
-            .remove(&cell.describe())
-            .unwrap_or(Node::Leaf(Rule::Undecided)),
+        Node::Leaf(Rule::Undecided) => f(&cell),
         Node::Leaf(r) => Node::Leaf(r),
         Node::Split { axis, lo, hi } => {
             let (a, b) = cell.split(axis);
             Node::Split {
                 axis,
-                lo: Box::new(replace_leaves(*lo, a, new)),
-                hi: Box::new(replace_leaves(*hi, b, new)),
+                lo: Box::new(map_undecided(*lo, a, f)),
+                hi: Box::new(map_undecided(*hi, b, f)),
             }
         }
         Node::Radial { at, inner, outer } => {
             let (a, b) = split_at(&cell, &at);
             Node::Radial {
                 at,
-                inner: Box::new(replace_leaves(*inner, a, new)),
-                outer: Box::new(replace_leaves(*outer, b, new)),
+                inner: Box::new(map_undecided(*inner, a, f)),
+                outer: Box::new(map_undecided(*outer, b, f)),
             }
         }
     }
 }
 
+/// Replaces the undecided leaves named (by [`Cell::describe`]) in `new`.
+fn replace_leaves(node: Node, cell: Cell, new: &mut HashMap<String, Node>) -> Node {
+    map_undecided(node, cell, &mut |c| {
+        new.remove(&c.describe())
+            .unwrap_or(Node::Leaf(Rule::Undecided))
+    })
+}
+
 /// Rewrites undecided leaves whose cell `assign` maps to a ball.
 fn exclude_leaves(node: Node, cell: Cell, assign: &dyn Fn(&Cell) -> Option<Ball>) -> Node {
-    match node {
-        Node::Leaf(Rule::Undecided) => match assign(&cell) {
-            Some(ball) => Node::Leaf(Rule::Excluded(ball)),
-            None => Node::Leaf(Rule::Undecided),
-        },
-        Node::Leaf(r) => Node::Leaf(r),
-        Node::Split { axis, lo, hi } => {
-            let (a, b) = cell.split(axis);
-            Node::Split {
-                axis,
-                lo: Box::new(exclude_leaves(*lo, a, assign)),
-                hi: Box::new(exclude_leaves(*hi, b, assign)),
-            }
-        }
-        Node::Radial { at, inner, outer } => {
-            let (a, b) = split_at(&cell, &at);
-            Node::Radial {
-                at,
-                inner: Box::new(exclude_leaves(*inner, a, assign)),
-                outer: Box::new(exclude_leaves(*outer, b, assign)),
-            }
-        }
-    }
+    map_undecided(node, cell, &mut |c| {
+        Node::Leaf(assign(c).map_or(Rule::Undecided, Rule::Excluded))
+    })
 }
 
 /// A radial split the search itself made (dyadic, inside the interval).
