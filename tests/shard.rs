@@ -248,9 +248,12 @@ fn bad_merges_are_rejected_naming_the_shard() {
 
     // A shard of another network.
     let other_net = shipped("k2-20-100-m50.bin");
-    let (_, other) = plan_and_shards(d, &other_net, 4, "b", &[]);
+    let (plan_b, other) = plan_and_shards(d, &other_net, 4, "b", &[]);
     let o = merge(None, &out, &[f[0], f[1], &other[2], f[3]]);
     one_line_rejection(&o, &["another network", &name(&other[2])]);
+    // ... and a plan of another network.
+    let o = merge(Some(&plan_b), &out, &f);
+    one_line_rejection(&o, &["the plan is for network"]);
 
     // A shard of another plan of the same network.
     let (plan_c, third) = plan_and_shards(d, &net, 4, "c", &["--resolution", "1/256"]);
@@ -284,6 +287,15 @@ fn bad_merges_are_rejected_naming_the_shard() {
     assert_eq!(o.code, 1, "verify rejects the tampered shard alone");
     let o = merge(Some(&plan), &out, &[f[0], f[1], &bad, f[3]]);
     one_line_rejection(&o, &["tampered.cert.json (shard 2)", "rule region"]);
+
+    // A tree that breaks the format (a split with one child).
+    let mut c = json(&text);
+    let tree = c["cover"]["faces"][0]["tree"].as_str().unwrap().to_string();
+    c["cover"]["faces"][0]["tree"] = format!("x1 {tree}").into();
+    let broken = d.join("broken.cert.json");
+    std::fs::write(&broken, serde_json::to_string(&c).unwrap()).unwrap();
+    let o = merge(Some(&plan), &out, &[f[0], f[1], &broken, f[3]]);
+    one_line_rejection(&o, &["broken.cert.json"]);
 
     // A shard whose parts are not the plan's.
     let mut c = json(&text);

@@ -839,6 +839,18 @@ fn run_merge(a: &MergeArgs) -> Result<ExitCode, String> {
     cli::refuse_overwriting_inputs(&a.out, &inputs)?;
     let loaded = read_network_file(&net_path).map_err(|e| e.to_string())?;
     let plan = a.plan.as_deref().map(shard::read_plan).transpose()?;
+    if let Some(p) = &plan {
+        if p.plan.network.sha256 != loaded.sha256 || p.plan.network.latent != loaded.network.latent
+        {
+            return rejected(format!(
+                "{}: the plan is for network {}…, not {} ({}…)",
+                a.plan.as_ref().expect("read").display(),
+                &p.plan.network.sha256[..12],
+                net_path.display(),
+                &loaded.sha256[..12]
+            ));
+        }
+    }
     // Which shard file brought which part (to name the shard behind a
     // rejected cell).
     let owners: Vec<_> = shards
@@ -1008,7 +1020,9 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
     };
     let loaded = read_network_file(net_path).map_err(|e| e.to_string())?;
     if let Some((plan, _)) = &shard {
-        if plan.plan.network.sha256 != loaded.sha256 {
+        if plan.plan.network.sha256 != loaded.sha256
+            || plan.plan.network.latent != loaded.network.latent
+        {
             return Err(format!(
                 "{}: the plan is for network {}…, not {} ({}…)",
                 a.plan.as_ref().expect("with --shard").display(),

@@ -33,8 +33,8 @@ use serde::{Deserialize, Serialize};
 use crate::certifier::search::{search, Options, Progress};
 use crate::checker::geometry::{Cell, Excluded};
 use crate::format::certificate::{
-    is_sha256_hex, Ball, Certificate, ClaimMode, Cover, Face, FaceCover, Node, Rule, ShardInfo,
-    Verdict, MAX_DEPTH_CAP, MAX_SHARDS,
+    is_sha256_hex, Ball, CertError, Certificate, ClaimMode, Cover, Face, FaceCover, Node, Rule,
+    ShardInfo, Verdict, MAX_DEPTH_CAP, MAX_SHARDS,
 };
 use crate::format::network::{LoadedNetwork, Network};
 use crate::limits::Budget;
@@ -499,8 +499,14 @@ pub fn read_shards(paths: &[PathBuf]) -> Result<Vec<ShardFile>, MergeError> {
     for path in paths {
         let text = crate::format::certificate::read_certificate_file(path)
             .map_err(MergeError::Unusable)?;
-        let cert = Certificate::from_json(&text)
-            .map_err(|e| MergeError::Unusable(format!("{}: {e}", path.display())))?;
+        // As `verify`: a tree or a cover that breaks the format's rules is
+        // a rejection, anything else unreadable is unusable.
+        let cert = Certificate::from_json(&text).map_err(|e| match e {
+            CertError::Tree { .. } | CertError::Coverage(_) => {
+                MergeError::Rejected(format!("{}: {e}", path.display()))
+            }
+            e => MergeError::Unusable(format!("{}: {e}", path.display())),
+        })?;
         if cert.shard.is_none() {
             return Err(MergeError::Rejected(format!(
                 "{}: not a shard certificate (no shard field)",
@@ -543,6 +549,14 @@ pub fn merge(
                 s.name(),
                 &s.cert.network_sha256[..12],
                 &net_sha256[..12]
+            ));
+        }
+        if s.cert.latent != net.latent {
+            return rejected(format!(
+                "{}: latent dimension {}, the network's is {}",
+                s.name(),
+                s.cert.latent,
+                net.latent
             ));
         }
         if sh.plan_sha256 != plan_sha || sh.count != count {
