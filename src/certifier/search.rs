@@ -93,6 +93,66 @@ pub struct Options {
     pub exact_only: bool,
 }
 
+/// Depth slots of a [`Measure`]: every leaf depth the format allows.
+const MEASURE_SLOTS: usize = crate::format::certificate::MAX_DEPTH_CAP as usize + 1;
+
+/// A share of the (P1) search space, kept exactly as a count of leaves per
+/// depth. A leaf at depth `d` (splits from its face's root) weighs
+/// `2^-d / (2k)` of the whole: a direction split halves the box's area on its
+/// face (the widest side is cut in the middle), and a radial split halves
+/// the radial share (the first cut of a face's unbounded ray, at
+/// `4 ||x*||_inf`, gives each side half by convention; later cuts are at
+/// midpoints). So the leaves of the `2k` trees weigh exactly 1 together.
+pub struct Measure {
+    by_depth: Box<[AtomicU64]>,
+}
+
+impl Default for Measure {
+    fn default() -> Self {
+        Measure {
+            by_depth: (0..MEASURE_SLOTS).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+}
+
+impl Measure {
+    fn slot(&self, depth: u32) -> &AtomicU64 {
+        // Depths past the format's cap (never in a valid certificate) share
+        // the last slot.
+        &self.by_depth[(depth as usize).min(MEASURE_SLOTS - 1)]
+    }
+
+    /// Adds a leaf at `depth`.
+    pub fn add(&self, depth: u32) {
+        self.slot(depth).fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Takes back a leaf added at `depth` (a re-opened cell).
+    pub fn remove(&self, depth: u32) {
+        self.slot(depth).fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// The share of `faces` trees (`2k`), for display.
+    pub fn fraction(&self, faces: u64) -> f64 {
+        if faces == 0 {
+            return 0.0;
+        }
+        let sum: f64 = (self.by_depth.iter().enumerate())
+            .map(|(d, c)| c.load(Ordering::Relaxed) as f64 * 0.5f64.powi(d as i32))
+            .sum();
+        sum / faces as f64
+    }
+
+    /// The share of `faces` trees (`2k`), exactly.
+    pub fn exact(&self, faces: u64) -> BigRational {
+        let top = MEASURE_SLOTS - 1;
+        let num: BigInt = (self.by_depth.iter().enumerate())
+            .map(|(d, c)| BigInt::from(c.load(Ordering::Relaxed)) << (top - d))
+            .sum();
+        BigRational::new(num, BigInt::from(faces) << top)
+    }
+}
+
 /// Live counters (read by the progress display).
 #[derive(Default)]
 pub struct Progress {
@@ -106,7 +166,27 @@ pub struct Progress {
     /// Sharpest mode: cells left undecided inside the radii already forced.
     pub pruned: AtomicU64,
     pub depth: AtomicU64,
+    /// The number of (P1) trees, `2k` (set when the search starts).
+    pub faces: AtomicU64,
+    /// (P1) leaves decided by a rule (Excluded included, once assigned).
+    pub decided: Measure,
+    /// (P1) leaves left undecided and not (yet) re-opened; with
+    /// [`Progress::decided`], what the search has settled so far.
+    pub left_undecided: Measure,
     pub done: AtomicBool,
+}
+
+impl Progress {
+    /// The decided share of the search space (display).
+    pub fn decided_fraction(&self) -> f64 {
+        self.decided.fraction(self.faces.load(Ordering::Relaxed))
+    }
+
+    /// The share left undecided (display).
+    pub fn undecided_fraction(&self) -> f64 {
+        self.left_undecided
+            .fraction(self.faces.load(Ordering::Relaxed))
+    }
 }
 
 /// A stationary point found inside its own region.
@@ -340,6 +420,11 @@ impl Search<'_> {
         };
         if rule != Rule::Zero {
             c.fetch_add(1, Ordering::Relaxed);
+        }
+        match rule {
+            Rule::Zero => {}
+            Rule::Undecided => p.left_undecided.add(depth),
+            _ => p.decided.add(depth),
         }
     }
 
@@ -871,6 +956,7 @@ pub fn search(
         },
     };
 
+    progress.faces.store(2 * k as u64, Ordering::Relaxed);
     let faces: Vec<Face> = (0..k)
         .flat_map(|axis| [true, false].map(|positive| Face { axis, positive }))
         .collect();
@@ -1006,6 +1092,9 @@ pub fn search(
                 break;
             }
             *s.pruning.forced.lock().expect("lock") = kept;
+            for (_, d) in &reopen {
+                progress.left_undecided.remove(*d);
+            }
             s.resolution = &s.resolution / BigRational::from_integer(BigInt::from(2));
             s.resolution_abs = &s.resolution_abs / BigRational::from_integer(BigInt::from(2));
             let mut new: HashMap<String, Node> = reopen
@@ -1033,6 +1122,9 @@ pub fn search(
                 .collect();
             if counterexample.is_some() || reopen.is_empty() {
                 break;
+            }
+            for (_, d) in &reopen {
+                progress.left_undecided.remove(*d);
             }
             s.resolution = &s.resolution / BigRational::from_integer(BigInt::from(2));
             s.resolution_abs = &s.resolution_abs / BigRational::from_integer(BigInt::from(2));
@@ -1068,6 +1160,13 @@ pub fn search(
                 None
             }
         };
+        for (c, d) in all_undecided(&trees) {
+            if assign(&c).is_some() {
+                progress.left_undecided.remove(d);
+                progress.decided.add(d);
+                progress.excluded.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         trees = trees
             .into_iter()
             .zip(&faces)

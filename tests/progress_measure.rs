@@ -1,0 +1,77 @@
+//! Issue 12, item 4: the decided share of the search space that the
+//! progress display shows is a real measure, kept exactly: a search that
+//! decides everything reports exactly 1, and the share always equals the
+//! decided leaves' weight in the certificate it writes.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::certify::{q, search_options};
+use hvcert::certifier::search::{search, Progress};
+use hvcert::format::certificate::{Node, Rule, Verdict};
+use hvcert::format::network::read_network_file;
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::{One, Zero};
+
+/// The share of the decided leaves of one (P1) tree: `2^-depth` each.
+fn decided_share(node: &Node, depth: u32) -> BigRational {
+    match node {
+        Node::Leaf(Rule::Undecided) => BigRational::zero(),
+        Node::Leaf(_) => BigRational::new(BigInt::one(), BigInt::one() << depth as usize),
+        Node::Split { lo, hi, .. } => decided_share(lo, depth + 1) + decided_share(hi, depth + 1),
+        Node::Radial { inner, outer, .. } => {
+            decided_share(inner, depth + 1) + decided_share(outer, depth + 1)
+        }
+    }
+}
+
+fn tree_share(cert: &hvcert::format::certificate::Certificate) -> BigRational {
+    let faces = &cert.cover.as_ref().expect("a cover").faces;
+    let sum: BigRational = faces.iter().map(|f| decided_share(&f.tree, 0)).sum();
+    sum / BigRational::from_integer(BigInt::from(faces.len()))
+}
+
+#[test]
+fn decided_share_is_exactly_one_when_the_search_decides_everything() {
+    let loaded = read_network_file(Path::new("certificates/default.bin")).expect("default.bin");
+    let net = &loaded.network;
+    let opts = search_options(net, None, 48, q(1, 512), None);
+    let progress = Progress::default();
+    let r = search(net, &loaded.sha256, None, &opts, &progress);
+    assert_eq!(r.certificate.verdict, Verdict::Holds);
+    let faces = 2 * net.latent as u64;
+    assert_eq!(
+        progress.faces.load(std::sync::atomic::Ordering::Relaxed),
+        faces
+    );
+    assert_eq!(progress.decided.exact(faces), BigRational::one());
+    assert!(progress.left_undecided.exact(faces).is_zero());
+    assert_eq!(tree_share(&r.certificate), BigRational::one());
+    assert_eq!(progress.decided_fraction(), 1.0);
+}
+
+/// Stopped early (or with leaves left undecided), the share stays below 1
+/// and still equals the certificate's decided leaves; decided and left
+/// undecided together make up the whole.
+#[test]
+fn decided_share_matches_the_certificate_when_stopped_early() {
+    let loaded =
+        read_network_file(Path::new("certificates/k2-20-100-m50.bin")).expect("k2-20-100-m50");
+    let net = &loaded.network;
+    let opts = search_options(net, None, 48, q(1, 512), Some(Duration::from_millis(300)));
+    let progress = Progress::default();
+    let r = search(net, &loaded.sha256, None, &opts, &progress);
+    let faces = 2 * net.latent as u64;
+    let decided = progress.decided.exact(faces);
+    assert_eq!(decided, tree_share(&r.certificate));
+    if r.certificate.verdict != Verdict::Holds {
+        assert!(decided < BigRational::one());
+    }
+    assert_eq!(
+        decided + progress.left_undecided.exact(faces),
+        BigRational::one()
+    );
+}
