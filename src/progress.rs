@@ -48,6 +48,11 @@ pub struct Snapshot {
     pub excluded: u64,
     pub undecided: u64,
     pub pruned: u64,
+    /// (P2), which runs first: direction boxes examined, the zero trees'
+    /// decided share and the share left undecided.
+    pub zero_boxes: u64,
+    pub zero_decided: f64,
+    pub zero_undecided_share: f64,
 }
 
 impl Snapshot {
@@ -58,6 +63,7 @@ impl Snapshot {
         let decided = p.decided_fraction().clamp(0.0, 1.0);
         let undecided_share = p.undecided_fraction().clamp(0.0, 1.0);
         let settled = decided + undecided_share > 0.0;
+        let (zd, zu) = p.zero_fractions();
         Snapshot {
             secs,
             settling_since: settling_since.or(settled.then_some(secs)),
@@ -72,6 +78,24 @@ impl Snapshot {
             excluded: l(&p.excluded),
             undecided: l(&p.undecided),
             pruned: l(&p.pruned),
+            zero_boxes: l(&p.zero_boxes),
+            zero_decided: zd.clamp(0.0, 1.0),
+            zero_undecided_share: zu.clamp(0.0, 1.0),
+        }
+    }
+
+    /// Whether the search is still in (P2), the zero rule on direction
+    /// boxes, which comes before any (P1) cell.
+    pub fn in_zero_pass(&self) -> bool {
+        self.cells == 0 && self.zero_decided + self.zero_undecided_share < 1.0
+    }
+
+    /// The share the bar shows: (P2)'s while in it, then (P1)'s.
+    pub fn shown_share(&self) -> f64 {
+        if self.in_zero_pass() {
+            self.zero_decided
+        } else {
+            self.decided
         }
     }
 
@@ -83,6 +107,10 @@ impl Snapshot {
     /// Seconds left at the rate the space has been settled so far; `None`
     /// before anything is settled.
     pub fn eta(&self) -> Option<f64> {
+        if self.in_zero_pass() {
+            let s = self.zero_decided + self.zero_undecided_share;
+            return (s > 0.0 && self.secs > 0.0).then(|| self.secs * (1.0 - s) / s);
+        }
         let since = self.settling_since?;
         let s = self.settled();
         if s >= 1.0 {
@@ -92,10 +120,15 @@ impl Snapshot {
         (s > 0.0 && spent > 0.0).then(|| spent * (1.0 - s) / s)
     }
 
-    /// Cells per second since the display started.
+    /// Cells (direction boxes in (P2)) per second since the display started.
     pub fn rate(&self) -> f64 {
+        let n = if self.in_zero_pass() {
+            self.zero_boxes
+        } else {
+            self.cells
+        };
         if self.secs > 0.0 {
-            self.cells as f64 / self.secs
+            n as f64 / self.secs
         } else {
             0.0
         }
@@ -103,6 +136,14 @@ impl Snapshot {
 
     /// The counters after the share: cells, rate, ETA, rules.
     pub fn details(&self) -> String {
+        if self.in_zero_pass() {
+            return format!(
+                "{} boxes ({}/s), ETA {}",
+                thousands(self.zero_boxes),
+                thousands(self.rate().round() as u64),
+                self.eta().map_or("?".into(), duration_text),
+            );
+        }
         format!(
             "{} cells ({}/s), ETA {}, depth {}, region {} crease {} cone {} pairs {} excluded {} undecided {} (inside the radii {})",
             thousands(self.cells),
@@ -121,6 +162,13 @@ impl Snapshot {
 
     /// `41.3% decided (2.0% left undecided)`.
     pub fn share_text(&self) -> String {
+        if self.in_zero_pass() {
+            return format!(
+                "(P2) {} of directions decided ({} left undecided)",
+                percent(self.zero_decided),
+                percent(self.zero_undecided_share)
+            );
+        }
         format!(
             "{} decided ({} left undecided)",
             percent(self.decided),
@@ -249,7 +297,7 @@ pub fn show_search(p: &Progress) {
         std::thread::sleep(TICK);
         let s = Snapshot::read(p, sink.secs(), since);
         since = s.settling_since;
-        let pos = (s.decided * PPM as f64).floor() as u64;
+        let pos = (s.shown_share() * PPM as f64).floor() as u64;
         sink.update(pos, s.share_text(), s.details(), || s.log_line());
     }
     sink.finish();
@@ -296,7 +344,33 @@ mod tests {
             excluded: 0,
             undecided: 1_446,
             pruned: 57,
+            zero_boxes: 300,
+            zero_decided: 1.0,
+            zero_undecided_share: 0.0,
         }
+    }
+
+    #[test]
+    fn zero_pass() {
+        let mut s = Snapshot {
+            secs: 6.0,
+            zero_boxes: 1_500,
+            zero_decided: 0.25,
+            zero_undecided_share: 0.125,
+            ..Snapshot::default()
+        };
+        assert!(s.in_zero_pass());
+        assert_eq!(s.shown_share(), 0.25);
+        // Settled 3/8 in 6 s: 10 s to go.
+        assert_eq!(
+            s.log_line(),
+            "[6 s] (P2) 25.0% of directions decided (12.5% left undecided), 1,500 boxes (250/s), ETA 10 s"
+        );
+        s.zero_decided = 0.875;
+        assert!(!s.in_zero_pass());
+        assert!(s
+            .log_line()
+            .starts_with("[6 s] 0.0% decided (0.0% left undecided), 0 cells"));
     }
 
     #[test]

@@ -34,6 +34,12 @@ fn tree_share(cert: &hvcert::format::certificate::Certificate) -> BigRational {
     sum / BigRational::from_integer(BigInt::from(faces.len()))
 }
 
+fn zero_share(cert: &hvcert::format::certificate::Certificate) -> BigRational {
+    let faces = &cert.cover.as_ref().expect("a cover").faces;
+    let sum: BigRational = faces.iter().map(|f| decided_share(&f.zero_tree, 0)).sum();
+    sum / BigRational::from_integer(BigInt::from(faces.len()))
+}
+
 #[test]
 fn decided_share_is_exactly_one_when_the_search_decides_everything() {
     let loaded = read_network_file(Path::new("certificates/default.bin")).expect("default.bin");
@@ -51,6 +57,10 @@ fn decided_share_is_exactly_one_when_the_search_decides_everything() {
     assert!(progress.left_undecided.exact(faces).is_zero());
     assert_eq!(tree_share(&r.certificate), BigRational::one());
     assert_eq!(progress.decided_fraction(), 1.0);
+    // (P2): every zero tree decided.
+    assert_eq!(progress.zero_decided.exact(faces), BigRational::one());
+    assert!(progress.zero_left_undecided.exact(faces).is_zero());
+    assert_eq!(zero_share(&r.certificate), BigRational::one());
 }
 
 /// Stopped early (or with leaves left undecided), the share stays below 1
@@ -72,6 +82,12 @@ fn decided_share_matches_the_certificate_when_stopped_early() {
     }
     assert_eq!(
         decided + progress.left_undecided.exact(faces),
+        BigRational::one()
+    );
+    let zero = progress.zero_decided.exact(faces);
+    assert_eq!(zero, zero_share(&r.certificate));
+    assert_eq!(
+        zero + progress.zero_left_undecided.exact(faces),
         BigRational::one()
     );
 }

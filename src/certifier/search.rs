@@ -173,6 +173,11 @@ pub struct Progress {
     /// (P1) leaves left undecided and not (yet) re-opened; with
     /// [`Progress::decided`], what the search has settled so far.
     pub left_undecided: Measure,
+    /// (P2), which runs first: direction boxes examined, and the share of
+    /// the zero trees decided (Zero leaves) and left undecided.
+    pub zero_boxes: AtomicU64,
+    pub zero_decided: Measure,
+    pub zero_left_undecided: Measure,
     pub done: AtomicBool,
 }
 
@@ -186,6 +191,15 @@ impl Progress {
     pub fn undecided_fraction(&self) -> f64 {
         self.left_undecided
             .fraction(self.faces.load(Ordering::Relaxed))
+    }
+
+    /// (P2): the decided and the left undecided shares (display).
+    pub fn zero_fractions(&self) -> (f64, f64) {
+        let faces = self.faces.load(Ordering::Relaxed);
+        (
+            self.zero_decided.fraction(faces),
+            self.zero_left_undecided.fraction(faces),
+        )
     }
 }
 
@@ -585,16 +599,22 @@ impl Search<'_> {
     /// box where the rule fails has its corners tried as counterexamples.
     fn decide_zero(&self, cell: Cell, depth: u32, parent: Option<&Statuses>) -> Node {
         self.leaves.fetch_add(1, Ordering::Relaxed);
+        self.progress.zero_boxes.fetch_add(1, Ordering::Relaxed);
+        let undecided = || {
+            self.progress.zero_left_undecided.add(depth);
+            Node::Leaf(Rule::Undecided)
+        };
         if self.stopped() {
-            return Node::Leaf(Rule::Undecided);
+            return undecided();
         }
         let (branches, statuses) = self.ctx.branches_from(&cell, ZERO_TRY, parent);
         let proved = branches.and_then(|b| self.ctx.zero(&cell, &b));
         if proved.is_ok() {
+            self.progress.zero_decided.add(depth);
             return Node::Leaf(Rule::Zero);
         }
         if self.zero_counterexample(&cell) {
-            return Node::Leaf(Rule::Undecided);
+            return undecided();
         }
         let tiny = Dyadic {
             num: BigInt::from(1),
@@ -609,7 +629,7 @@ impl Search<'_> {
                     hi: Box::new(self.decide_zero(b, depth + 1, Some(&statuses))),
                 }
             }
-            _ => Node::Leaf(Rule::Undecided),
+            _ => undecided(),
         }
     }
 }
