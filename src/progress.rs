@@ -120,15 +120,16 @@ impl Snapshot {
         (s > 0.0 && spent > 0.0).then(|| spent * (1.0 - s) / s)
     }
 
-    /// Cells (direction boxes in (P2)) per second since the display started.
+    /// Direction boxes per second in (P2), since the display started;
+    /// cells per second after it, since (P1) settled its first cell.
     pub fn rate(&self) -> f64 {
-        let n = if self.in_zero_pass() {
-            self.zero_boxes
+        let (n, secs) = if self.in_zero_pass() {
+            (self.zero_boxes, self.secs)
         } else {
-            self.cells
+            (self.cells, self.secs - self.settling_since.unwrap_or(0.0))
         };
-        if self.secs > 0.0 {
-            n as f64 / self.secs
+        if secs > 0.0 {
+            n as f64 / secs
         } else {
             0.0
         }
@@ -378,7 +379,7 @@ mod tests {
         // Settled 50% in 10 s: 10 s to go.
         assert_eq!(
             snap().log_line(),
-            "[12 s] 37.5% decided (12.5% left undecided), 12,345 cells (1,029/s), ETA 10 s, \
+            "[12 s] 37.5% decided (12.5% left undecided), 12,345 cells (1,235/s), ETA 10 s, \
              depth 18, region 1,000 crease 20 cone 9,876 pairs 3 excluded 0 undecided 1,446 \
              (inside the radii 57)"
         );
