@@ -295,11 +295,11 @@ pub fn show_search(p: &Progress) {
     );
     let mut since = None;
     while !p.done.load(Ordering::Relaxed) {
-        std::thread::sleep(TICK);
         let s = Snapshot::read(p, sink.secs(), since);
         since = s.settling_since;
         let pos = (s.shown_share() * PPM as f64).floor() as u64;
         sink.update(pos, s.share_text(), s.details(), || s.log_line());
+        std::thread::sleep(TICK);
     }
     sink.finish();
 }
@@ -311,7 +311,6 @@ pub fn show_hunt(p: &HuntProgress, total: usize) {
         "{spinner:.green} {elapsed_precise} [{bar:30.cyan/blue}] {pos}/{len} starts, {msg} (ETA {eta})",
     );
     while !p.done.load(Ordering::Relaxed) {
-        std::thread::sleep(TICK);
         let done = p.starts_done.load(Ordering::Relaxed);
         let found = format!(
             "{} candidates, {} confirmed",
@@ -322,6 +321,7 @@ pub fn show_hunt(p: &HuntProgress, total: usize) {
         sink.update(done, String::new(), found.clone(), || {
             format!("[{secs:.0} s] hunt: {done}/{total} starts, {found}")
         });
+        std::thread::sleep(TICK);
     }
     sink.finish();
 }
