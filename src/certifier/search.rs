@@ -96,13 +96,14 @@ pub struct Options {
 /// Depth slots of a [`Measure`]: every leaf depth the format allows.
 const MEASURE_SLOTS: usize = crate::format::certificate::MAX_DEPTH_CAP as usize + 1;
 
-/// A share of the (P1) search space, kept exactly as a count of leaves per
-/// depth. A leaf at depth `d` (splits from its face's root) weighs
-/// `2^-d / (2k)` of the whole: a direction split halves the box's area on its
-/// face (the widest side is cut in the middle), and a radial split halves
-/// the radial share (the first cut of a face's unbounded ray, at
-/// `4 ||x*||_inf`, gives each side half by convention; later cuts are at
-/// midpoints). So the leaves of the `2k` trees weigh exactly 1 together.
+/// A share of the search space, kept exactly as a count of leaves per
+/// depth, in faces: a leaf at depth `d` (splits from its face's root) weighs
+/// `2^-d` of a face, so `2^-d / (2k)` of the whole. A direction split halves
+/// the box's area on its face (the widest side is cut in the middle), and a
+/// radial split halves the radial share (the first cut of a face's
+/// unbounded ray, at `4 ||x*||_inf`, gives each side half by convention;
+/// later cuts are at midpoints). So the leaves of a tree weigh exactly what
+/// its root does.
 pub struct Measure {
     by_depth: Box<[AtomicU64]>,
 }
@@ -122,34 +123,34 @@ impl Measure {
         &self.by_depth[(depth as usize).min(MEASURE_SLOTS - 1)]
     }
 
-    /// Adds a leaf at `depth`.
+    /// Adds a leaf (or a root) at `depth`.
     pub fn add(&self, depth: u32) {
         self.slot(depth).fetch_add(1, Ordering::Relaxed);
     }
 
     /// Takes back a leaf added at `depth` (a re-opened cell).
     pub fn remove(&self, depth: u32) {
-        self.slot(depth).fetch_sub(1, Ordering::Relaxed);
+        let _ = self
+            .slot(depth)
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                Some(c.saturating_sub(1))
+            });
     }
 
-    /// The share of `faces` trees (`2k`), for display.
-    pub fn fraction(&self, faces: u64) -> f64 {
-        if faces == 0 {
-            return 0.0;
-        }
-        let sum: f64 = (self.by_depth.iter().enumerate())
+    /// The weight in faces, for display.
+    pub fn value(&self) -> f64 {
+        (self.by_depth.iter().enumerate())
             .map(|(d, c)| c.load(Ordering::Relaxed) as f64 * 0.5f64.powi(d as i32))
-            .sum();
-        sum / faces as f64
+            .sum()
     }
 
-    /// The share of `faces` trees (`2k`), exactly.
-    pub fn exact(&self, faces: u64) -> BigRational {
+    /// The weight in faces, exactly.
+    pub fn exact(&self) -> BigRational {
         let top = MEASURE_SLOTS - 1;
         let num: BigInt = (self.by_depth.iter().enumerate())
             .map(|(d, c)| BigInt::from(c.load(Ordering::Relaxed)) << (top - d))
             .sum();
-        BigRational::new(num, BigInt::from(faces) << top)
+        BigRational::new(num, BigInt::from(1) << top)
     }
 }
 
@@ -166,15 +167,16 @@ pub struct Progress {
     /// Sharpest mode: cells left undecided inside the radii already forced.
     pub pruned: AtomicU64,
     pub depth: AtomicU64,
-    /// The number of (P1) trees, `2k` (set when the search starts).
-    pub faces: AtomicU64,
+    /// The roots the search starts from (the `2k` faces, at depth 0), set
+    /// when it starts: the whole that the shares below are shares of.
+    pub roots: Measure,
     /// (P1) leaves decided by a rule (Excluded included, once assigned).
     pub decided: Measure,
     /// (P1) leaves left undecided and not (yet) re-opened; with
     /// [`Progress::decided`], what the search has settled so far.
     pub left_undecided: Measure,
-    /// (P2), which runs first: direction boxes examined, and the share of
-    /// the zero trees decided (Zero leaves) and left undecided.
+    /// (P2), which runs first: direction boxes examined, and the zero
+    /// trees' leaves decided (Zero) and left undecided.
     pub zero_boxes: AtomicU64,
     pub zero_decided: Measure,
     pub zero_left_undecided: Measure,
@@ -182,24 +184,55 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// The decided share of the search space (display).
-    pub fn decided_fraction(&self) -> f64 {
-        self.decided.fraction(self.faces.load(Ordering::Relaxed))
+    fn share(&self, m: &Measure) -> f64 {
+        let whole = self.roots.value();
+        if whole > 0.0 {
+            m.value() / whole
+        } else {
+            0.0
+        }
     }
 
-    /// The share left undecided (display).
+    /// The decided share of the (P1) space (display).
+    pub fn decided_fraction(&self) -> f64 {
+        self.share(&self.decided)
+    }
+
+    /// The share of the (P1) space left undecided (display).
     pub fn undecided_fraction(&self) -> f64 {
-        self.left_undecided
-            .fraction(self.faces.load(Ordering::Relaxed))
+        self.share(&self.left_undecided)
     }
 
     /// (P2): the decided and the left undecided shares (display).
     pub fn zero_fractions(&self) -> (f64, f64) {
-        let faces = self.faces.load(Ordering::Relaxed);
         (
-            self.zero_decided.fraction(faces),
-            self.zero_left_undecided.fraction(faces),
+            self.share(&self.zero_decided),
+            self.share(&self.zero_left_undecided),
         )
+    }
+
+    /// Accounts for every leaf of a tree the search did not make itself
+    /// (one given to resume from, say) whose root is at `depth`: a (P1) tree,
+    /// or a (P2) tree if `zero`.
+    pub fn add_tree(&self, tree: &Node, depth: u32, zero: bool) {
+        match tree {
+            Node::Leaf(rule) => {
+                let m = match (zero, rule) {
+                    (false, Rule::Undecided) => &self.left_undecided,
+                    (false, _) => &self.decided,
+                    (true, Rule::Undecided) => &self.zero_left_undecided,
+                    (true, _) => &self.zero_decided,
+                };
+                m.add(depth);
+            }
+            Node::Split { lo: a, hi: b, .. }
+            | Node::Radial {
+                inner: a, outer: b, ..
+            } => {
+                self.add_tree(a, depth + 1, zero);
+                self.add_tree(b, depth + 1, zero);
+            }
+        }
     }
 }
 
@@ -976,10 +1009,12 @@ pub fn search(
         },
     };
 
-    progress.faces.store(2 * k as u64, Ordering::Relaxed);
     let faces: Vec<Face> = (0..k)
         .flat_map(|axis| [true, false].map(|positive| Face { axis, positive }))
         .collect();
+    for _ in &faces {
+        progress.roots.add(0);
+    }
     let root = |face: Face| Cell::root(face, k);
     let all_undecided = |trees: &[Node]| {
         let mut cells = Vec::new();
