@@ -280,9 +280,11 @@ impl Sink {
         }
     }
 
-    fn finish(self) {
-        if let Sink::Bar(bar) = self {
-            bar.finish_and_clear();
+    /// Clears the bar; in a log, writes `last()` (the final reading).
+    fn finish(self, last: impl FnOnce() -> String) {
+        match self {
+            Sink::Bar(bar) => bar.finish_and_clear(),
+            Sink::Log { .. } => eprintln!("{}", last()),
         }
     }
 }
@@ -301,7 +303,8 @@ pub fn show_search(p: &Progress) {
         sink.update(pos, s.share_text(), s.details(), || s.log_line());
         std::thread::sleep(TICK);
     }
-    sink.finish();
+    let secs = sink.secs();
+    sink.finish(|| Snapshot::read(p, secs, since).log_line());
 }
 
 /// Shows `certify hunt`'s progress until `p.done` (`total` starts).
@@ -310,20 +313,30 @@ pub fn show_hunt(p: &HuntProgress, total: usize) {
         total as u64,
         "{spinner:.green} {elapsed_precise} [{bar:30.cyan/blue}] {pos}/{len} starts, {msg} (ETA {eta})",
     );
-    while !p.done.load(Ordering::Relaxed) {
-        let done = p.starts_done.load(Ordering::Relaxed);
-        let found = format!(
+    let found = |p: &HuntProgress| {
+        format!(
             "{} candidates, {} confirmed",
             p.candidates.load(Ordering::Relaxed),
             p.confirmed.load(Ordering::Relaxed),
-        );
+        )
+    };
+    let line = |secs: f64, done: u64, found: &str| {
+        format!("[{secs:.0} s] hunt: {done}/{total} starts, {found}")
+    };
+    while !p.done.load(Ordering::Relaxed) {
+        let done = p.starts_done.load(Ordering::Relaxed);
+        let found = found(p);
         let secs = sink.secs();
         sink.update(done, String::new(), found.clone(), || {
-            format!("[{secs:.0} s] hunt: {done}/{total} starts, {found}")
+            line(secs, done, &found)
         });
         std::thread::sleep(TICK);
     }
-    sink.finish();
+    let secs = sink.secs();
+    sink.finish(|| {
+        let found = found(p);
+        line(secs, p.starts_done.load(Ordering::Relaxed), &found)
+    });
 }
 
 #[cfg(test)]
