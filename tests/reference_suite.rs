@@ -56,6 +56,8 @@ fn smallest_networks_certify_again() {
             time_limit: None,
             rho: (lo, hi),
             exact_only: false,
+            parts: None,
+            resume: None,
             budget: hvcert::limits::Budget::unlimited(),
         };
         let r = search(&net.network, &net.sha256, None, &opts, &Progress::default());

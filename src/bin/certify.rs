@@ -19,6 +19,7 @@ use hvcert::certifier::inspect::{describe, describe_point};
 use hvcert::certifier::rho_mpfr::rho_rational_enclosure;
 use hvcert::certifier::sample::{sample_network, SampleSpec};
 use hvcert::certifier::search::{search, Options, Progress, SearchResult};
+use hvcert::certifier::shard::{self, shard_info, LoadedPlan, MergeError};
 use hvcert::checker::geometry::Excluded;
 use hvcert::checker::{check, check_within, CheckError, ExcusedPoint, Report, Unfinished};
 use hvcert::cli::{self, time_limit_arg};
@@ -64,15 +65,8 @@ struct CertifyArgs {
     /// The network file (weights.bin).
     #[arg(long, required = true)]
     net: Option<PathBuf>,
-    /// Prove the paper's form with one relative radius for both balls.
-    #[arg(long, conflicts_with_all = ["eps1", "eps2"], allow_hyphen_values = true)]
-    eps: Option<String>,
-    /// Relative radius of the ball around x* (with --eps2).
-    #[arg(long, requires = "eps2", allow_hyphen_values = true)]
-    eps1: Option<String>,
-    /// Relative radius of the ball around -rho_d x* (with --eps1).
-    #[arg(long, requires = "eps1", allow_hyphen_values = true)]
-    eps2: Option<String>,
+    #[command(flatten)]
+    claim: ClaimArgs,
     /// Certificate path (default: the network's path with .cert.json).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -111,10 +105,32 @@ struct CertifyArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+    /// Certify one shard of a plan made by `certify plan`: its parts only,
+    /// with the plan's claim, resolution and depth (needs --shard).
+    #[arg(
+        long,
+        requires = "shard",
+        conflicts_with_all = ["eps", "eps1", "eps2", "resolution", "max_depth"]
+    )]
+    plan: Option<PathBuf>,
+    /// Which shard of the plan: I/S, 0 <= I < S.
+    #[arg(long, requires = "plan")]
+    shard: Option<String>,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Plan a sharded run: a pilot search at 4x the resolution estimates the
+    /// work, the faces are cut into parts and dealt to the shards (largest
+    /// first, to the least loaded). Every shard (`certify --plan P --shard
+    /// I/S`) reads the plan.
+    #[command(allow_negative_numbers = true)]
+    Plan(PlanArgs),
+    /// Merge the shard certificates of one plan into one ordinary
+    /// certificate and self-check it. Exit 1 (one line naming the shard)
+    /// when the shards do not make a certificate: missing, duplicate, of
+    /// another network or plan, or rejected by the checker.
+    Merge(MergeArgs),
     /// Draw a network from the paper's random model, reproducibly.
     #[command(allow_negative_numbers = true)]
     Sample {
@@ -310,6 +326,85 @@ struct HuntArgs {
     json: bool,
 }
 
+/// The claim's radii: `--eps E` or `--eps1 E1 --eps2 E2` (neither: the
+/// sharpest radii).
+#[derive(clap::Args)]
+struct ClaimArgs {
+    /// Prove the paper's form with one relative radius for both balls
+    /// (default: the sharpest radii).
+    #[arg(long, conflicts_with_all = ["eps1", "eps2"], allow_hyphen_values = true)]
+    eps: Option<String>,
+    /// Relative radius of the ball around x* (with --eps2).
+    #[arg(long, requires = "eps2", allow_hyphen_values = true)]
+    eps1: Option<String>,
+    /// Relative radius of the ball around -rho_d x* (with --eps1).
+    #[arg(long, requires = "eps1", allow_hyphen_values = true)]
+    eps2: Option<String>,
+}
+
+impl ClaimArgs {
+    /// `None`: the sharpest radii.
+    fn radii(&self) -> Result<Option<(BigRational, BigRational)>, String> {
+        eps_args(&self.eps, &self.eps1, &self.eps2)
+    }
+}
+
+#[derive(clap::Args)]
+struct PlanArgs {
+    /// The network file.
+    #[arg(long)]
+    net: PathBuf,
+    /// Number of shards.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    shards: u32,
+    /// The plan file to write.
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    claim: ClaimArgs,
+    /// Deepest bisection of the shards' searches.
+    #[arg(long, default_value_t = 48, value_parser = clap::value_parser!(u32).range(1..=200))]
+    max_depth: u32,
+    /// The shards' resolution (the pilot uses 4x this).
+    #[arg(long, default_value = "1/512", allow_hyphen_values = true)]
+    resolution: String,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No progress display.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(clap::Args)]
+struct MergeArgs {
+    /// The shard certificates (all shards of one plan).
+    #[arg(required = true)]
+    shards: Vec<PathBuf>,
+    /// The merged certificate to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// The plan: when given, every shard must be of this plan and cover
+    /// exactly the parts it assigns.
+    #[arg(long)]
+    plan: Option<PathBuf>,
+    /// The network file (default: the first shard's path hint).
+    #[arg(long)]
+    net: Option<PathBuf>,
+    /// Write the merged certificate without the self-check.
+    #[arg(long)]
+    no_verify: bool,
+    /// Bound the self-check to about this many seconds (exit 3 past it).
+    #[arg(long, allow_hyphen_values = true)]
+    time_limit: Option<f64>,
+    /// Memory bound of the self-check in bytes (e.g. 2G).
+    #[arg(long, default_value = "2G", allow_hyphen_values = true)]
+    max_memory: String,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum KindArg {
     Stationary,
@@ -336,6 +431,8 @@ fn run(cli: Cli) -> Result<(), String> {
         return run_certify(&cli.certify);
     };
     match command {
+        Command::Plan(p) => run_plan(&p),
+        Command::Merge(_) => unreachable!("main runs merges"),
         Command::Sample {
             latent,
             widths,
@@ -624,6 +721,240 @@ fn eps_args(
     })
 }
 
+/// `--plan P --shard I/S`: the plan read and validated, and `I`.
+fn read_shard_args(plan_path: &Path, shard: &str) -> Result<(LoadedPlan, u32), String> {
+    let plan = shard::read_plan(plan_path)?;
+    let bad = || format!("--shard: expected I/S with 0 <= I < S, got {shard:?}");
+    let (i, n) = shard.split_once('/').ok_or_else(bad)?;
+    let (i, n): (u32, u32) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if i >= n {
+        return Err(bad());
+    }
+    if n != plan.plan.shards {
+        return Err(format!(
+            "--shard {shard}: the plan {} has {} shards",
+            plan_path.display(),
+            plan.plan.shards
+        ));
+    }
+    Ok((plan, i))
+}
+
+/// `certify plan`: the pilot search, then the plan file.
+fn run_plan(a: &PlanArgs) -> Result<(), String> {
+    let eps = a.claim.radii()?;
+    let resolution = positive_rational("--resolution", &a.resolution)?;
+    if resolution.is_zero() {
+        return Err("--resolution: must be > 0".into());
+    }
+    threads_arg(a.threads)?;
+    let loaded = read_network_file(&a.net).map_err(|e| e.to_string())?;
+    cli::check_output_path(&a.out)?;
+    cli::refuse_overwriting_inputs(&a.out, &[&a.net])?;
+    let (rho_lo, rho_hi) = rho_rational_enclosure(loaded.network.widths.len(), 128);
+    preflight(&loaded, eps.as_ref(), (&rho_lo, &rho_hi))?;
+    let opts = Options {
+        eps,
+        max_depth: a.max_depth,
+        resolution,
+        time_limit: None,
+        rho: (rho_lo, rho_hi),
+        exact_only: false,
+        parts: None,
+        resume: None,
+        budget: Budget::default(),
+    };
+    let progress = Progress::default();
+    let show = !a.quiet && std::io::stderr().is_terminal();
+    let plan = std::thread::scope(|scope| {
+        if show {
+            scope.spawn(|| progress_display(&progress));
+        }
+        let p = shard::make_plan(&loaded, &opts, a.shards, &progress);
+        progress.done.store(true, Ordering::Relaxed);
+        p
+    })?;
+    let text = plan.to_json();
+    cli::write_atomically(&a.out, text.as_bytes())?;
+    let est = |key: &str| plan.pilot.get(key).map_or("?".into(), |v| v.to_string());
+    print_out(&format!(
+        "plan         {} ({} shards, {} parts, sha256 {})\npilot        {} nodes at resolution {}, {} s; estimated largest shard / mean = {}\nrun          certify --net {} --plan {} --shard I/{} (I = 0..{}), then certify merge\n",
+        a.out.display(),
+        plan.shards,
+        plan.parts.len(),
+        hvcert::format::network::Network::sha256_hex(text.as_bytes()),
+        est("nodes"),
+        est("resolution").trim_matches('"'),
+        est("seconds").trim_matches('"'),
+        est("estimated_max_over_mean").trim_matches('"'),
+        a.net.display(),
+        a.out.display(),
+        plan.shards,
+        plan.shards - 1
+    ));
+    Ok(())
+}
+
+/// `certify merge`: read, merge, self-check, write. Exit 1 when the shards
+/// do not make a certificate, 2 on unusable input, 3 when the self-check
+/// did not finish (nothing written).
+fn run_merge(a: &MergeArgs) -> Result<ExitCode, String> {
+    let rejected = |m: String| {
+        eprintln!("certify merge: REJECTED: {m}");
+        Ok(ExitCode::from(1))
+    };
+    let start = std::time::Instant::now();
+    let time_limit = time_limit_arg(a.time_limit)?;
+    let max_memory =
+        limits::parse_bytes(&a.max_memory).map_err(|e| format!("--max-memory: {e}"))?;
+    limits::set_hard_limit(Some(max_memory));
+    let budget = Budget {
+        deadline: time_limit.and_then(|t| start.checked_add(t)),
+        max_bytes: Some(max_memory),
+    };
+    cli::check_output_path(&a.out)?;
+    let shards = match shard::read_shards(&a.shards) {
+        Ok(s) => s,
+        Err(MergeError::Rejected(m)) => return rejected(m),
+        Err(MergeError::Unusable(m)) => return Err(m),
+    };
+    let net_path = match (&a.net, &shards[0].cert.network_path) {
+        (Some(p), _) => p.clone(),
+        (None, Some(hint)) => shards[0].path.parent().unwrap_or(Path::new(".")).join(hint),
+        (None, None) => {
+            return Err(format!(
+                "{}: names no network path: give --net FILE",
+                shards[0].path.display()
+            ))
+        }
+    };
+    let mut inputs: Vec<&Path> = a.shards.iter().map(PathBuf::as_path).collect();
+    inputs.push(&net_path);
+    if let Some(p) = &a.plan {
+        inputs.push(p);
+    }
+    cli::refuse_overwriting_inputs(&a.out, &inputs)?;
+    let loaded = read_network_file(&net_path).map_err(|e| e.to_string())?;
+    let plan = a.plan.as_deref().map(shard::read_plan).transpose()?;
+    // Which shard file brought which part (to name the shard behind a
+    // rejected cell).
+    let owners: Vec<_> = shards
+        .iter()
+        .flat_map(|s| {
+            let name = format!(
+                "{} (shard {})",
+                s.path.display(),
+                s.cert.shard.as_ref().map_or(0, |sh| sh.index)
+            );
+            s.cert
+                .cover
+                .iter()
+                .flat_map(|c| c.faces.iter())
+                .map(move |f| (f.face, f.path.clone(), name.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut merged = match shard::merge(
+        shards,
+        &loaded.network,
+        &loaded.sha256,
+        plan.as_ref(),
+        &budget,
+    ) {
+        Ok(m) => m,
+        Err(MergeError::Rejected(m)) => return rejected(m),
+        Err(MergeError::Unusable(m)) => return Err(m),
+    };
+    merged.certificate.network_path = path_hint(&net_path, &a.out);
+    let text = merged.certificate.to_json();
+    let report = if a.no_verify {
+        None
+    } else {
+        let cert = Certificate::from_json(&text)
+            .map_err(|e| format!("internal error: the merged certificate does not parse: {e}"))?;
+        match check_within(&cert, &loaded.network, &loaded.sha256, &budget) {
+            Ok(r) => Some(r),
+            Err(CheckError::Rejected(r)) => {
+                let who = shard::locate_rejection(&r.0, &owners)
+                    .map_or(String::new(), |s| format!("{s}: "));
+                return rejected(format!("{who}{}", r.0));
+            }
+            Err(CheckError::Unfinished(u)) => {
+                eprintln!("certify merge: NOT CHECKED (nothing written): {u}");
+                return Ok(ExitCode::from(3));
+            }
+        }
+    };
+    cli::write_atomically(&a.out, text.as_bytes())?;
+    let c = &merged.certificate;
+    let secs: Vec<f64> = merged.shards.iter().filter_map(|s| s.2).collect();
+    let mean = secs.iter().sum::<f64>() / secs.len().max(1) as f64;
+    let max = secs.iter().cloned().fold(0.0, f64::max);
+    if a.json {
+        let v = serde_json::json!({
+            "verdict": c.verdict.name(),
+            "network": loaded.sha256,
+            "eps_x_star": c.claim.eps_x_star.to_string(),
+            "eps_rho": c.claim.eps_rho.to_string(),
+            "shards": merged.shards.iter().map(|s| serde_json::json!({
+                "file": s.0.display().to_string(), "verdict": s.1.name(), "certify_seconds": s.2,
+            })).collect::<Vec<_>>(),
+            "shard_max_over_mean": if mean > 0.0 { Some(max / mean) } else { None },
+            "certificate": a.out.display().to_string(),
+            "self_check": if report.is_some() { "verified" } else { "skipped" },
+            "verify_seconds": report.as_ref().map(|r| r.seconds),
+        });
+        print_out(&format!("{v}\n"));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = String::new();
+    outln!(out, "{}", network_line(&loaded));
+    outln!(
+        out,
+        "merged       {} shards: verdict {}, eps1* = {}, eps2* = {}{}",
+        merged.shards.len(),
+        c.verdict.name().to_uppercase(),
+        rational_to_decimal(&c.claim.eps_x_star, 6),
+        rational_to_decimal(&c.claim.eps_rho, 6),
+        if c.claim.mode == ClaimMode::Given {
+            " (given)"
+        } else {
+            " (sharpest: refined over all the shards' cells)"
+        }
+    );
+    for (i, (path, verdict, s)) in merged.shards.iter().enumerate() {
+        outln!(
+            out,
+            "shard {i:<6} {} {} {}",
+            path.display(),
+            verdict.name(),
+            s.map_or("? s".into(), |v| format!("{v:.2} s"))
+        );
+    }
+    if !secs.is_empty() {
+        outln!(
+            out,
+            "shard times  max {max:.2} s, mean {mean:.2} s, max/mean {:.2}",
+            if mean > 0.0 { max / mean } else { 1.0 }
+        );
+    }
+    outln!(
+        out,
+        "certificate  {} ({} bytes){}",
+        a.out.display(),
+        text.len(),
+        match &report {
+            Some(r) => format!(", self-check VERIFIED in {:.2} s", r.seconds),
+            None => ", not self-checked (--no-verify)".into(),
+        }
+    );
+    print_out(&out);
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `--threads N`: sizes the global thread pool.
 fn threads_arg(n: Option<usize>) -> Result<(), String> {
     if let Some(n) = n {
@@ -643,8 +974,23 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
         .net
         .as_ref()
         .ok_or("give --net FILE (or a subcommand; see --help)")?;
-    let eps = eps_args(&a.eps, &a.eps1, &a.eps2)?;
-    let resolution = positive_rational("--resolution", &a.resolution)?;
+    // A shard takes its claim and search settings from the plan.
+    let shard = match (&a.plan, &a.shard) {
+        (Some(plan), Some(shard)) => Some(read_shard_args(plan, shard)?),
+        _ => None,
+    };
+    let (eps, resolution, max_depth) = match &shard {
+        Some((plan, _)) => (
+            plan.eps.clone(),
+            plan.resolution.clone(),
+            plan.plan.search.max_depth,
+        ),
+        None => (
+            a.claim.radii()?,
+            positive_rational("--resolution", &a.resolution)?,
+            a.max_depth,
+        ),
+    };
     if resolution.is_zero() {
         return Err("--resolution: must be > 0".into());
     }
@@ -661,23 +1007,40 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
         max_bytes: Some(max_memory),
     };
     let loaded = read_network_file(net_path).map_err(|e| e.to_string())?;
-    let out_path = a
-        .out
-        .clone()
-        .unwrap_or_else(|| net_path.with_extension("cert.json"));
+    if let Some((plan, _)) = &shard {
+        if plan.plan.network.sha256 != loaded.sha256 {
+            return Err(format!(
+                "{}: the plan is for network {}…, not {} ({}…)",
+                a.plan.as_ref().expect("with --shard").display(),
+                &plan.plan.network.sha256[..12],
+                net_path.display(),
+                &loaded.sha256[..12]
+            ));
+        }
+    }
+    let out_path = a.out.clone().unwrap_or_else(|| match &shard {
+        Some((_, i)) => net_path.with_extension(format!("shard-{i}.cert.json")),
+        None => net_path.with_extension("cert.json"),
+    });
     // Fail before the search, not after it.
     cli::check_output_path(&out_path)?;
-    cli::refuse_overwriting_inputs(&out_path, &[net_path])?;
+    let mut inputs: Vec<&Path> = vec![net_path];
+    if let Some(plan) = &a.plan {
+        inputs.push(plan);
+    }
+    cli::refuse_overwriting_inputs(&out_path, &inputs)?;
     let hint = path_hint(net_path, &out_path);
     let (rho_lo, rho_hi) = rho_rational_enclosure(loaded.network.widths.len(), 128);
     preflight(&loaded, eps.as_ref(), (&rho_lo, &rho_hi))?;
     let mut opts = Options {
         eps,
-        max_depth: a.max_depth,
+        max_depth,
         resolution,
         time_limit,
         rho: (rho_lo, rho_hi),
         exact_only: a.exact_only,
+        parts: shard.as_ref().map(|(plan, i)| plan.shard_parts(*i)),
+        resume: None,
         // The search polls the run's memory bound and deadline (the whole
         // search, post-processing included); the self-check gets what is left.
         budget,
@@ -697,6 +1060,8 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
                 &progress,
             );
             progress.done.store(true, Ordering::Relaxed);
+            let mut r = r;
+            r.certificate.shard = shard.as_ref().map(|(plan, i)| shard_info(plan, *i));
             r
         })
     };
@@ -989,7 +1354,8 @@ fn print_summary(
         let v = serde_json::json!({
             "verdict": c.verdict.name(),
             "network": loaded.sha256,
-            "mode": if a.eps.is_none() && a.eps1.is_none() { "sharpest" } else { "given" },
+            "mode": if c.claim.mode == ClaimMode::Sharpest { "sharpest" } else { "given" },
+            "shard": c.shard.as_ref().map(|sh| serde_json::json!({"index": sh.index, "count": sh.count, "plan_sha256": sh.plan_sha256})),
             "eps_x_star": c.claim.eps_x_star.to_string(),
             "eps_rho": c.claim.eps_rho.to_string(),
             "stationary_points_found": c.stats.get("stationary_points_found"),
@@ -1035,12 +1401,22 @@ fn print_summary(
             ""
         }
     );
+    if let Some(sh) = &c.shard {
+        let parts = c.cover.as_ref().map_or(0, |cv| cv.faces.len());
+        outln!(
+            out,
+            "shard        {}/{} of plan {}…: {parts} part(s); the verdict is about these parts (merge the shards with certify merge)",
+            sh.index,
+            sh.count,
+            &sh.plan_sha256[..12]
+        );
+    }
     match c.verdict {
         Verdict::Holds => outln!(out, "verdict      HOLDS: -vbar is a strict descent direction {balls}, and 0 is a local maximum"),
         Verdict::Violated => outln!(out, "verdict      VIOLATED: see the counterexample"),
         Verdict::Unknown => outln!(out, "verdict      UNKNOWN: some cells were not decided (listed by verify)"),
     }
-    if a.eps.is_none() && a.eps1.is_none() {
+    if claim.mode == ClaimMode::Sharpest {
         outln!(
             out,
             "sharpest     eps1* = {} around x*, eps2* = {} around -rho_d x* (relative to |x*|)",
@@ -1157,6 +1533,7 @@ fn preflight(
             rho_hi: rho.1.clone(),
             stationary_points: vec![target.clone()],
         },
+        shard: None,
         verdict: Verdict::Violated,
         cover: None,
         counterexample: Some(Counterexample {
@@ -1198,8 +1575,17 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(code) => return code,
     };
-    match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
+    let result = match args.command {
+        // A merge has its own exit statuses (1: rejected, 3: not checked).
+        Some(Command::Merge(m)) => run_merge(&m),
+        command => run(Cli {
+            command,
+            certify: args.certify,
+        })
+        .map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
         Err(e) => {
             eprintln!("certify: {e}");
             ExitCode::from(2)

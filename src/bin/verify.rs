@@ -121,8 +121,19 @@ fn summary(r: &Report) -> String {
     } else {
         ""
     };
+    // A shard's verdict is about its parts only.
+    let scope = match &r.shard {
+        Some((sh, parts)) => format!(
+            " on shard {}/{} ({parts} part{} of plan {}…)",
+            sh.index,
+            sh.count,
+            if *parts == 1 { "" } else { "s" },
+            &sh.plan_sha256[..12]
+        ),
+        None => String::new(),
+    };
     let mut s = format!(
-        "VERIFIED {}: network {}, outside B(x*, {e1}|x*|) u B(-rho_d x*, {e2}|x*|){except}, {} cells (region {} / crease {} / cone {} / pairs {} / excluded {} / undecided {}), (P2) {} boxes, {:.2} s",
+        "VERIFIED {}{scope}: network {}, outside B(x*, {e1}|x*|) u B(-rho_d x*, {e2}|x*|){except}, {} cells (region {} / crease {} / cone {} / pairs {} / excluded {} / undecided {}), (P2) {} boxes, {:.2} s",
         r.verdict.name(),
         r.network_sha256,
         thousands(c.cells() + c.undecided),
@@ -196,6 +207,9 @@ fn main() -> ExitCode {
             Outcome::Valid(r) => serde_json::json!({
                 "status": "verified",
                 "verdict": r.verdict.name(),
+                "shard": r.shard.as_ref().map(|(sh, parts)| serde_json::json!({
+                    "index": sh.index, "count": sh.count, "plan_sha256": sh.plan_sha256, "parts": parts,
+                })),
                 "network": r.network_sha256,
                 "eps_x_star": r.eps_x_star.to_string(),
                 "eps_rho": r.eps_rho.to_string(),

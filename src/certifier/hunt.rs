@@ -1098,6 +1098,7 @@ pub fn certificate(
     let faces = (0..k)
         .flat_map(|axis| [true, false].map(|positive| Face { axis, positive }))
         .map(|face| FaceCover {
+            path: String::new(),
             face,
             tree: Node::Leaf(Rule::Undecided),
             zero_tree: Node::Leaf(Rule::Undecided),
@@ -1145,6 +1146,7 @@ pub fn certificate(
             stationary_points: listed_points(&opts.eps.0, &target),
         },
         verdict: Verdict::Violated,
+        shard: None,
         cover: Some(Cover {
             max_depth: 0,
             faces,

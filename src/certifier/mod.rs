@@ -7,4 +7,5 @@ pub mod plot;
 pub mod rho_mpfr;
 pub mod sample;
 pub mod search;
+pub mod shard;
 pub mod sweep;

@@ -61,6 +61,11 @@ pub const GIVEN_EXTRA_LEVELS: u32 = 8;
 /// `1 / SHARP_STOP` of itself (0.5%: the drops shrink about geometrically,
 /// so what is left to gain is about the last drop, well under 1%).
 const SHARP_STOP: f64 = 200.0;
+/// Sharpest mode: the rounds stop after this many successive rounds without
+/// a drop. A radius can creep (0.2% a round) for a few rounds before its
+/// cells resolve: measured on `default.bin` cut into 4 shards, 2 or 3
+/// stalls stop at `eps2* = 0.301`, 4 reach `eps2* = 0` (as one machine does).
+const SHARP_STALLS: u32 = 4;
 /// Sharpest mode: a round re-opens the undecided cells whose need is at
 /// least `REOPEN` times the radius of their ball.
 const REOPEN: (i64, i64) = (97, 100);
@@ -87,6 +92,15 @@ pub struct Options {
     pub budget: Budget,
     /// The rho_d enclosure `[lo, hi]` to claim.
     pub rho: (BigRational, BigRational),
+    /// Search these parts of faces only (a shard: `(face, path)` as in
+    /// [`Cell::part`]); `None` searches every whole face.
+    pub parts: Option<Vec<(Face, String)>>,
+    /// Continue from these whole-face trees (`face -> (tree, zero_tree)`,
+    /// every face): the first pass is skipped and the refinement rounds run
+    /// over their undecided leaves, from `resolution` on. Merging the shards
+    /// of a sharpest-mode plan: the rounds' stopping rule follows the radii
+    /// over all faces, which no shard sees. Needs `parts: None`.
+    pub resume: Option<std::sync::Arc<BTreeMap<Face, (Node, Node)>>>,
     /// Decide every rule exactly, skipping the binary64 and MPFR tiers of
     /// the Cone rule and the binary64 screen of the Crease rule
     /// ([`crate::certifier::fast`]).
@@ -167,8 +181,9 @@ pub struct Progress {
     /// Sharpest mode: cells left undecided inside the radii already forced.
     pub pruned: AtomicU64,
     pub depth: AtomicU64,
-    /// The roots the search starts from (the `2k` faces, at depth 0), set
-    /// when it starts: the whole that the shares below are shares of.
+    /// The roots the search starts from (the `2k` faces at depth 0, or a
+    /// shard's parts at their depths), set when it starts: the whole that
+    /// the shares below are shares of.
     pub roots: Measure,
     /// (P1) leaves decided by a rule (Excluded included, once assigned).
     pub decided: Measure,
@@ -906,8 +921,10 @@ fn residual_counterexample(
 ///    containing every undecided bounded cell), re-open the undecided cells
 ///    whose need is within 3% of their ball's radius, refine them one
 ///    resolution level finer (ignoring `--resolution` for them), and repeat
-///    until neither radius drops by 0.5% in two successive rounds (or [`MAX_SHARP_ROUNDS`],
-///    the depth limit, the budget). `--eps` mode: while undecided cells
+///    until neither radius drops by 0.5% in [`SHARP_STALLS`] successive
+///    rounds (or [`MAX_SHARP_ROUNDS`], the depth limit, the budget). A shard
+///    ([`Options::parts`]) stops after computing its radii: its rounds run
+///    in the merge ([`Options::resume`]). `--eps` mode: while undecided cells
 ///    remain, try their points as counterexamples, then refine them one
 ///    level finer, down to `resolution / 2^GIVEN_EXTRA_LEVELS`.
 /// 5. Post-processing: the sharpest radii and Excluded leaves, stationary
@@ -1009,26 +1026,54 @@ pub fn search(
         },
     };
 
-    let faces: Vec<Face> = (0..k)
-        .flat_map(|axis| [true, false].map(|positive| Face { axis, positive }))
+    // The roots: every whole face, or a shard's parts (depth counted from
+    // the face's root, so `max_depth` means the same in both).
+    let parts: Vec<(Face, String)> = opts.parts.clone().unwrap_or_else(|| {
+        (0..k)
+            .flat_map(|axis| [true, false].map(|positive| (Face { axis, positive }, String::new())))
+            .collect()
+    });
+    let roots: Vec<(Cell, u32)> = parts
+        .iter()
+        .map(|(face, path)| {
+            let cell = Cell::part(*face, k, path).expect("a part of a face with k >= 2");
+            (cell, path.len() as u32)
+        })
         .collect();
-    for _ in &faces {
-        progress.roots.add(0);
+    for (_, d) in &roots {
+        progress.roots.add(*d);
     }
-    let root = |face: Face| Cell::root(face, k);
     let all_undecided = |trees: &[Node]| {
         let mut cells = Vec::new();
-        for (face, tree) in faces.iter().zip(trees) {
-            undecided_at(tree, root(*face), 0, &mut cells);
+        for ((root, d), tree) in roots.iter().zip(trees) {
+            undecided_at(tree, root.clone(), *d, &mut cells);
         }
         cells
     };
 
+    // Resuming: the given trees stand for steps 1 to 3.
+    let resumed: Option<Vec<(Node, Node)>> = opts.resume.as_ref().map(|r| {
+        parts
+            .iter()
+            .map(|(face, path)| {
+                assert!(path.is_empty(), "resume needs whole faces");
+                r.get(face).cloned().expect("resume: every face")
+            })
+            .collect()
+    });
+    // What a resumed search starts from counts as settled already.
+    for (t, z) in resumed.iter().flatten() {
+        progress.add_tree(t, 0, false);
+        progress.add_tree(z, 0, true);
+    }
     // 1. (P2) first: a zero direction settles `violated` at once.
-    let zero_trees: Vec<Node> = faces
-        .par_iter()
-        .map(|&face| s.decide_zero(root(face), 0, None))
-        .collect();
+    let zero_trees: Vec<Node> = match &resumed {
+        Some(r) => r.iter().map(|t| t.1.clone()).collect(),
+        None => roots
+            .par_iter()
+            .map(|(root, d)| s.decide_zero(root.clone(), *d, None))
+            .collect(),
+    };
     let mut counterexample = s
         .zero_found
         .lock()
@@ -1040,19 +1085,21 @@ pub fn search(
         });
     // 2. --eps: hunt first.
     let mut hunt_found = false;
-    if counterexample.is_none() && !sharpest && !s.stopped() {
+    if counterexample.is_none() && !sharpest && !s.stopped() && resumed.is_none() {
         counterexample = hunt_first(net, opts, deadline);
         hunt_found = counterexample.is_some();
     }
     // 3. (P1).
     let mut rounds = 0u32;
-    let mut trees: Vec<Node> = if counterexample.is_some() {
-        faces.iter().map(|_| Node::Leaf(Rule::Undecided)).collect()
+    let mut trees: Vec<Node> = if let Some(r) = resumed {
+        r.into_iter().map(|t| t.0).collect()
+    } else if counterexample.is_some() {
+        roots.iter().map(|_| Node::Leaf(Rule::Undecided)).collect()
     } else {
         rounds = 1;
-        faces
+        roots
             .par_iter()
-            .map(|&face| s.decide(root(face), 0, None))
+            .map(|(root, d)| s.decide(root.clone(), *d, None))
             .collect()
     };
 
@@ -1099,6 +1146,11 @@ pub fn search(
                     break;
                 }
             }
+            // A shard's radii are its first pass's: the rounds run where the
+            // shards are merged, over the whole sphere ([`Options::resume`]).
+            if opts.parts.is_some() {
+                break;
+            }
             let r = (
                 m1.as_ref().map_or(0.0, |m| approx(m).sqrt()),
                 m2.as_ref().map_or(0.0, |m| approx(m).sqrt()),
@@ -1108,9 +1160,9 @@ pub fn search(
                 (p.0 > 0.0 && r.0 <= keep * p.0) || (p.1 > 0.0 && r.1 <= keep * p.1)
             });
             // One round may not move a radius (the sub-cell holding the
-            // failure can keep the old farthest vertex); two cannot.
+            // failure can keep the old farthest vertex).
             stalls = if dropped { 0 } else { stalls + 1 };
-            if stalls >= 2 || rounds > MAX_SHARP_ROUNDS || s.stopped() {
+            if stalls >= SHARP_STALLS || rounds > MAX_SHARP_ROUNDS || s.stopped() {
                 break;
             }
             if dropped {
@@ -1158,8 +1210,8 @@ pub fn search(
                 .collect();
             trees = trees
                 .into_iter()
-                .zip(&faces)
-                .map(|(t, face)| replace_leaves(t, root(*face), &mut new))
+                .zip(&roots)
+                .map(|(t, (root, _))| replace_leaves(t, root.clone(), &mut new))
                 .collect();
             rounds += 1;
         }
@@ -1189,8 +1241,8 @@ pub fn search(
                 .collect();
             trees = trees
                 .into_iter()
-                .zip(&faces)
-                .map(|(t, face)| replace_leaves(t, root(*face), &mut new))
+                .zip(&roots)
+                .map(|(t, (root, _))| replace_leaves(t, root.clone(), &mut new))
                 .collect();
             rounds += 1;
         }
@@ -1224,8 +1276,8 @@ pub fn search(
         }
         trees = trees
             .into_iter()
-            .zip(&faces)
-            .map(|(tree, face)| exclude_leaves(tree, root(*face), &assign))
+            .zip(&roots)
+            .map(|(tree, (root, _))| exclude_leaves(tree, root.clone(), &assign))
             .collect();
     }
     let final_excluded = Excluded::new(
@@ -1314,15 +1366,15 @@ pub fn search(
         (None, true) => Verdict::Unknown,
         (None, false) => Verdict::Holds,
     };
-    let trees: Vec<(Face, Node, Node)> = faces
+    let trees: Vec<(&(Face, String), Node, Node)> = parts
         .iter()
         .zip(trees)
         .zip(zero_trees)
-        .map(|((face, t), z)| (*face, t, z))
+        .map(|((part, t), z)| (part, t, z))
         .collect();
     let max_depth_seen = trees
         .iter()
-        .map(|(_, t, z)| t.depth().max(z.depth()))
+        .map(|((_, path), t, z)| t.depth().max(z.depth()) + path.len() as u32)
         .max()
         .unwrap_or(0);
     let seconds = start.elapsed().as_secs_f64();
@@ -1341,6 +1393,9 @@ pub fn search(
     }
     stats.insert("max_depth".into(), max_depth_seen.into());
     stats.insert("refinement_rounds".into(), rounds.into());
+    // The settings (a merge of shards re-runs the rounds with them).
+    stats.insert("resolution".into(), opts.resolution.to_string().into());
+    stats.insert("max_depth_limit".into(), opts.max_depth.into());
     stats.insert("final_resolution".into(), s.resolution.to_string().into());
     stats.insert("hunt_first_found".into(), hunt_found.into());
     if let Some(why) = *s.stop_reason.lock().expect("lock") {
@@ -1380,12 +1435,14 @@ pub fn search(
             stationary_points: stationary.clone(),
         },
         verdict,
+        shard: None,
         cover: Some(Cover {
             max_depth: max_depth_seen,
             faces: trees
                 .into_iter()
-                .map(|(face, tree, zero_tree)| FaceCover {
-                    face,
+                .map(|((face, path), tree, zero_tree)| FaceCover {
+                    face: *face,
+                    path: path.clone(),
                     tree,
                     zero_tree,
                 })

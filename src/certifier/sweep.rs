@@ -166,6 +166,8 @@ fn one(
         time_limit: Some(spec.time_limit),
         rho: (rho_lo, rho_hi),
         exact_only: false,
+        parts: None,
+        resume: None,
         budget: crate::limits::Budget::new(
             Some(spec.time_limit),
             Some(crate::limits::DEFAULT_MAX_MEMORY),

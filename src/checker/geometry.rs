@@ -10,8 +10,9 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::Zero;
 
-use crate::exact::dyadic::Dyadic;
-use crate::format::certificate::Face;
+use crate::exact::dyadic::{f64_to_rational, Dyadic};
+use crate::format::certificate::{Claim, Face};
+use crate::format::network::Network;
 
 #[derive(Clone, Debug)]
 pub struct Cell {
@@ -59,6 +60,22 @@ impl Cell {
             t_lo: Dyadic::zero(),
             t_hi: None,
         }
+    }
+
+    /// The part of face `face` named by `path` (`cover.faces[].path` of a
+    /// shard certificate): starting from the whole face, each step halves
+    /// the box along its widest side ([`Cell::widest`]: the last of equal
+    /// widest coordinates), `0` keeping the lower half and `1` the upper.
+    /// Every radius, like the root. `None` for `k = 1` and a nonempty path
+    /// (a face of the 1-cube has no side to halve).
+    pub fn part(face: Face, k: usize, path: &str) -> Option<Cell> {
+        let mut cell = Cell::root(face, k);
+        for step in path.bytes() {
+            let (axis, _) = cell.widest()?;
+            let (lo, hi) = cell.split(axis);
+            cell = if step == b'0' { lo } else { hi };
+        }
+        Some(cell)
     }
 
     /// Halves the box in coordinate `axis`.
@@ -235,6 +252,23 @@ impl Excluded {
             rho_lo,
             rho_hi,
         }
+    }
+
+    /// The claim's `E` for this network (`x*` from the network file, which
+    /// a validated network holds as finite binary64 values).
+    pub fn of_claim(net: &Network, claim: &Claim) -> Self {
+        let target: Vec<BigRational> = net
+            .target
+            .iter()
+            .map(|&v| f64_to_rational(v).expect("a validated network is finite"))
+            .collect();
+        Excluded::new(
+            target,
+            &claim.eps_x_star,
+            &claim.eps_rho,
+            claim.rho_lo.clone(),
+            claim.rho_hi.clone(),
+        )
     }
 
     /// `||x - x*||^2`.

@@ -17,12 +17,12 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{Signed, Zero};
 
-use crate::exact::dyadic::{f64_to_rational, Dyadic};
+use crate::exact::dyadic::Dyadic;
 use crate::exact::eval::ExactNet;
 use crate::exact::rational::{rational_to_decimal, sqrt_to_decimal};
 use crate::exact::rho::rho_enclosure;
 use crate::format::certificate::{
-    Ball, Certificate, ClaimMode, CounterexampleKind, Node, Rule, Verdict,
+    Ball, Certificate, ClaimMode, CounterexampleKind, Node, Rule, ShardInfo, Verdict,
 };
 use crate::format::network::Network;
 use crate::limits::{Budget, Exceeded};
@@ -104,6 +104,9 @@ pub struct Report {
     pub excused: Vec<ExcusedPoint>,
     pub patterns_examined: usize,
     pub seconds: f64,
+    /// A shard certificate: which shard, and how many parts it covers (its
+    /// verdict is about those parts only).
+    pub shard: Option<(ShardInfo, usize)>,
 }
 
 /// A listed stationary point: `x*` itself, or a point inside `E`.
@@ -324,18 +327,7 @@ pub fn check_within(
     let exact = ExactNet::new(net).map_err(|e| Rejection(format!("network: {e}")))?;
     let claim = &cert.claim;
     check_rho_enclosure(net.widths.len(), &claim.rho_lo, &claim.rho_hi)?;
-    let target: Vec<BigRational> = net
-        .target
-        .iter()
-        .map(|&v| f64_to_rational(v).expect("a validated network is finite"))
-        .collect();
-    let excluded = Excluded::new(
-        target,
-        &claim.eps_x_star,
-        &claim.eps_rho,
-        claim.rho_lo.clone(),
-        claim.rho_hi.clone(),
-    );
+    let excluded = Excluded::of_claim(net, claim);
     for (i, s) in claim.stationary_points.iter().enumerate() {
         // Only x* may be excused by listing it: a nonzero stationary point
         // has D_{-vbar} f = 0, so one outside E is a counterexample to (P1)
@@ -369,16 +361,32 @@ pub fn check_within(
             .faces
             .par_iter()
             .flat_map(|f| {
-                let root = Cell::root(f.face, net.latent);
                 let name = f.face.to_string();
-                [
-                    walk(&w, &f.tree, root.clone(), 0, &format!("{name} tree "), None),
+                // A part's cells are named by their path from the face's
+                // root, as in the merged certificate.
+                let Some(root) = Cell::part(f.face, net.latent, &f.path) else {
+                    let r = Rejection(format!(
+                        "face {name}: part {:?} of a face with no side to halve (k = 1)",
+                        f.path
+                    ));
+                    return vec![Err(Stop::Rejected(r))];
+                };
+                let p = &f.path;
+                vec![
+                    walk(
+                        &w,
+                        &f.tree,
+                        root.clone(),
+                        0,
+                        &format!("{name} tree {p}"),
+                        None,
+                    ),
                     walk(
                         &w,
                         &f.zero_tree,
                         root,
                         0,
-                        &format!("{name} zero_tree "),
+                        &format!("{name} zero_tree {p}"),
                         None,
                     ),
                 ]
@@ -457,6 +465,10 @@ pub fn check_within(
             .collect(),
         patterns_examined: w.ctx.engine.cached_patterns(),
         seconds: start.elapsed().as_secs_f64(),
+        shard: cert
+            .shard
+            .clone()
+            .map(|sh| (sh, cert.cover.as_ref().map_or(0, |c| c.faces.len()))),
     })
 }
 

@@ -379,6 +379,11 @@ pub struct Counterexample {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FaceCover {
     pub face: Face,
+    /// The part of the face this entry covers (see [`part_path_is_valid`]):
+    /// empty for the whole face, else `0`/`1` steps that halve the face's box
+    /// (lower/upper half) along its widest side. Only a shard certificate
+    /// covers parts of faces.
+    pub path: String,
     /// (P1) cells over the cone of this face.
     pub tree: Node,
     /// (P2) direction boxes of this face.
@@ -391,6 +396,28 @@ pub struct Cover {
     pub faces: Vec<FaceCover>,
 }
 
+/// What a shard certificate covers: the parts (`cover.faces[].path`) that
+/// the plan assigned to shard `index` of `count`. A shard certificate proves
+/// its verdict on its parts only; `certify merge` joins the `count` shards
+/// of one plan into an ordinary certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShardInfo {
+    pub index: u32,
+    pub count: u32,
+    /// SHA-256 of the plan file's bytes (lowercase hex).
+    pub plan_sha256: String,
+}
+
+/// Most shards in one plan, and most parts in one certificate.
+pub const MAX_SHARDS: u32 = 1 << 16;
+pub const MAX_PARTS: usize = 1 << 16;
+
+/// Whether `path` names a part of a face: `0`/`1` steps, at most
+/// [`MAX_DEPTH_CAP`] of them.
+pub fn part_path_is_valid(path: &str) -> bool {
+    path.len() <= MAX_DEPTH_CAP as usize && path.bytes().all(|b| b == b'0' || b == b'1')
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Certificate {
     pub network_sha256: String,
@@ -399,6 +426,8 @@ pub struct Certificate {
     pub latent: usize,
     pub claim: Claim,
     pub verdict: Verdict,
+    /// `Some` for a shard certificate (its cover holds parts of faces).
+    pub shard: Option<ShardInfo>,
     pub cover: Option<Cover>,
     pub counterexample: Option<Counterexample>,
     /// Informational only (never used for the verdict).
@@ -415,6 +444,8 @@ struct JsonCert {
     network: JsonNetwork,
     claim: JsonClaim,
     verdict: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shard: Option<JsonShard>,
     cover: Option<JsonCover>,
     counterexample: Option<JsonCounterexample>,
     #[serde(default)]
@@ -457,8 +488,18 @@ struct JsonCover {
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct JsonShard {
+    index: u32,
+    count: u32,
+    plan_sha256: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct JsonFace {
     face: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    path: String,
     tree: String,
     zero_tree: String,
 }
@@ -495,8 +536,7 @@ impl Certificate {
                 "network.latent {k}: certificates cover 1..={MAX_LATENT} latent dimensions"
             )));
         }
-        let sha = &j.network.sha256;
-        if sha.len() != 64 || !sha.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        if !is_sha256_hex(&j.network.sha256) {
             return Err(invalid("network.sha256: expected 64 lowercase hex digits"));
         }
         let mode = match j.claim.mode.as_str() {
@@ -554,10 +594,34 @@ impl Certificate {
                 )))
             }
         };
+        let shard = match j.shard {
+            None => None,
+            Some(sh) => {
+                if sh.count == 0 || sh.count > MAX_SHARDS || sh.index >= sh.count {
+                    return Err(invalid(format!(
+                        "shard: index {} of count {}: expected 0 <= index < count <= {MAX_SHARDS}",
+                        sh.index, sh.count
+                    )));
+                }
+                if !is_sha256_hex(&sh.plan_sha256) {
+                    return Err(invalid(
+                        "shard.plan_sha256: expected 64 lowercase hex digits",
+                    ));
+                }
+                Some(ShardInfo {
+                    index: sh.index,
+                    count: sh.count,
+                    plan_sha256: sh.plan_sha256,
+                })
+            }
+        };
         let cover = match j.cover {
             None => None,
-            Some(c) => Some(parse_cover(c, k)?),
+            Some(c) => Some(parse_cover(c, k, shard.is_some())?),
         };
+        if shard.is_some() && cover.is_none() {
+            return Err(invalid("a shard certificate needs a cover"));
+        }
         let counterexample = match j.counterexample {
             None => None,
             Some(c) => {
@@ -586,6 +650,7 @@ impl Certificate {
                 stationary_points,
             },
             verdict,
+            shard,
             cover,
             counterexample,
             stats: j.stats,
@@ -622,6 +687,11 @@ impl Certificate {
                     .collect(),
             },
             verdict: self.verdict.name().into(),
+            shard: self.shard.as_ref().map(|sh| JsonShard {
+                index: sh.index,
+                count: sh.count,
+                plan_sha256: sh.plan_sha256.clone(),
+            }),
             cover: self.cover.as_ref().map(|c| JsonCover {
                 max_depth: c.max_depth,
                 faces: c
@@ -629,6 +699,7 @@ impl Certificate {
                     .iter()
                     .map(|f| JsonFace {
                         face: f.face.to_string(),
+                        path: f.path.clone(),
                         tree: f.tree.to_token_string(),
                         zero_tree: f.zero_tree.to_token_string(),
                     })
@@ -793,11 +864,25 @@ pub fn read_certificate_file(path: &std::path::Path) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|_| format!("{name}: stream did not contain valid UTF-8"))
 }
 
-fn parse_cover(c: JsonCover, k: usize) -> Result<Cover, CertError> {
+/// 64 lowercase hex digits.
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// An ordinary certificate (`sharded` false) has exactly one whole-face
+/// entry per face. A shard certificate has parts: distinct, none inside
+/// another (no path a prefix of another on the same face).
+fn parse_cover(c: JsonCover, k: usize, sharded: bool) -> Result<Cover, CertError> {
     if c.max_depth > MAX_DEPTH_CAP {
         return Err(invalid(format!(
             "cover.max_depth {} exceeds the cap {MAX_DEPTH_CAP}",
             c.max_depth
+        )));
+    }
+    if c.faces.len() > MAX_PARTS {
+        return Err(invalid(format!(
+            "cover: {} entries, at most {MAX_PARTS} are accepted",
+            c.faces.len()
         )));
     }
     let tokens: usize = c
@@ -811,18 +896,32 @@ fn parse_cover(c: JsonCover, k: usize) -> Result<Cover, CertError> {
     let mut faces = Vec::with_capacity(c.faces.len());
     for f in &c.faces {
         let face = Face::parse(&f.face, k)?;
-        if faces.iter().any(|g: &FaceCover| g.face == face) {
-            return Err(CertError::Coverage(format!("face {face} appears twice")));
+        let name = if f.path.is_empty() {
+            face.to_string()
+        } else {
+            format!("{face} part {}", f.path)
+        };
+        if !sharded && !f.path.is_empty() {
+            return Err(CertError::Coverage(format!(
+                "face {name}: only a shard certificate covers part of a face"
+            )));
+        }
+        if !part_path_is_valid(&f.path) {
+            return Err(invalid(format!(
+                "cover: face {face}: path {:?} is not a string of at most {MAX_DEPTH_CAP} 0/1 steps",
+                f.path.chars().take(40).collect::<String>()
+            )));
         }
         let tree = Node::parse(&f.tree, k, face, false)?;
         let zero_tree = Node::parse(&f.zero_tree, k, face, true)?;
         for (t, what) in [(&tree, "tree"), (&zero_tree, "zero_tree")] {
-            if t.depth() > c.max_depth {
+            // Depth counts from the face's root: the part's path first.
+            let depth = t.depth() + f.path.len() as u32;
+            if depth > c.max_depth {
                 return Err(CertError::Tree {
-                    face: face.to_string(),
+                    face: name.clone(),
                     msg: format!(
-                        "{what} has a leaf at depth {} below max_depth {}",
-                        t.depth(),
+                        "{what} has a leaf at depth {depth} below max_depth {}",
                         c.max_depth
                     ),
                 });
@@ -830,11 +929,12 @@ fn parse_cover(c: JsonCover, k: usize) -> Result<Cover, CertError> {
         }
         faces.push(FaceCover {
             face,
+            path: f.path.clone(),
             tree,
             zero_tree,
         });
     }
-    if faces.len() != 2 * k {
+    if !sharded && faces.len() != 2 * k {
         let missing: Vec<String> = (0..k)
             .flat_map(|axis| [true, false].map(|positive| Face { axis, positive }))
             .filter(|f| !faces.iter().any(|g| g.face == *f))
@@ -845,7 +945,31 @@ fn parse_cover(c: JsonCover, k: usize) -> Result<Cover, CertError> {
             missing.join(", ")
         )));
     }
-    faces.sort_by_key(|f| f.face);
+    if sharded && faces.is_empty() {
+        return Err(CertError::Coverage(
+            "a shard certificate with no part".into(),
+        ));
+    }
+    faces.sort_by(|a, b| (a.face, &a.path).cmp(&(b.face, &b.path)));
+    // In sorted order a part that contains another (a prefix of its path)
+    // comes right before it or before a part it also contains.
+    for w in faces.windows(2) {
+        let (a, b) = (&w[0], &w[1]);
+        if a.face == b.face && b.path.starts_with(&a.path) {
+            return Err(CertError::Coverage(if a.path == b.path {
+                if a.path.is_empty() {
+                    format!("face {} appears twice", a.face)
+                } else {
+                    format!("face {} part {} appears twice", a.face, a.path)
+                }
+            } else {
+                format!(
+                    "face {}: parts {:?} and {:?} overlap (one lies inside the other)",
+                    a.face, a.path, b.path
+                )
+            }));
+        }
+    }
     Ok(Cover {
         max_depth: c.max_depth,
         faces,

@@ -262,6 +262,8 @@ pub fn check_case(case: &LandscapeCase, limits: &Limits) -> LandscapeReport {
         time_limit: Some(limits.time_limit),
         rho: rho(net.widths.len()),
         exact_only: false,
+        parts: None,
+        resume: None,
         budget: crate::limits::Budget::unlimited(),
     };
     let r = search(net, &sha, None, &opts, &Progress::default());

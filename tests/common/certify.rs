@@ -31,6 +31,8 @@ pub fn search_options(
         time_limit,
         rho: (lo, hi),
         exact_only: false,
+        parts: None,
+        resume: None,
         budget: hvcert::limits::Budget::unlimited(),
     }
 }
