@@ -5,12 +5,14 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::certify::{q, search_options};
 use hvcert::certifier::search::{search, Progress};
-use hvcert::format::certificate::{Node, Rule, Verdict};
+use hvcert::format::certificate::{Face, Node, Rule, Verdict};
 use hvcert::format::network::read_network_file;
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -28,16 +30,26 @@ fn decided_share(node: &Node, depth: u32) -> BigRational {
     }
 }
 
+/// The decided (P1) share of a certificate: its parts' decided leaves, in
+/// faces, over the `2k` faces.
 fn tree_share(cert: &hvcert::format::certificate::Certificate) -> BigRational {
-    let faces = &cert.cover.as_ref().expect("a cover").faces;
-    let sum: BigRational = faces.iter().map(|f| decided_share(&f.tree, 0)).sum();
-    sum / BigRational::from_integer(BigInt::from(faces.len()))
+    share(cert, false)
 }
 
 fn zero_share(cert: &hvcert::format::certificate::Certificate) -> BigRational {
+    share(cert, true)
+}
+
+fn share(cert: &hvcert::format::certificate::Certificate, zero: bool) -> BigRational {
     let faces = &cert.cover.as_ref().expect("a cover").faces;
-    let sum: BigRational = faces.iter().map(|f| decided_share(&f.zero_tree, 0)).sum();
-    sum / BigRational::from_integer(BigInt::from(faces.len()))
+    let sum: BigRational = faces
+        .iter()
+        .map(|f| {
+            let t = if zero { &f.zero_tree } else { &f.tree };
+            decided_share(t, f.path.len() as u32)
+        })
+        .sum();
+    sum / BigRational::from_integer(BigInt::from(2 * cert.latent))
 }
 
 #[test]
@@ -66,9 +78,10 @@ fn decided_share_is_exactly_one_when_the_search_decides_everything() {
 fn same_as_the_trees(p: &Progress, cert: &hvcert::format::certificate::Certificate) {
     let q = Progress::default();
     for f in &cert.cover.as_ref().expect("a cover").faces {
-        q.roots.add(0);
-        q.add_tree(&f.tree, 0, false);
-        q.add_tree(&f.zero_tree, 0, true);
+        let d = f.path.len() as u32;
+        q.roots.add(d);
+        q.add_tree(&f.tree, d, false);
+        q.add_tree(&f.zero_tree, d, true);
     }
     for (name, a, b) in [
         ("roots", &p.roots, &q.roots),
@@ -128,4 +141,54 @@ fn decided_share_when_cells_are_left_undecided() {
 fn decided_share_when_stopped_at_once() {
     // Stopped before anything is decided: the roots are left undecided.
     assert_eq!(partial(48, Some(Duration::from_nanos(1))), 0.0);
+}
+
+/// A shard searches parts of faces: the shares are of its parts (a part
+/// `path` weighs `2^-len(path)` of its face), and still match its trees.
+#[test]
+fn decided_share_of_a_shard() {
+    let loaded = read_network_file(Path::new("certificates/default.bin")).expect("default.bin");
+    let net = &loaded.network;
+    let mut opts = search_options(net, None, 48, q(1, 512), None);
+    let face = |axis, positive| Face { axis, positive };
+    opts.parts = Some(vec![
+        (face(0, true), "01".into()),
+        (face(1, false), "1".into()),
+    ]);
+    let progress = Progress::default();
+    let r = search(net, &loaded.sha256, None, &opts, &progress);
+    assert_eq!(progress.roots.exact(), q(3, 4));
+    assert_eq!(
+        progress.decided.exact() + progress.left_undecided.exact(),
+        q(3, 4)
+    );
+    assert_eq!(
+        progress.decided.exact() / q(4, 1),
+        tree_share(&r.certificate)
+    );
+    same_as_the_trees(&progress, &r.certificate);
+    let f = progress.decided_fraction();
+    assert!(f > 0.0 && f <= 1.0, "{f}");
+}
+
+/// Resuming from finished trees: they count as decided from the start.
+#[test]
+fn decided_share_when_resuming() {
+    let loaded = read_network_file(Path::new("certificates/default.bin")).expect("default.bin");
+    let net = &loaded.network;
+    let mut opts = search_options(net, None, 48, q(1, 512), None);
+    let first = search(net, &loaded.sha256, None, &opts, &Progress::default());
+    assert_eq!(first.certificate.verdict, Verdict::Holds);
+    let trees: BTreeMap<Face, (Node, Node)> = (first.certificate.cover.as_ref().unwrap().faces)
+        .iter()
+        .map(|f| (f.face, (f.tree.clone(), f.zero_tree.clone())))
+        .collect();
+    opts.resume = Some(Arc::new(trees));
+    let progress = Progress::default();
+    let r = search(net, &loaded.sha256, None, &opts, &progress);
+    assert_eq!(r.certificate.verdict, Verdict::Holds);
+    assert_eq!(progress.decided.exact(), progress.roots.exact());
+    assert!(progress.left_undecided.exact().is_zero());
+    assert_eq!(progress.decided_fraction(), 1.0);
+    same_as_the_trees(&progress, &r.certificate);
 }
