@@ -13,3 +13,4 @@ pub mod format;
 pub mod fuzzing;
 pub mod interop;
 pub mod limits;
+pub mod progress;

@@ -1196,14 +1196,7 @@ fn run_hunt(a: &HuntArgs) -> Result<(), String> {
 }
 
 fn hunt_progress_display(p: &HuntProgress, total: usize) {
-    show_progress(&p.done, |_| {
-        format!(
-            "hunt: {}/{total} starts, {} candidates, {} confirmed",
-            p.starts_done.load(Ordering::Relaxed),
-            p.candidates.load(Ordering::Relaxed),
-            p.confirmed.load(Ordering::Relaxed),
-        )
-    });
+    hvcert::progress::show_hunt(p, total);
 }
 
 fn kind_name(k: CounterexampleKind) -> &'static str {
@@ -1346,48 +1339,10 @@ fn path_hint(net: &Path, cert: &Path) -> Option<String> {
     }
 }
 
-/// Live progress on standard error: a rewritten line on a terminal, a line
-/// every two seconds otherwise (`--progress` into a log).
+/// Live progress on standard error: a bar on a terminal, a log line every
+/// few seconds otherwise (`--progress` into a log).
 fn progress_display(p: &Progress) {
-    show_progress(&p.done, |secs| {
-        let cells = p.cells.load(Ordering::Relaxed);
-        format!(
-            "{cells} cells ({:.0}/s), depth {}, region {} crease {} cone {} pairs {} undecided {} (inside the radii {})",
-            cells as f64 / secs.max(1e-9),
-            p.depth.load(Ordering::Relaxed),
-            p.region.load(Ordering::Relaxed),
-            p.crease.load(Ordering::Relaxed),
-            p.cone.load(Ordering::Relaxed),
-            p.pairs.load(Ordering::Relaxed),
-            p.undecided.load(Ordering::Relaxed),
-            p.pruned.load(Ordering::Relaxed),
-        )
-    });
-}
-
-/// Until `done`: the line `line(seconds)` rewritten in place on a terminal,
-/// or printed every two seconds with the elapsed time otherwise.
-fn show_progress(done: &std::sync::atomic::AtomicBool, line: impl Fn(f64) -> String) {
-    let tty = std::io::stderr().is_terminal();
-    let start = std::time::Instant::now();
-    let mut last = start;
-    while !done.load(Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(200));
-        if !tty && last.elapsed() < Duration::from_secs(2) {
-            continue;
-        }
-        last = std::time::Instant::now();
-        let secs = start.elapsed().as_secs_f64();
-        let text = line(secs);
-        if tty {
-            eprint!("\r{text:<100}");
-        } else {
-            eprintln!("[{secs:.0} s] {text}");
-        }
-    }
-    if tty {
-        eprint!("\r{:100}\r", "");
-    }
+    hvcert::progress::show_search(p);
 }
 
 /// Prints; a closed pipe (`certify … | head`) is not an error.

@@ -107,6 +107,67 @@ pub struct Options {
     pub exact_only: bool,
 }
 
+/// Depth slots of a [`Measure`]: every leaf depth the format allows.
+const MEASURE_SLOTS: usize = crate::format::certificate::MAX_DEPTH_CAP as usize + 1;
+
+/// A share of the search space, kept exactly as a count of leaves per
+/// depth, in faces: a leaf at depth `d` (splits from its face's root) weighs
+/// `2^-d` of a face, so `2^-d / (2k)` of the whole. A direction split halves
+/// the box's area on its face (the widest side is cut in the middle), and a
+/// radial split halves the radial share (the first cut of a face's
+/// unbounded ray, at `4 ||x*||_inf`, gives each side half by convention;
+/// later cuts are at midpoints). So the leaves of a tree weigh exactly what
+/// its root does.
+pub struct Measure {
+    by_depth: Box<[AtomicU64]>,
+}
+
+impl Default for Measure {
+    fn default() -> Self {
+        Measure {
+            by_depth: (0..MEASURE_SLOTS).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+}
+
+impl Measure {
+    fn slot(&self, depth: u32) -> &AtomicU64 {
+        // Depths past the format's cap (never in a valid certificate) share
+        // the last slot.
+        &self.by_depth[(depth as usize).min(MEASURE_SLOTS - 1)]
+    }
+
+    /// Adds a leaf (or a root) at `depth`.
+    pub fn add(&self, depth: u32) {
+        self.slot(depth).fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Takes back a leaf added at `depth` (a re-opened cell).
+    pub fn remove(&self, depth: u32) {
+        let _ = self
+            .slot(depth)
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                Some(c.saturating_sub(1))
+            });
+    }
+
+    /// The weight in faces, for display.
+    pub fn value(&self) -> f64 {
+        (self.by_depth.iter().enumerate())
+            .map(|(d, c)| c.load(Ordering::Relaxed) as f64 * 0.5f64.powi(d as i32))
+            .sum()
+    }
+
+    /// The weight in faces, exactly.
+    pub fn exact(&self) -> BigRational {
+        let top = MEASURE_SLOTS - 1;
+        let num: BigInt = (self.by_depth.iter().enumerate())
+            .map(|(d, c)| BigInt::from(c.load(Ordering::Relaxed)) << (top - d))
+            .sum();
+        BigRational::new(num, BigInt::from(1) << top)
+    }
+}
+
 /// Live counters (read by the progress display).
 #[derive(Default)]
 pub struct Progress {
@@ -120,7 +181,74 @@ pub struct Progress {
     /// Sharpest mode: cells left undecided inside the radii already forced.
     pub pruned: AtomicU64,
     pub depth: AtomicU64,
+    /// The roots the search starts from (the `2k` faces at depth 0, or a
+    /// shard's parts at their depths), set when it starts: the whole that
+    /// the shares below are shares of.
+    pub roots: Measure,
+    /// (P1) leaves decided by a rule (Excluded included, once assigned).
+    pub decided: Measure,
+    /// (P1) leaves left undecided and not (yet) re-opened; with
+    /// [`Progress::decided`], what the search has settled so far.
+    pub left_undecided: Measure,
+    /// (P2), which runs first: direction boxes examined, and the zero
+    /// trees' leaves decided (Zero) and left undecided.
+    pub zero_boxes: AtomicU64,
+    pub zero_decided: Measure,
+    pub zero_left_undecided: Measure,
     pub done: AtomicBool,
+}
+
+impl Progress {
+    fn share(&self, m: &Measure) -> f64 {
+        let whole = self.roots.value();
+        if whole > 0.0 {
+            m.value() / whole
+        } else {
+            0.0
+        }
+    }
+
+    /// The decided share of the (P1) space (display).
+    pub fn decided_fraction(&self) -> f64 {
+        self.share(&self.decided)
+    }
+
+    /// The share of the (P1) space left undecided (display).
+    pub fn undecided_fraction(&self) -> f64 {
+        self.share(&self.left_undecided)
+    }
+
+    /// (P2): the decided and the left undecided shares (display).
+    pub fn zero_fractions(&self) -> (f64, f64) {
+        (
+            self.share(&self.zero_decided),
+            self.share(&self.zero_left_undecided),
+        )
+    }
+
+    /// Accounts for every leaf of a tree the search did not make itself
+    /// (one given to resume from, say) whose root is at `depth`: a (P1) tree,
+    /// or a (P2) tree if `zero`.
+    pub fn add_tree(&self, tree: &Node, depth: u32, zero: bool) {
+        match tree {
+            Node::Leaf(rule) => {
+                let m = match (zero, rule) {
+                    (false, Rule::Undecided) => &self.left_undecided,
+                    (false, _) => &self.decided,
+                    (true, Rule::Undecided) => &self.zero_left_undecided,
+                    (true, _) => &self.zero_decided,
+                };
+                m.add(depth);
+            }
+            Node::Split { lo: a, hi: b, .. }
+            | Node::Radial {
+                inner: a, outer: b, ..
+            } => {
+                self.add_tree(a, depth + 1, zero);
+                self.add_tree(b, depth + 1, zero);
+            }
+        }
+    }
 }
 
 /// A stationary point found inside its own region.
@@ -355,6 +483,11 @@ impl Search<'_> {
         if rule != Rule::Zero {
             c.fetch_add(1, Ordering::Relaxed);
         }
+        match rule {
+            Rule::Zero => {}
+            Rule::Undecided => p.left_undecided.add(depth),
+            _ => p.decided.add(depth),
+        }
     }
 
     /// The rule that proves (P1) on the cell, if one does.
@@ -514,16 +647,22 @@ impl Search<'_> {
     /// box where the rule fails has its corners tried as counterexamples.
     fn decide_zero(&self, cell: Cell, depth: u32, parent: Option<&Statuses>) -> Node {
         self.leaves.fetch_add(1, Ordering::Relaxed);
+        self.progress.zero_boxes.fetch_add(1, Ordering::Relaxed);
+        let undecided = || {
+            self.progress.zero_left_undecided.add(depth);
+            Node::Leaf(Rule::Undecided)
+        };
         if self.stopped() {
-            return Node::Leaf(Rule::Undecided);
+            return undecided();
         }
         let (branches, statuses) = self.ctx.branches_from(&cell, ZERO_TRY, parent);
         let proved = branches.and_then(|b| self.ctx.zero(&cell, &b));
         if proved.is_ok() {
+            self.progress.zero_decided.add(depth);
             return Node::Leaf(Rule::Zero);
         }
         if self.zero_counterexample(&cell) {
-            return Node::Leaf(Rule::Undecided);
+            return undecided();
         }
         let tiny = Dyadic {
             num: BigInt::from(1),
@@ -538,7 +677,7 @@ impl Search<'_> {
                     hi: Box::new(self.decide_zero(b, depth + 1, Some(&statuses))),
                 }
             }
-            _ => Node::Leaf(Rule::Undecided),
+            _ => undecided(),
         }
     }
 }
@@ -901,6 +1040,9 @@ pub fn search(
             (cell, path.len() as u32)
         })
         .collect();
+    for (_, d) in &roots {
+        progress.roots.add(*d);
+    }
     let all_undecided = |trees: &[Node]| {
         let mut cells = Vec::new();
         for ((root, d), tree) in roots.iter().zip(trees) {
@@ -919,6 +1061,11 @@ pub fn search(
             })
             .collect()
     });
+    // What a resumed search starts from counts as settled already.
+    for (t, z) in resumed.iter().flatten() {
+        progress.add_tree(t, 0, false);
+        progress.add_tree(z, 0, true);
+    }
     // 1. (P2) first: a zero direction settles `violated` at once.
     let zero_trees: Vec<Node> = match &resumed {
         Some(r) => r.iter().map(|t| t.1.clone()).collect(),
@@ -1052,6 +1199,9 @@ pub fn search(
                 break;
             }
             *s.pruning.forced.lock().expect("lock") = kept;
+            for (_, d) in &reopen {
+                progress.left_undecided.remove(*d);
+            }
             s.resolution = &s.resolution / BigRational::from_integer(BigInt::from(2));
             s.resolution_abs = &s.resolution_abs / BigRational::from_integer(BigInt::from(2));
             let mut new: HashMap<String, Node> = reopen
@@ -1079,6 +1229,9 @@ pub fn search(
                 .collect();
             if counterexample.is_some() || reopen.is_empty() {
                 break;
+            }
+            for (_, d) in &reopen {
+                progress.left_undecided.remove(*d);
             }
             s.resolution = &s.resolution / BigRational::from_integer(BigInt::from(2));
             s.resolution_abs = &s.resolution_abs / BigRational::from_integer(BigInt::from(2));
@@ -1114,6 +1267,13 @@ pub fn search(
                 None
             }
         };
+        for (c, d) in all_undecided(&trees) {
+            if assign(&c).is_some() {
+                progress.left_undecided.remove(d);
+                progress.decided.add(d);
+                progress.excluded.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         trees = trees
             .into_iter()
             .zip(&roots)
