@@ -208,8 +208,10 @@ wait_job() { # JOBID TIMEOUT
         [[ $t -lt $limit ]] || { squeue -j "$id" >&2; return 1; }
     done
 }
-job_states() { # JOBID: one "task state exitcode" line per (array) job
-    scontrol -o show job "$1" 2>/dev/null | sed -E 's/.*JobId=([0-9]+) .*JobState=([A-Z_]+) .*ExitCode=([0-9:]+).*/\1 \2 \3/; t; d'
+job_states() { # JOBID: one "JOBID[_TASK] STATE EXITCODE" line per job or array task
+    scontrol -o show job "$1" 2>/dev/null |
+        sed -E 's/^JobId=([0-9]+) (.* ArrayTaskId=([0-9]+))?.* JobState=([A-Z_]+) .* ExitCode=([0-9:]+) .*/\1_\3 \4 \5/; t; d' |
+        sed 's/_ / /'
 }
 all_completed() { # JOBID
     local states
@@ -220,6 +222,7 @@ all_completed() { # JOBID
 # ---- 3. a trivial job array -------------------------------------------------
 t0=$(date +%s)
 mkdir -p "$work/trivial"
+# shellcheck disable=SC2016 # expanded by the job, not here
 tid=$(sbatch --parsable --array=0-3%2 --output="$work/trivial/task-%a.log" \
     --wrap 'echo "task $SLURM_ARRAY_TASK_ID of job $SLURM_ARRAY_JOB_ID on $(hostname), $SLURM_CPUS_ON_NODE cpus"')
 log "trivial job array $tid submitted"
@@ -295,9 +298,46 @@ for a in $(seq 0 $((shards - 1))); do
 done
 log "rerun $rid: all $shards shards skipped ($(elapsed "$t0") s)"
 
-# ---- 7. summary -------------------------------------------------------------------
+# ---- 7. a failed shard: the merge never runs; resubmitting redoes only that shard ----
+# (on the quick k = 2 network whatever the mode; certify is wrapped to fail on shard 1)
+t0=$(date +%s)
+fnet=$repo/certificates/default.bin
+fout=$work/run-failing
+wrapper=$work/failing-certify
+# shellcheck disable=SC2016 # the wrapper expands these
+printf '%s\n' '#!/usr/bin/env bash' \
+    'for a in "$@"; do [[ $a == 1/* ]] && { echo "injected failure on shard $a" >&2; exit 7; }; done' \
+    "exec '$certify' \"\$@\"" >"$wrapper"
+chmod +x "$wrapper"
+fail_out=$(HVCERT_CERTIFY=$wrapper HVCERT_VERIFY=$verify "$here/submit.sh" "$fnet" 4 "$fout" --max-parallel "$cpus")
+fa=$(sed -n 's/^array job  *\([0-9][0-9]*\).*/\1/p' <<<"$fail_out")
+fm=$(sed -n 's/^merge job  *\([0-9][0-9]*\).*/\1/p' <<<"$fail_out")
+[[ -n $fa && -n $fm ]] || die "submit.sh printed no job ids"
+wait_job "$fa" 300 || die "failing array $fa did not finish"
+wait_job "$fm" 60 || die "merge $fm still queued after its dependency failed"
+log "failing run: array $fa: $(job_states "$fa" | tr '\n' ';') merge $fm: $(job_states "$fm")"
+job_states "$fa" | grep -q ' FAILED 7:0$' || die "shard 1 of $fa did not fail with exit 7"
+if job_states "$fm" | grep -q ' COMPLETED '; then die "merge $fm ran after a failed shard"; fi
+[[ ! -e $fout/cert.json ]] || die "a merged certificate after a failed shard"
+grep -q 'FAILED: certify exit 7' "$fout/logs/shard-1.log" || die "shard 1 log does not name the failure"
+fail_out=$(HVCERT_CERTIFY=$certify HVCERT_VERIFY=$verify "$here/submit.sh" "$fnet" 4 "$fout" --max-parallel "$cpus")
+fa=$(sed -n 's/^array job  *\([0-9][0-9]*\).*/\1/p' <<<"$fail_out")
+fm=$(sed -n 's/^merge job  *\([0-9][0-9]*\).*/\1/p' <<<"$fail_out")
+wait_job "$fm" 300 || die "resubmitted merge $fm did not finish"
+if ! all_completed "$fa" || ! all_completed "$fm"; then
+    job_states "$fa" >&2; job_states "$fm" >&2; die "resubmission did not complete"
+fi
+for a in 0 2 3; do
+    [[ $(grep '^shard: ' "$fout/logs/shard-$a.log" | tail -n 1) == "shard: skipped"* ]] || die "shard $a not skipped on resubmission"
+done
+[[ $(grep '^shard: ' "$fout/logs/shard-1.log" | tail -n 1) == "shard: certified"* ]] || die "shard 1 not certified on resubmission"
+[[ $(json_get "$fout/cert.verify.json" status) == verified ]] || die "resubmitted merge not verified"
+t_failing=$(elapsed "$t0")
+log "failed shard: the merge did not run; resubmitting skipped shards 0 2 3, redid 1, merged and verified (${t_failing} s)"
+
+# ---- 8. summary -------------------------------------------------------------------
 echo "---- per-shard times (certify merge) ----"
-grep -iE 'shard|max|mean' "$out/logs/merge.log" | grep -iE 'time|[0-9] s|max|mean' || true
+sed -n '/^shard [0-9]/p; /^shard times/p' "$out/logs/merge.log"
 echo "-------------------"
-log "installation ${t_install} s, cluster start ${t_cluster} s, sharded run ${t_sharded} s, reference ${t_reference} s"
+log "installation ${t_install} s, cluster start ${t_cluster} s, sharded run ${t_sharded} s, reference ${t_reference} s, failed-shard test ${t_failing} s"
 log "PASSED ($mode, $shards shards)"
