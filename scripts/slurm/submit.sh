@@ -12,6 +12,7 @@
 #    OUTDIR/logs/shard-I.log; certify gets --threads T (default 1).
 # 3. sbatch --dependency=afterok:ARRAY merge.sbatch: OUTDIR/cert.json, checked by
 #    certify merge and by verify (OUTDIR/cert.verify.json), log OUTDIR/logs/merge.log.
+#    It gets T cpus too (the merge's self-check and verify use the cores they see).
 #    (--no-merge: only the array.)
 # Any other argument goes to both sbatch calls (e.g. --partition=P --time=2:00:00).
 # Binaries: $HVCERT_CERTIFY and $HVCERT_VERIFY, else certify and verify on PATH, else
@@ -90,7 +91,7 @@ EOF
 
 # The plan: reuse one made for this network, shard count and options, else make it.
 net_sha=$(sha256sum "$net" | cut -d' ' -f1)
-opts_line="shards=$shards ${plan_opts[*]}"
+opts_line="shards=$shards${plan_opts[*]:+ ${plan_opts[*]}}"
 if [[ -e $plan ]]; then
     have_sha=$(json_get "$plan" network.sha256)
     have_shards=$(json_get "$plan" shards)
@@ -119,7 +120,7 @@ echo "array job  $array_id ($shards tasks, at most $max_parallel at a time, $cpu
 jobs=$array_id
 if [[ $merge -eq 1 ]]; then
     merge_id=$(sbatch --parsable --dependency="afterok:$array_id" --kill-on-invalid-dep=yes \
-        --output="$outdir/logs/merge.log" "${sbatch_extra[@]}" \
+        --cpus-per-task="$cpus" --output="$outdir/logs/merge.log" "${sbatch_extra[@]}" \
         "$here/merge.sbatch" "$net" "$plan" "$outdir")
     merge_id=${merge_id%%;*}
     echo "merge job  $merge_id (afterok:$array_id) -> $outdir/cert.json"
