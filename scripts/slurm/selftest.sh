@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # A real one-node Slurm self-test of scripts/slurm (no systemd, no cgroups).
 #
-#   scripts/slurm/selftest.sh [--k2] [--shipped] [--cluster-only] [--keep] [--workdir DIR] [--timeout SECS]
+#   scripts/slurm/selftest.sh [--k2] [--shipped] [--strict] [--cluster-only] [--keep]
+#                             [--workdir DIR] [--timeout SECS]
 #
 # Installs Debian's slurm-wlm and munge when missing (apt-get, needs root), writes a
 # one-node slurm.conf for this host in a temporary directory, creates a munge key,
 # starts munged, slurmctld and slurmd by hand, waits for the node to be idle, runs a
 # trivial job array, then submit.sh on certificates/k3-50-500-m100.bin with 8 shards
 # (--k2: certificates/default.bin with 4 shards, quick). It waits for the merge job,
-# checks that merge and verify succeeded and that the merged certificate's verdict
-# and radii equal those of a one-machine run (--shipped: of the shipped certificate
-# instead, read with verify --json), reruns the array and checks that every shard
-# was skipped, and prints the per-shard times and the wall times. The daemons it
-# started are stopped on exit (--keep: left running, with the commands to stop them).
+# checks that merge and verify succeeded, and compares the merged certificate's
+# verdict and radii with a one-machine run's (certify --json; --shipped: the shipped
+# certificate's, through verify --json). The verdicts must agree; the sharpest radii
+# must too with --k2 or --strict, while at k = 3 a difference is a warning (README,
+# 'Sharded runs': both searches stop before the radii converge). It reruns the array
+# and checks that every shard was skipped, makes shard 1 of a k = 2 run fail and
+# checks that the merge does not run and that resubmitting redoes only that shard,
+# and prints the per-shard times and the wall times. The daemons it started are
+# stopped on exit (--keep: left running).
 #
 # Binaries: $HVCERT_CERTIFY / $HVCERT_VERIFY, else $CARGO_TARGET_DIR/release, else
 # target/release of this repository.
@@ -23,6 +28,7 @@ repo=$(cd "$here/../.." && pwd)
 
 mode=k3
 compare=single
+strict=0
 cluster_only=0
 keep=0
 work=""
@@ -30,12 +36,13 @@ timeout=3600
 while [[ $# -gt 0 ]]; do
     case $1 in
         --k2) mode=k2 ;;
+        --strict) strict=1 ;;
         --shipped) compare=shipped ;;
         --cluster-only) cluster_only=1 ;;
         --keep) keep=1 ;;
         --workdir) work=$2; shift ;;
         --timeout) timeout=$2; shift ;;
-        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "selftest: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
@@ -80,6 +87,10 @@ for k in sys.argv[2].split('.'):
 print('' if v is None else v)
 EOF
     fi
+}
+
+ratio() { # "p/q" -> decimal
+    awk -v r="$1" 'BEGIN { n = split(r, a, "/"); printf "%.6g", (n == 2 ? a[1] / a[2] : a[1]) }'
 }
 
 # ---- 1. installation --------------------------------------------------------
@@ -275,13 +286,31 @@ else
     what="the shipped $(basename "$shipped") (verify --json)"
 fi
 t_reference=$(elapsed "$t0")
-for f in verdict eps_x_star eps_rho; do
+a=$(json_get "$out/cert.verify.json" verdict)
+b=$(json_get "$ref" verdict)
+[[ $a == "$b" ]] || die "verdict: merged $a, $what $b"
+log "verdict: merged $a = $b"
+radii_differ=0
+for f in eps_x_star eps_rho; do
     a=$(json_get "$out/cert.verify.json" "$f")
     b=$(json_get "$ref" "$f")
-    [[ $a == "$b" ]] || die "$f: merged $a, $what $b"
-    log "$f: merged $a = $b"
+    if [[ $a == "$b" ]]; then
+        log "$f: merged $a = $b"
+    else
+        radii_differ=1
+        log "$f: merged $a ($(ratio "$a")), $what $b ($(ratio "$b")): DIFFERENT"
+    fi
 done
-log "merged certificate agrees with $what (${t_reference} s)"
+if [[ $radii_differ -eq 0 ]]; then
+    log "merged certificate agrees with $what (${t_reference} s)"
+elif [[ $strict -eq 1 || $mode == k2 ]]; then
+    die "the merged radii differ from $what"
+else
+    # README, "Sharded runs": at k = 3 the sharpest radii of a merged run and of one
+    # machine differ (both stop at the round cap or depth limit before they converge;
+    # the shards prune less in the first pass). Same verdict, both certificates verified.
+    log "WARNING: same verdict, but the sharpest radii differ from $what (expected at k = 3, see README 'Sharded runs'; --strict makes this fatal) (${t_reference} s)"
+fi
 
 # ---- 6. resumability: rerun the array, every shard is skipped ------------------
 t0=$(date +%s)

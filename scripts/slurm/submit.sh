@@ -3,9 +3,10 @@
 #
 #   scripts/slurm/submit.sh NET.bin SHARDS OUTDIR [--max-parallel M] [--cpus-per-task T]
 #       [--eps E | --eps1 A --eps2 B] [--resolution R] [--max-depth D]
-#       [--time-limit SECS] [--no-merge] [extra sbatch arguments ...]
+#       [--time-limit SECS] [--no-merge] [--merge-no-self-check] [extra sbatch arguments ...]
 #
-# 1. `certify plan` here (it is quick) into OUTDIR/plan.json, unless that plan exists
+# 1. `certify plan` here (a pilot search: seconds at k = 2, a minute or two at k = 3)
+#    into OUTDIR/plan.json, unless that plan exists
 #    for the same network, shard count and options (then it is reused: resubmitting
 #    redoes only the shards that have no verified certificate).
 # 2. sbatch --array=0-(S-1)%M shard.sbatch: OUTDIR/shard-I.cert.json, logs in
@@ -13,14 +14,15 @@
 # 3. sbatch --dependency=afterok:ARRAY merge.sbatch: OUTDIR/cert.json, checked by
 #    certify merge and by verify (OUTDIR/cert.verify.json), log OUTDIR/logs/merge.log.
 #    It gets T cpus too (the merge's self-check and verify use the cores they see).
-#    (--no-merge: only the array.)
+#    (--no-merge: only the array. --merge-no-self-check: certify merge --no-verify, so
+#    that verify is the one full check of the merged certificate: half the time.)
 # Any other argument goes to both sbatch calls (e.g. --partition=P --time=2:00:00).
 # Binaries: $HVCERT_CERTIFY and $HVCERT_VERIFY, else certify and verify on PATH, else
 # target/release of this repository.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "submit.sh: $*" >&2; exit 2; }
 
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then usage; exit 0; fi
@@ -47,6 +49,7 @@ while [[ $# -gt 0 ]]; do
         --time-limit) time_limit=$2; shift ;;
         --time-limit=*) time_limit=${1#*=} ;;
         --no-merge) merge=0 ;;
+        --merge-no-self-check) export HVCERT_MERGE_NO_SELF_CHECK=1 ;;
         *) sbatch_extra+=("$1") ;;
     esac
     shift
