@@ -220,9 +220,9 @@ wait_job() { # JOBID TIMEOUT
     done
 }
 job_states() { # JOBID: one "JOBID[_TASK] STATE EXITCODE" line per job or array task
-    scontrol -o show job "$1" 2>/dev/null |
-        sed -E 's/^JobId=([0-9]+) (.* ArrayTaskId=([0-9]+))?.* JobState=([A-Z_]+) .* ExitCode=([0-9:]+) .*/\1_\3 \4 \5/; t; d' |
-        sed 's/_ / /'
+    scontrol -o show job "$1" 2>/dev/null | sed -E \
+        -e 's/^JobId=[0-9]+ ArrayJobId=([0-9]+) ArrayTaskId=([0-9]+) .* JobState=([A-Z_]+) .* ExitCode=([0-9:]+) .*/\1_\2 \3 \4/; t' \
+        -e 's/^JobId=([0-9]+) .* JobState=([A-Z_]+) .* ExitCode=([0-9:]+) .*/\1 \2 \3/; t' -e d
 }
 all_completed() { # JOBID
     local states
