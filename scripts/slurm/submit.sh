@@ -115,7 +115,7 @@ fi
 plan_sha=$(sha256sum "$plan" | cut -d' ' -f1)
 
 array_id=$(sbatch --parsable --array="0-$((shards - 1))%$max_parallel" --cpus-per-task="$cpus" \
-    --output="$outdir/logs/shard-%a.log" "${sbatch_extra[@]}" \
+    --output="$outdir/logs/shard-%a.log" --open-mode=append "${sbatch_extra[@]}" \
     "$here/shard.sbatch" "$net" "$plan" "$outdir")
 array_id=${array_id%%;*}
 echo "plan       $plan ($how; $shards shards, sha256 $plan_sha)"
@@ -123,7 +123,7 @@ echo "array job  $array_id ($shards tasks, at most $max_parallel at a time, $cpu
 jobs=$array_id
 if [[ $merge -eq 1 ]]; then
     merge_id=$(sbatch --parsable --dependency="afterok:$array_id" --kill-on-invalid-dep=yes \
-        --cpus-per-task="$cpus" --output="$outdir/logs/merge.log" "${sbatch_extra[@]}" \
+        --cpus-per-task="$cpus" --output="$outdir/logs/merge.log" --open-mode=append "${sbatch_extra[@]}" \
         "$here/merge.sbatch" "$net" "$plan" "$outdir")
     merge_id=${merge_id%%;*}
     echo "merge job  $merge_id (afterok:$array_id) -> $outdir/cert.json"
