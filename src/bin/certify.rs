@@ -22,7 +22,7 @@ use hvcert::certifier::search::{search, Options, Progress, SearchResult};
 use hvcert::certifier::shard::{self, shard_info, LoadedPlan, MergeError};
 use hvcert::checker::geometry::Excluded;
 use hvcert::checker::{check, check_within, CheckError, ExcusedPoint, Report, Unfinished};
-use hvcert::cli::{self, time_limit_arg};
+use hvcert::cli::{self, threads_arg, time_limit_arg};
 use hvcert::exact::dyadic::f64_to_rational;
 use hvcert::exact::rational::parse_rational;
 use hvcert::exact::rational::rational_to_decimal;
@@ -394,6 +394,10 @@ struct MergeArgs {
     /// Write the merged certificate without the self-check.
     #[arg(long)]
     no_verify: bool,
+    /// Worker threads for the refinement rounds and the self-check
+    /// (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
     /// Bound the self-check to about this many seconds (exit 3 past it).
     #[arg(long, allow_hyphen_values = true)]
     time_limit: Option<f64>,
@@ -769,6 +773,7 @@ fn run_plan(a: &PlanArgs) -> Result<(), String> {
     };
     let progress = Progress::default();
     let show = !a.quiet && std::io::stderr().is_terminal();
+    let plan_start = std::time::Instant::now();
     let plan = std::thread::scope(|scope| {
         if show {
             scope.spawn(|| progress_display(&progress));
@@ -781,14 +786,14 @@ fn run_plan(a: &PlanArgs) -> Result<(), String> {
     cli::write_atomically(&a.out, text.as_bytes())?;
     let est = |key: &str| plan.pilot.get(key).map_or("?".into(), |v| v.to_string());
     print_out(&format!(
-        "plan         {} ({} shards, {} parts, sha256 {})\npilot        {} nodes at resolution {}, {} s; estimated largest shard / mean = {}\nrun          certify --net {} --plan {} --shard I/{} (I = 0..{}), then certify merge\n",
+        "plan         {} ({} shards, {} parts, sha256 {})\npilot        {} nodes at resolution {}, {:.1} s; estimated largest shard / mean = {}\nrun          certify --net {} --plan {} --shard I/{} (I = 0..{}), then certify merge\n",
         a.out.display(),
         plan.shards,
         plan.parts.len(),
         hvcert::format::network::Network::sha256_hex(text.as_bytes()),
         est("nodes"),
         est("resolution").trim_matches('"'),
-        est("seconds").trim_matches('"'),
+        plan_start.elapsed().as_secs_f64(),
         est("estimated_max_over_mean").trim_matches('"'),
         a.net.display(),
         a.out.display(),
@@ -811,6 +816,7 @@ fn run_merge(a: &MergeArgs) -> Result<ExitCode, String> {
     let max_memory =
         limits::parse_bytes(&a.max_memory).map_err(|e| format!("--max-memory: {e}"))?;
     limits::set_hard_limit(Some(max_memory));
+    threads_arg(a.threads)?;
     let budget = Budget {
         deadline: time_limit.and_then(|t| start.checked_add(t)),
         max_bytes: Some(max_memory),
@@ -965,20 +971,6 @@ fn run_merge(a: &MergeArgs) -> Result<ExitCode, String> {
     );
     print_out(&out);
     Ok(ExitCode::SUCCESS)
-}
-
-/// `--threads N`: sizes the global thread pool.
-fn threads_arg(n: Option<usize>) -> Result<(), String> {
-    if let Some(n) = n {
-        if n == 0 || n > 1024 {
-            return Err(format!("--threads: must be in 1..=1024, got {n}"));
-        }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .map_err(|e| format!("--threads: {e}"))?;
-    }
-    Ok(())
 }
 
 fn run_certify(a: &CertifyArgs) -> Result<(), String> {

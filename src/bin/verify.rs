@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use hvcert::checker::{check_within, CheckError, Report, Unfinished};
-use hvcert::cli::time_limit_arg;
+use hvcert::cli::{threads_arg, time_limit_arg};
 use hvcert::exact::rational::rational_to_decimal;
 use hvcert::format::certificate::{read_certificate_file, CertError, Certificate, Verdict};
 use hvcert::format::network::read_network_file;
@@ -43,6 +43,9 @@ struct Cli {
     /// more.
     #[arg(long, default_value = "2G", allow_hyphen_values = true)]
     max_memory: String,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 enum Outcome {
@@ -185,12 +188,14 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(code) => return code,
     };
-    let limits = time_limit_arg(cli.time_limit).and_then(|t| {
-        Ok((
-            t,
-            limits::parse_bytes(&cli.max_memory).map_err(|e| format!("--max-memory: {e}"))?,
-        ))
-    });
+    let limits = threads_arg(cli.threads)
+        .and_then(|()| time_limit_arg(cli.time_limit))
+        .and_then(|t| {
+            Ok((
+                t,
+                limits::parse_bytes(&cli.max_memory).map_err(|e| format!("--max-memory: {e}"))?,
+            ))
+        });
     let outcome = match limits {
         Ok((time, max_bytes)) => {
             limits::set_hard_limit(Some(max_bytes));
