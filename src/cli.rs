@@ -154,6 +154,20 @@ pub fn ignore_file_size_signal() {
     }
 }
 
+/// `--threads N`: sizes the global thread pool (default: all cores).
+pub fn threads_arg(n: Option<usize>) -> Result<(), String> {
+    if let Some(n) = n {
+        if n == 0 || n > 1024 {
+            return Err(format!("--threads: must be in 1..=1024, got {n}"));
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| format!("--threads: {e}"))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,18 +206,4 @@ mod tests {
         assert!(refuse_overwriting_inputs(&p, &[&p]).is_err());
         assert!(refuse_overwriting_inputs(&p, &[&dir.path().join("other")]).is_ok());
     }
-}
-
-/// `--threads N`: sizes the global thread pool (default: all cores).
-pub fn threads_arg(n: Option<usize>) -> Result<(), String> {
-    if let Some(n) = n {
-        if n == 0 || n > 1024 {
-            return Err(format!("--threads: must be in 1..=1024, got {n}"));
-        }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .map_err(|e| format!("--threads: {e}"))?;
-    }
-    Ok(())
 }
