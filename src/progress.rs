@@ -19,6 +19,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::certifier::hunt::HuntProgress;
 use crate::certifier::search::Progress;
+use crate::cli::thousands;
 
 /// How often the display samples the counters.
 const TICK: Duration = Duration::from_millis(200);
@@ -186,19 +187,6 @@ impl Snapshot {
             self.details()
         )
     }
-}
-
-/// `12,345,678`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// A share as a percentage with one decimal, rounded *down* (a share just

@@ -423,3 +423,26 @@ fn shard_cover_format() {
         "a plan hash that is not sha256 hex is refused"
     );
 }
+
+/// `k = 1`: a face of the 1-cube has no parts. Shards claiming halves of one
+/// are refused (exit 1, one line), not a panic.
+#[test]
+fn k1_parts_are_rejected_by_the_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let net = d.join("abs.bin");
+    hvcert::format::network::write_network_file(&net, &hvcert::fuzzing::fuzz_network()).unwrap();
+    let (_, files) = plan_and_shards(d, &net, 2, "k1", &[]);
+    let mut c = json(&std::fs::read_to_string(&files[0]).unwrap());
+    c["cover"]["max_depth"] = 100.into();
+    let faces = c["cover"]["faces"].as_array_mut().unwrap();
+    assert_eq!(faces.len(), 1, "one whole face per shard");
+    let mut halves = faces[0].clone();
+    faces[0]["path"] = "0".into();
+    halves["path"] = "1".into();
+    faces.push(halves);
+    let halved = d.join("halved.cert.json");
+    std::fs::write(&halved, serde_json::to_string(&c).unwrap()).unwrap();
+    let o = merge(None, &d.join("merged.cert.json"), &[&halved, &files[1]]);
+    one_line_rejection(&o, &["halved.cert.json", "no parts"]);
+}

@@ -747,6 +747,26 @@ fn read_shard_args(plan_path: &Path, shard: &str) -> Result<(LoadedPlan, u32), S
     Ok((plan, i))
 }
 
+/// The plan must be for this network file (hash and latent dimension).
+fn plan_for_network(
+    plan_path: &Path,
+    plan: &LoadedPlan,
+    net_path: &Path,
+    loaded: &LoadedNetwork,
+) -> Result<(), String> {
+    let n = &plan.plan.network;
+    if n.sha256 == loaded.sha256 && n.latent == loaded.network.latent {
+        return Ok(());
+    }
+    Err(format!(
+        "{}: the plan is for network {}…, not {} ({}…)",
+        plan_path.display(),
+        &n.sha256[..12],
+        net_path.display(),
+        &loaded.sha256[..12]
+    ))
+}
+
 /// `certify plan`: the pilot search, then the plan file.
 fn run_plan(a: &PlanArgs) -> Result<(), String> {
     let eps = a.claim.radii()?;
@@ -845,16 +865,9 @@ fn run_merge(a: &MergeArgs) -> Result<ExitCode, String> {
     cli::refuse_overwriting_inputs(&a.out, &inputs)?;
     let loaded = read_network_file(&net_path).map_err(|e| e.to_string())?;
     let plan = a.plan.as_deref().map(shard::read_plan).transpose()?;
-    if let Some(p) = &plan {
-        if p.plan.network.sha256 != loaded.sha256 || p.plan.network.latent != loaded.network.latent
-        {
-            return rejected(format!(
-                "{}: the plan is for network {}…, not {} ({}…)",
-                a.plan.as_ref().expect("read").display(),
-                &p.plan.network.sha256[..12],
-                net_path.display(),
-                &loaded.sha256[..12]
-            ));
+    if let (Some(path), Some(p)) = (&a.plan, &plan) {
+        if let Err(m) = plan_for_network(path, p, &net_path, &loaded) {
+            return rejected(m);
         }
     }
     // Which shard file brought which part (to name the shard behind a
@@ -908,9 +921,7 @@ fn run_merge(a: &MergeArgs) -> Result<ExitCode, String> {
     };
     cli::write_atomically(&a.out, text.as_bytes())?;
     let c = &merged.certificate;
-    let secs: Vec<f64> = merged.shards.iter().filter_map(|s| s.2).collect();
-    let mean = secs.iter().sum::<f64>() / secs.len().max(1) as f64;
-    let max = secs.iter().cloned().fold(0.0, f64::max);
+    let spread = shard::time_spread(&merged.shards);
     if a.json {
         let v = serde_json::json!({
             "verdict": c.verdict.name(),
@@ -920,7 +931,7 @@ fn run_merge(a: &MergeArgs) -> Result<ExitCode, String> {
             "shards": merged.shards.iter().map(|s| serde_json::json!({
                 "file": s.0.display().to_string(), "verdict": s.1.name(), "certify_seconds": s.2,
             })).collect::<Vec<_>>(),
-            "shard_max_over_mean": if mean > 0.0 { Some(max / mean) } else { None },
+            "shard_max_over_mean": spread.filter(|s| s.1 > 0.0).map(|(max, mean)| max / mean),
             "certificate": a.out.display().to_string(),
             "self_check": if report.is_some() { "verified" } else { "skipped" },
             "verify_seconds": report.as_ref().map(|r| r.seconds),
@@ -952,7 +963,7 @@ fn run_merge(a: &MergeArgs) -> Result<ExitCode, String> {
             s.map_or("? s".into(), |v| format!("{v:.2} s"))
         );
     }
-    if !secs.is_empty() {
+    if let Some((max, mean)) = spread {
         outln!(
             out,
             "shard times  max {max:.2} s, mean {mean:.2} s, max/mean {:.2}",
@@ -1011,18 +1022,8 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
         max_bytes: Some(max_memory),
     };
     let loaded = read_network_file(net_path).map_err(|e| e.to_string())?;
-    if let Some((plan, _)) = &shard {
-        if plan.plan.network.sha256 != loaded.sha256
-            || plan.plan.network.latent != loaded.network.latent
-        {
-            return Err(format!(
-                "{}: the plan is for network {}…, not {} ({}…)",
-                a.plan.as_ref().expect("with --shard").display(),
-                &plan.plan.network.sha256[..12],
-                net_path.display(),
-                &loaded.sha256[..12]
-            ));
-        }
+    if let (Some(path), Some((plan, _))) = (&a.plan, &shard) {
+        plan_for_network(path, plan, net_path, &loaded)?;
     }
     let out_path = a.out.clone().unwrap_or_else(|| match &shard {
         Some((_, i)) => net_path.with_extension(format!("shard-{i}.cert.json")),

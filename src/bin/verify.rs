@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use hvcert::checker::{check_within, CheckError, Report, Unfinished};
-use hvcert::cli::{threads_arg, time_limit_arg};
+use hvcert::cli::{thousands, threads_arg, time_limit_arg};
 use hvcert::exact::rational::rational_to_decimal;
 use hvcert::format::certificate::{read_certificate_file, CertError, Certificate, Verdict};
 use hvcert::format::network::read_network_file;
@@ -54,18 +54,6 @@ enum Outcome {
     Unusable(String),
     /// The budget ran out: nothing concluded.
     NotChecked(Unfinished),
-}
-
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn run(cli: &Cli, budget: &Budget, start: Instant) -> Outcome {

@@ -733,7 +733,11 @@ fn replace_leaves(node: Node, cell: Cell, new: &mut HashMap<String, Node>) -> No
 }
 
 /// Rewrites undecided leaves whose cell `assign` maps to a ball.
-fn exclude_leaves(node: Node, cell: Cell, assign: &dyn Fn(&Cell) -> Option<Ball>) -> Node {
+pub(crate) fn exclude_leaves(
+    node: Node,
+    cell: Cell,
+    assign: &dyn Fn(&Cell) -> Option<Ball>,
+) -> Node {
     map_undecided(node, cell, &mut |c| {
         Node::Leaf(assign(c).map_or(Rule::Undecided, Rule::Excluded))
     })

@@ -30,7 +30,7 @@ use num_rational::BigRational;
 use num_traits::{One, Zero};
 use serde::{Deserialize, Serialize};
 
-use crate::certifier::search::{search, Options, Progress};
+use crate::certifier::search::{exclude_leaves, search, Options, Progress};
 use crate::checker::geometry::{Cell, Excluded};
 use crate::format::certificate::{
     is_sha256_hex, Ball, CertError, Certificate, ClaimMode, Cover, Face, FaceCover, Node, Rule,
@@ -494,6 +494,17 @@ pub struct Merged {
     pub shards: Vec<(PathBuf, Verdict, Option<f64>)>,
 }
 
+/// The largest and the mean of the shards' certify seconds (those that
+/// record them); `None` when none does.
+pub fn time_spread(shards: &[(PathBuf, Verdict, Option<f64>)]) -> Option<(f64, f64)> {
+    let secs: Vec<f64> = shards.iter().filter_map(|s| s.2).collect();
+    if secs.is_empty() {
+        return None;
+    }
+    let mean = secs.iter().sum::<f64>() / secs.len() as f64;
+    Some((secs.iter().cloned().fold(0.0, f64::max), mean))
+}
+
 /// Reads shard certificates (one-line errors naming the file).
 pub fn read_shards(paths: &[PathBuf]) -> Result<Vec<ShardFile>, MergeError> {
     let mut out = Vec::with_capacity(paths.len());
@@ -720,7 +731,12 @@ pub fn merge(
         for f in cover.faces {
             // Trees the search below may walk: their radial splits must be
             // valid (a tampered shard is named, not a panic).
-            let cell = Cell::part(f.face, k, &f.path).expect("tiling was checked");
+            let Some(cell) = Cell::part(f.face, k, &f.path) else {
+                return rejected(format!(
+                    "{name}: face {} part {:?}: a face of the 1-cube has no parts",
+                    f.face, f.path
+                ));
+            };
             if !valid_splits(&f.tree, cell.clone()) || !valid_splits(&f.zero_tree, cell) {
                 return rejected(format!(
                     "{name}: face {} part {:?} has a radial split outside its cell",
@@ -735,7 +751,7 @@ pub fn merge(
         for positive in [true, false] {
             let face = Face { axis, positive };
             let root = Cell::root(face, k);
-            let (tree, zero_tree) = graft(&mut parts, face, &root, String::new(), &excluded);
+            let (tree, zero_tree) = graft(&mut parts, face, &root, String::new());
             faces.push(FaceCover {
                 face,
                 path: String::new(),
@@ -792,6 +808,12 @@ pub fn merge(
         let cover = c.cover.expect("the search makes a cover");
         max_depth_out = cover.max_depth;
         faces = cover.faces;
+    } else {
+        // Given radii, or a counterexample: the balls are final here.
+        for f in &mut faces {
+            let tree = std::mem::replace(&mut f.tree, Node::Leaf(Rule::Undecided));
+            f.tree = exclude_inside(tree, Cell::root(f.face, k), &excluded);
+        }
     }
     let undecided = faces
         .iter()
@@ -801,7 +823,6 @@ pub fn merge(
         (None, true) => Verdict::Unknown,
         (None, false) => Verdict::Holds,
     };
-    let secs: Vec<f64> = listed.iter().filter_map(|s| s.2).collect();
     let mut stats = serde_json::Map::new();
     stats.insert("merged_shards".into(), count.into());
     stats.insert("plan_sha256".into(), plan_sha.clone().into());
@@ -813,9 +834,7 @@ pub fn merge(
             .collect::<Vec<_>>()
             .into(),
     );
-    if !secs.is_empty() {
-        let mean = secs.iter().sum::<f64>() / secs.len() as f64;
-        let max = secs.iter().cloned().fold(0.0, f64::max);
+    if let Some((max, mean)) = time_spread(&listed) {
         stats.insert(
             "shard_max_over_mean".into(),
             format!("{:.3}", if mean > 0.0 { max / mean } else { 1.0 }).into(),
@@ -893,24 +912,22 @@ fn has_undecided(node: &Node) -> bool {
 }
 
 /// The face's trees from `path` down: a part's trees where the plan has a
-/// part, else the plan's split (the cell's widest side, as
-/// [`Cell::part`]) over both halves. Undecided leaves of main trees that the
-/// merged balls contain become Excluded.
+/// part, else the plan's split (the cell's widest side, as [`Cell::part`])
+/// over both halves.
 fn graft(
     parts: &mut BTreeMap<(Face, String), (Node, Node)>,
     face: Face,
     cell: &Cell,
     path: String,
-    excluded: &Excluded,
 ) -> (Node, Node) {
-    if let Some((tree, zero)) = parts.remove(&(face, path.clone())) {
-        return (exclude_now(tree, cell.clone(), excluded), zero);
+    if let Some(trees) = parts.remove(&(face, path.clone())) {
+        return trees;
     }
     debug_assert!(path.len() < MAX_DEPTH_CAP as usize, "tiling was checked");
     let (axis, _) = cell.widest().expect("a tiled face with k >= 2");
     let (a, b) = cell.split(axis);
-    let (lo, zlo) = graft(parts, face, &a, format!("{path}0"), excluded);
-    let (hi, zhi) = graft(parts, face, &b, format!("{path}1"), excluded);
+    let (lo, zlo) = graft(parts, face, &a, format!("{path}0"));
+    let (hi, zhi) = graft(parts, face, &b, format!("{path}1"));
     (
         Node::Split {
             axis,
@@ -925,45 +942,19 @@ fn graft(
     )
 }
 
-/// Undecided bounded leaves whose every vertex lies in one merged ball
-/// become Excluded (the checker's Excluded rule, decided exactly).
-fn exclude_now(node: Node, cell: Cell, ex: &Excluded) -> Node {
-    match node {
-        Node::Leaf(Rule::Undecided) => {
-            let ball = cell.rational_vertices().and_then(|vs| {
-                if vs.iter().all(|x| ex.in_ball1(x)) {
-                    Some(Ball::XStar)
-                } else if vs.iter().all(|x| ex.in_ball2(x)) {
-                    Some(Ball::Rho)
-                } else {
-                    None
-                }
-            });
-            Node::Leaf(ball.map_or(Rule::Undecided, Rule::Excluded))
+/// Undecided bounded leaves whose every vertex lies in one of the merged
+/// balls become Excluded (the checker decides the Excluded rule exactly).
+fn exclude_inside(tree: Node, root: Cell, ex: &Excluded) -> Node {
+    exclude_leaves(tree, root, &|c: &Cell| {
+        let vs = c.rational_vertices()?;
+        if vs.iter().all(|x| ex.in_ball1(x)) {
+            Some(Ball::XStar)
+        } else if vs.iter().all(|x| ex.in_ball2(x)) {
+            Some(Ball::Rho)
+        } else {
+            None
         }
-        Node::Leaf(r) => Node::Leaf(r),
-        Node::Split { axis, lo, hi } => {
-            let (a, b) = cell.split(axis);
-            Node::Split {
-                axis,
-                lo: Box::new(exclude_now(*lo, a, ex)),
-                hi: Box::new(exclude_now(*hi, b, ex)),
-            }
-        }
-        Node::Radial { at, inner, outer } => {
-            let split = crate::exact::dyadic::Dyadic::from_rational(&at)
-                .and_then(|d| cell.split_radial(&d));
-            match split {
-                Some((a, b)) => Node::Radial {
-                    at,
-                    inner: Box::new(exclude_now(*inner, a, ex)),
-                    outer: Box::new(exclude_now(*outer, b, ex)),
-                },
-                // Invalid split: left for the checker to reject.
-                None => Node::Radial { at, inner, outer },
-            }
-        }
-    }
+    })
 }
 
 /// The shard behind a checker rejection of the merged certificate: the
