@@ -74,20 +74,8 @@ else
     shards=4
 fi
 
-# JSON field reader: jq when present, else python3.
-json_get() { # FILE FIELD (dotted path)
-    if command -v jq >/dev/null 2>&1; then
-        jq -r ".$2 // empty" "$1"
-    else
-        python3 - "$1" "$2" <<'EOF'
-import json, sys
-v = json.load(open(sys.argv[1]))
-for k in sys.argv[2].split('.'):
-    v = v.get(k) if isinstance(v, dict) else None
-print('' if v is None else v)
-EOF
-    fi
-}
+# shellcheck source=scripts/slurm/json.sh
+source "$here/json.sh"
 
 ratio() { # "p/q" -> decimal
     awk -v r="$1" 'BEGIN { n = split(r, a, "/"); printf "%.6g", (n == 2 ? a[1] / a[2] : a[1]) }'

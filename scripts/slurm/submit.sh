@@ -78,19 +78,8 @@ outdir=$(cd "$outdir" && pwd)
 net=$(cd "$(dirname "$net")" && pwd)/$(basename "$net")
 plan=$outdir/plan.json
 
-json_get() { # FILE FIELD (dotted path)
-    if command -v jq >/dev/null 2>&1; then
-        jq -r ".$2 // empty" "$1"
-    else
-        python3 - "$1" "$2" <<'EOF'
-import json, sys
-v = json.load(open(sys.argv[1]))
-for k in sys.argv[2].split('.'):
-    v = v.get(k) if isinstance(v, dict) else None
-print('' if v is None else v)
-EOF
-    fi
-}
+# shellcheck source=scripts/slurm/json.sh
+source "$here/json.sh"
 
 # The plan: reuse one made for this network, shard count and options, else make it.
 net_sha=$(sha256sum "$net" | cut -d' ' -f1)
