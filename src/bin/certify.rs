@@ -789,8 +789,11 @@ fn run_plan(a: &PlanArgs) -> Result<(), String> {
         exact_only: false,
         parts: None,
         resume: None,
-        budget: Budget::default(),
+        // The pilot stays under the default memory bound, as `certify`
+        // does (past it the pilot stops: its estimates are rougher).
+        budget: Budget::new(None, Some(limits::DEFAULT_MAX_MEMORY)),
     };
+    limits::set_hard_limit(Some(limits::DEFAULT_MAX_MEMORY));
     let progress = Progress::default();
     let show = !a.quiet && std::io::stderr().is_terminal();
     let plan_start = std::time::Instant::now();
