@@ -3,10 +3,12 @@
 //! - `--exact-only` and the default (binary64, MPFR, exact) prove the same
 //!   radii on the default network, and both certificates verify.
 //! - With a deliberately broken fast tier (the test hook
-//!   `HVCERT_TEST_BROKEN_TIER`, which makes it "prove" every cell) the
-//!   self-check rejects the first certificate, `certify` searches again with
-//!   the exact rules, and what it writes is still a certificate `verify`
-//!   accepts: a wrong fast tier costs time, never a wrong verdict.
+//!   `HVCERT_TEST_BROKEN_TIER`, which makes the Cone rule's tiers "prove"
+//!   every cell, or with the value `zero` the Zero rule's tiers every
+//!   direction box) the self-check rejects the first certificate, `certify`
+//!   searches again with the exact rules, and what it writes is still a
+//!   certificate `verify` accepts: a wrong fast tier costs time, never a
+//!   wrong verdict.
 
 use std::path::Path;
 use std::process::Command;
@@ -15,7 +17,8 @@ fn default_net() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("certificates/default.bin")
 }
 
-fn certify(out: &Path, extra: &[&str], broken: bool) -> (serde_json::Value, String) {
+/// `broken`: the value of the test hook, if set.
+fn certify(out: &Path, extra: &[&str], broken: Option<&str>) -> (serde_json::Value, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_certify"));
     cmd.arg("--net")
         .arg(default_net())
@@ -23,8 +26,8 @@ fn certify(out: &Path, extra: &[&str], broken: bool) -> (serde_json::Value, Stri
         .arg(out)
         .args(["--quiet", "--json"])
         .args(extra);
-    if broken {
-        cmd.env("HVCERT_TEST_BROKEN_TIER", "1");
+    if let Some(v) = broken {
+        cmd.env("HVCERT_TEST_BROKEN_TIER", v);
     } else {
         cmd.env_remove("HVCERT_TEST_BROKEN_TIER");
     }
@@ -48,8 +51,8 @@ fn verify(cert: &Path) -> String {
 fn exact_only_and_tiers_prove_the_same_radii() {
     let dir = tempfile::tempdir().unwrap();
     let (fast_path, exact_path) = (dir.path().join("fast.json"), dir.path().join("exact.json"));
-    let (fast, _) = certify(&fast_path, &[], false);
-    let (exact, _) = certify(&exact_path, &["--exact-only"], false);
+    let (fast, _) = certify(&fast_path, &[], None);
+    let (exact, _) = certify(&exact_path, &["--exact-only"], None);
     for key in ["verdict", "eps_x_star", "eps_rho"] {
         assert_eq!(fast[key], exact[key], "{key}");
     }
@@ -63,20 +66,41 @@ fn exact_only_and_tiers_prove_the_same_radii() {
         }
     }
     assert!(exact["cone_tiers"]["exact"]["proved"].as_u64().unwrap() > 0);
+    // The same for the Zero rule of (P2).
+    assert!(fast["zero_tiers"]["binary64"]["proved"].as_u64().unwrap() > 0);
+    for tier in ["binary64", "mpfr"] {
+        for what in ["proved", "failed"] {
+            assert_eq!(exact["zero_tiers"][tier][what], 0, "{tier} {what}");
+        }
+    }
+    assert!(exact["zero_tiers"]["exact"]["proved"].as_u64().unwrap() > 0);
+    assert_eq!(exact["zero_corners"]["descent_binary64"], 0);
     assert!(verify(&fast_path).starts_with("VERIFIED holds"));
     assert!(verify(&exact_path).starts_with("VERIFIED holds"));
 }
 
-#[test]
-fn a_broken_fast_tier_costs_a_second_search_not_a_wrong_certificate() {
+fn broken_tier_falls_back(hook: &str) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cert.json");
-    let (summary, stderr) = certify(&path, &[], true);
+    let (summary, stderr) = certify(&path, &[], Some(hook));
     assert!(
         stderr.contains("searching again with the exact rules"),
-        "no fallback: {stderr}"
+        "{hook}: no fallback: {stderr}"
     );
     assert_eq!(summary["verdict"], "holds");
     assert!(summary["verify_seconds"].is_number(), "self-checked");
     assert!(verify(&path).starts_with("VERIFIED holds"));
+}
+
+#[test]
+fn a_broken_fast_tier_costs_a_second_search_not_a_wrong_certificate() {
+    // Any value but `zero` breaks the Cone rule's tiers (as before there
+    // was a Zero tier).
+    broken_tier_falls_back("1");
+    broken_tier_falls_back("cone");
+}
+
+#[test]
+fn a_broken_zero_tier_costs_a_second_search_not_a_wrong_certificate() {
+    broken_tier_falls_back("zero");
 }

@@ -1380,6 +1380,12 @@ fn print_summary(
                 "mpfr": {"proved": t.cone[1][0], "failed": t.cone[1][1]},
                 "exact": {"proved": t.cone[2][0], "failed": t.cone[2][1]},
             }),
+            "zero_tiers": serde_json::json!({
+                "binary64": {"proved": t.zero[0][0], "failed": t.zero[0][1]},
+                "mpfr": {"proved": t.zero[1][0], "failed": t.zero[1][1]},
+                "exact": {"proved": t.zero[2][0], "failed": t.zero[2][1]},
+            }),
+            "zero_corners": {"descent_binary64": t.zero_corners[0], "exact": t.zero_corners[1]},
             "crease_binary64": {"proved": t.crease[0], "failed": t.crease[1], "left_to_exact": t.crease[2]},
             "region_points": {"outside_binary64": t.region_points[0], "exact": t.region_points[1]},
             "verify_seconds": report.map(|r| r.seconds),
@@ -1491,10 +1497,10 @@ fn print_summary(
             },
         }
     );
-    if t.cone.iter().flatten().any(|&n| n > 0) {
+    if t.cone.iter().chain(&t.zero).flatten().any(|&n| n > 0) {
         outln!(
             out,
-            "tiers        Cone: binary64 {} proved / {} failed, MPFR {} / {}, exact {} / {}; Crease: binary64 {} / {}, exact {} tried",
+            "tiers        Cone: binary64 {} proved / {} failed, MPFR {} / {}, exact {} / {}; Crease: binary64 {} / {}, exact {} tried; Zero: binary64 {} / {}, MPFR {} / {}, exact {} / {}, corners: binary64 {} / exact {}",
             t.cone[0][0],
             t.cone[0][1],
             t.cone[1][0],
@@ -1503,7 +1509,15 @@ fn print_summary(
             t.cone[2][1],
             t.crease[0],
             t.crease[1],
-            t.crease[2]
+            t.crease[2],
+            t.zero[0][0],
+            t.zero[0][1],
+            t.zero[1][0],
+            t.zero[1][1],
+            t.zero[2][0],
+            t.zero[2][1],
+            t.zero_corners[0],
+            t.zero_corners[1]
         );
     }
     outln!(out, "time         certify {:.2} s", r.seconds);

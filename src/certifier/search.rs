@@ -446,14 +446,18 @@ impl Search<'_> {
 
     /// Tries the corners of a direction box on which the Zero rule failed:
     /// a corner `w` with `D_w f(0) >= 0` (exactly) is a counterexample to
-    /// (P2), and the search stops.
+    /// (P2), and the search stops. A corner where binary64 intervals prove
+    /// `D_w f(0) < 0` is not one and is skipped.
     fn zero_counterexample(&self, cell: &Cell) -> bool {
         let zero = vec![BigRational::zero(); cell.k()];
         for w in cell.corners() {
-            let w: Vec<BigRational> = w.iter().map(Dyadic::to_rational).collect();
-            if w.iter().all(|v| v.is_zero()) {
+            if w.iter().all(|v| v.num.is_zero()) {
                 continue;
             }
+            if self.tiers.surely_descends(&w, self.opts.exact_only) {
+                continue;
+            }
+            let w: Vec<BigRational> = w.iter().map(Dyadic::to_rational).collect();
             if self
                 .exact
                 .directional_derivative(&zero, &w)
@@ -656,8 +660,9 @@ impl Search<'_> {
             return undecided();
         }
         let (branches, statuses) = self.ctx.branches_from(&cell, ZERO_TRY, parent);
-        let proved = branches.and_then(|b| self.ctx.zero(&cell, &b));
-        if proved.is_ok() {
+        let proved =
+            branches.is_ok_and(|b| self.tiers.zero(&self.ctx, &cell, &b, self.opts.exact_only));
+        if proved {
             self.progress.zero_decided.add(depth);
             return Node::Leaf(Rule::Zero);
         }

@@ -123,6 +123,10 @@ impl<R: Real> Tables<R> {
                 .collect(),
         }
     }
+    /// `A^T y`, enclosed.
+    pub fn aty(&self) -> &[Iv<R>] {
+        &self.aty
+    }
     fn gram(&self, engine: &Engine, u: usize) -> &[Iv<R>] {
         self.gram[u].get_or_init(|| {
             let col = engine.gram_column(u).expect("A != I");

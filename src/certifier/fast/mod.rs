@@ -1,13 +1,15 @@
 //! The certifier's arithmetic tiers for the Cone rule, the rule that
-//! decides most cells: binary64 intervals first, MPFR at 128 bits where
-//! binary64 cannot decide, the checker's exact rule as the last resort;
-//! and a binary64 screen of the Crease rule and of region points (exact
-//! where it cannot decide). Every tier is rigorous (outward rounding); only
+//! decides most cells, and for the Zero rule of (P2): binary64 intervals
+//! first, MPFR at 128 bits where binary64 cannot decide, the checker's exact
+//! rule as the last resort; a binary64 screen of the Crease rule and of
+//! region points (exact where it cannot decide), and of the exact corner
+//! test of (P2) (`D_w f(0) < 0`). Every tier is rigorous (outward rounding); only
 //! the exact one is trusted, and the checker re-checks every cell of the
 //! certificate.
 
 pub mod cone;
 pub mod real;
+pub mod zero;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -16,6 +18,7 @@ use crate::checker::patterns::{Branch, CellPatterns, Engine};
 use crate::checker::rules::Context;
 use cone::{Decision, Tables};
 use real::Mp;
+use zero::Descent;
 
 /// MPFR precision of the middle tier.
 pub const MPFR_BITS: u32 = 128;
@@ -30,6 +33,11 @@ pub struct TierSnapshot {
     pub crease: Vec<u64>,
     /// Region points `[certainly outside in binary64, solved exactly]`.
     pub region_points: Vec<u64>,
+    /// Zero rule `[proved, failed]` per tier: binary64, MPFR, exact.
+    pub zero: [Vec<u64>; 3],
+    /// Corners of failed (P2) boxes `[D_w f(0) < 0 in binary64, tried
+    /// exactly]`.
+    pub zero_corners: Vec<u64>,
 }
 
 /// Which tier settled a cell, and how.
@@ -45,6 +53,13 @@ pub struct TierCounts {
     /// Region points `[certainly outside the cell in binary64, solved
     /// exactly]`.
     pub region_points: [AtomicU64; 2],
+    /// Zero rule `[proved, failed]` per tier: binary64, MPFR, exact.
+    pub zero_binary64: [AtomicU64; 2],
+    pub zero_mpfr: [AtomicU64; 2],
+    pub zero_exact: [AtomicU64; 2],
+    /// Corners of boxes where the Zero rule failed: `[D_w f(0) < 0 proved
+    /// in binary64, left to the exact test]`.
+    pub zero_corners: [AtomicU64; 2],
 }
 
 impl TierCounts {
@@ -54,6 +69,12 @@ impl TierCounts {
             cone: [get(&self.binary64), get(&self.mpfr), get(&self.exact)],
             crease: get(&self.crease),
             region_points: get(&self.region_points),
+            zero: [
+                get(&self.zero_binary64),
+                get(&self.zero_mpfr),
+                get(&self.zero_exact),
+            ],
+            zero_corners: get(&self.zero_corners),
         }
     }
 }
@@ -62,11 +83,31 @@ impl TierCounts {
 pub struct Tiers {
     binary64: Tables<f64>,
     mpfr: Tables<Mpfr>,
+    descent: Descent,
     pub counts: TierCounts,
-    /// Test hook (`HVCERT_TEST_BROKEN_TIER` set): the fast tiers "prove"
-    /// every cell, so that the certifier's fallback on a rejected
-    /// certificate can be exercised end to end.
-    broken: bool,
+    /// Test hook (`HVCERT_TEST_BROKEN_TIER`): a fast tier "proves" every
+    /// cell, so that the certifier's fallback on a rejected certificate can
+    /// be exercised end to end. `zero`: the Zero rule's; any other value
+    /// (`cone`): the Cone rule's (and the screen is off).
+    broken: Broken,
+}
+
+/// Which fast tier the test hook breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Broken {
+    None,
+    Cone,
+    Zero,
+}
+
+impl Broken {
+    fn from_env() -> Self {
+        match std::env::var_os("HVCERT_TEST_BROKEN_TIER") {
+            None => Broken::None,
+            Some(v) if v == "zero" => Broken::Zero,
+            Some(_) => Broken::Cone,
+        }
+    }
 }
 
 fn tally(slot: &[AtomicU64; 2], proved: bool) -> bool {
@@ -79,15 +120,16 @@ impl Tiers {
         Tiers {
             binary64: Tables::new(engine),
             mpfr: Tables::new(engine),
+            descent: Descent::new(engine),
             counts: TierCounts::default(),
-            broken: std::env::var_os("HVCERT_TEST_BROKEN_TIER").is_some(),
+            broken: Broken::from_env(),
         }
     }
 
     /// The binary64 [`cone::Screen`] of a cell's patterns (`None` with the
     /// test hook set).
     pub fn screen(&self, ctx: &Context, cell: &Cell, pats: &CellPatterns) -> Option<cone::Screen> {
-        if self.broken {
+        if self.broken == Broken::Cone {
             return None;
         }
         let s = cone::screen(ctx.engine, &self.binary64, cell, pats);
@@ -114,7 +156,7 @@ impl Tiers {
         if exact_only {
             return tally(&c.exact, ctx.cone(cell, branches).is_ok());
         }
-        if self.broken {
+        if self.broken == Broken::Cone {
             return tally(&c.binary64, true);
         }
         match cone::cone(engine, &self.binary64, cell, branches) {
@@ -128,5 +170,37 @@ impl Tiers {
             Decision::Unsure => {}
         }
         tally(&c.exact, ctx.cone(cell, branches).is_ok())
+    }
+
+    /// Whether the Zero rule holds on the direction box, by the first tier
+    /// that decides (`exact_only`: by the exact rule alone).
+    pub fn zero(&self, ctx: &Context, cell: &Cell, branches: &[Branch], exact_only: bool) -> bool {
+        let c = &self.counts;
+        if exact_only {
+            return tally(&c.zero_exact, ctx.zero(cell, branches).is_ok());
+        }
+        if self.broken == Broken::Zero {
+            return tally(&c.zero_binary64, true);
+        }
+        match zero::zero(&self.binary64, cell, branches) {
+            Decision::Proved => return tally(&c.zero_binary64, true),
+            Decision::Failed => return tally(&c.zero_binary64, false),
+            Decision::Unsure => {}
+        }
+        match zero::zero(&self.mpfr, cell, branches) {
+            Decision::Proved => return tally(&c.zero_mpfr, true),
+            Decision::Failed => return tally(&c.zero_mpfr, false),
+            Decision::Unsure => {}
+        }
+        tally(&c.zero_exact, ctx.zero(cell, branches).is_ok())
+    }
+
+    /// Whether `D_w f(0) < 0` is proved in binary64 (then the exact test of
+    /// the corner `w` as a counterexample to (P2) is skipped); `false` with
+    /// `exact_only` or if unsure.
+    pub fn surely_descends(&self, w: &[crate::exact::dyadic::Dyadic], exact_only: bool) -> bool {
+        let sure = !exact_only && self.descent.surely_descends(w);
+        self.counts.zero_corners[usize::from(!sure)].fetch_add(1, Ordering::Relaxed);
+        sure
     }
 }

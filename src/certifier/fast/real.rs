@@ -140,7 +140,7 @@ pub fn approx_f64(num: &BigInt, exp: i64) -> f64 {
 /// Bounds of `x` from an approximation `v` within a relative `2^-52`
 /// (widened to `2^-51`, each end stepped outward).
 #[inline]
-fn widen_rel(v: f64) -> (f64, f64) {
+pub fn widen_rel(v: f64) -> (f64, f64) {
     const R: f64 = 1.0 / (1u64 << 51) as f64;
     let m = v.abs();
     let (small, big) = ((m * (1.0 - R)).next_down(), (m * (1.0 + R)).next_up());
