@@ -9,6 +9,10 @@
 //!   negative.
 //! - The same on every direction box of the shipped certificates' (P2)
 //!   trees (the leaves and the boxes that were split).
+//! - The binary64 screen of neuron statuses (`fast::status`): every status
+//!   it proves is the exact one, and an engine with the screen installed
+//!   gives the same branches, patterns and free neurons as one without, on
+//!   the same boxes and on their halves (with inherited statuses).
 //! - A search with the tiers writes the same (P2) trees as one with the
 //!   exact rule only (`exact_only`).
 
@@ -18,7 +22,7 @@ use std::path::Path;
 
 use hvcert::certifier::fast::cone::{Decision, Tables};
 use hvcert::certifier::fast::zero::{zero, Descent};
-use hvcert::certifier::fast::{Mpfr, Tiers};
+use hvcert::certifier::fast::{status, Mpfr, Tiers};
 use hvcert::certifier::sample::{sample_network, SampleSpec};
 use hvcert::checker::geometry::{Cell, Excluded};
 use hvcert::checker::patterns::Engine;
@@ -46,6 +50,8 @@ struct Tally {
     mpfr: [usize; 3],
     /// Corners `[screened, left to the exact test]`.
     corners: [usize; 2],
+    /// Neuron statuses `[proved by the screen, left to the exact test]`.
+    statuses: [usize; 2],
 }
 
 fn slot(d: Decision) -> usize {
@@ -53,6 +59,70 @@ fn slot(d: Decision) -> usize {
         Decision::Proved => 0,
         Decision::Unsure => 1,
         Decision::Failed => 2,
+    }
+}
+
+/// `(prefix, statuses)` of each branch.
+type BranchKey = Vec<(Vec<Vec<bool>>, Vec<Option<bool>>)>;
+
+fn branch_key(b: &Option<Vec<hvcert::checker::patterns::Branch>>) -> Option<BranchKey> {
+    b.as_ref().map(|bs| {
+        bs.iter()
+            .map(|b| (b.prefix.clone(), b.status.to_vec()))
+            .collect()
+    })
+}
+
+/// The status screen against the exact statuses on one box and its halves.
+fn compare_statuses(engine: &Engine, screened: &Engine, cell: &Cell, a: &mut Tally) {
+    let corners = cell.corner_integers();
+    let (exact, st_exact) = engine.branches(&corners, ZERO_TRY, None);
+    let (fast, st_fast) = screened.branches(&corners, ZERO_TRY, None);
+    assert_eq!(
+        branch_key(&exact),
+        branch_key(&fast),
+        "branches differ on {cell:?}"
+    );
+    // Each status the screen proves is the exact one.
+    for br in exact.iter().flatten() {
+        let all = vec![true; br.rows.rows];
+        let s = status::screen(&corners, &br.rows, &all);
+        for (j, v) in s.iter().enumerate() {
+            match v {
+                Some(st) => {
+                    assert_eq!(*st, br.status[j], "screen: neuron {j} on {cell:?}");
+                    a.statuses[0] += 1;
+                }
+                None => a.statuses[1] += 1,
+            }
+        }
+    }
+    let (pe, _) = engine.patterns(&corners, 256, None);
+    let (pf, _) = screened.patterns(&corners, 256, None);
+    let key = |p: &Option<hvcert::checker::patterns::CellPatterns>| {
+        p.as_ref().map(|p| {
+            let free: Vec<_> = p
+                .free
+                .iter()
+                .map(|f| (f.layer, f.index, f.row.clone()))
+                .collect();
+            (p.patterns.clone(), free)
+        })
+    };
+    assert_eq!(key(&pe), key(&pf), "patterns differ on {cell:?}");
+    // The halves, with the statuses inherited from this box.
+    if let Some((axis, _)) = cell.widest() {
+        let (lo, hi) = cell.split(axis);
+        for half in [lo, hi] {
+            let c = half.corner_integers();
+            let (e, _) = engine.branches(&c, ZERO_TRY, Some(&st_exact));
+            let (f, _) = screened.branches(&c, ZERO_TRY, Some(&st_fast));
+            assert_eq!(
+                branch_key(&e),
+                branch_key(&f),
+                "branches differ on {half:?}"
+            );
+        }
     }
 }
 
@@ -65,6 +135,7 @@ fn compare_box(
     cell: &Cell,
     a: &mut Tally,
 ) {
+    compare_statuses(engine, &t.screened, cell, a);
     let (Ok(branches), _) = ctx.branches_from(cell, ZERO_TRY, None) else {
         return;
     };
@@ -113,14 +184,15 @@ fn compare_box(
             a.corners[1] += 1;
         }
     }
-    let _ = engine;
 }
 
-struct Tables3 {
+struct Tables3<'a> {
     f64: Tables<f64>,
     mpfr: Tables<Mpfr>,
     descent: Descent,
     tiers: Tiers,
+    /// A second engine over the network, with the status screen.
+    screened: Engine<'a>,
 }
 
 fn with_context<T>(net: &ExactNet, f: impl FnOnce(&Engine, &Context, &Tables3) -> T) -> T {
@@ -138,7 +210,9 @@ fn with_context<T>(net: &ExactNet, f: impl FnOnce(&Engine, &Context, &Tables3) -
         mpfr: Tables::new(&engine),
         descent: Descent::new(&engine),
         tiers: Tiers::new(&engine),
+        screened: Engine::new(net),
     };
+    t.screened.set_status_screen(Box::new(status::screen));
     f(&engine, &ctx, &t)
 }
 
@@ -273,6 +347,7 @@ fn random_cases_cover_every_answer() {
             }
             for i in 0..2 {
                 total.corners[i] += a.corners[i];
+                total.statuses[i] += a.statuses[i];
             }
         }
     }
@@ -280,6 +355,7 @@ fn random_cases_cover_every_answer() {
     assert!(total.exact_accepts > 0 && total.exact_accepts < total.boxes);
     assert!(total.binary64[0] > 0 && total.binary64[2] > 0, "{total:?}");
     assert!(total.corners[0] > 0, "{total:?}");
+    assert!(total.statuses[0] > 0 && total.statuses[1] > 0, "{total:?}");
 }
 
 // ---------------------------------------------------------------------------

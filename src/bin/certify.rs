@@ -1375,6 +1375,7 @@ fn print_summary(
             "certificate_bytes": size,
             "max_depth": r.max_depth_seen,
             "certify_seconds": r.seconds,
+            "zero_seconds": r.zero_seconds,
             "cone_tiers": serde_json::json!({
                 "binary64": {"proved": t.cone[0][0], "failed": t.cone[0][1]},
                 "mpfr": {"proved": t.cone[1][0], "failed": t.cone[1][1]},
@@ -1520,7 +1521,12 @@ fn print_summary(
             t.zero_corners[1]
         );
     }
-    outln!(out, "time         certify {:.2} s", r.seconds);
+    outln!(
+        out,
+        "time         certify {:.2} s ((P2) {:.2} s)",
+        r.seconds,
+        r.zero_seconds
+    );
     print_out(&out);
 }
 

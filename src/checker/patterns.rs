@@ -80,6 +80,15 @@ pub struct CellPatterns {
     pub free: Vec<FreeNeuron>,
 }
 
+/// A screen of neuron statuses that a user of the engine may install (the
+/// certifier installs a binary64 one; the checker none): given the box
+/// corners (as integers), a layer's rows and which neurons are wanted, per
+/// neuron `Some(status)` where the screen has proved the status the exact
+/// test gives (fixed on, fixed off, free), `None` where the exact test must
+/// decide. A screen must be rigorous: the engine trusts what it proves.
+pub type StatusScreen =
+    dyn Fn(&[Vec<BigInt>], &DMat, &[bool]) -> Vec<Option<Option<bool>>> + Send + Sync;
+
 /// Shared caches over one network (thread-safe; results never depend on
 /// what is cached).
 pub struct Engine<'a> {
@@ -97,6 +106,8 @@ pub struct Engine<'a> {
     pub aty: DVec,
     /// For `A != I`: columns of `A^T A`, computed when first needed.
     gram_columns: Vec<OnceLock<Vec<BigInt>>>,
+    /// The installed [`StatusScreen`], if any.
+    status_screen: OnceLock<Box<StatusScreen>>,
 }
 
 impl<'a> Engine<'a> {
@@ -114,7 +125,15 @@ impl<'a> Engine<'a> {
             gram_columns: (0..net.a.as_ref().map_or(0, |a| a.cols))
                 .map(|_| OnceLock::new())
                 .collect(),
+            status_screen: OnceLock::new(),
         }
+    }
+
+    /// Installs a [`StatusScreen`] (once; a second one is ignored). The
+    /// statuses, patterns and branches the engine computes stay those of
+    /// the exact tests.
+    pub fn set_status_screen(&self, screen: Box<StatusScreen>) {
+        let _ = self.status_screen.set(screen);
     }
 
     /// `R_i` for the bits of the layers before it (`prefix.len() = i - 1`).
@@ -267,10 +286,19 @@ impl<'a> Engine<'a> {
                 return st.clone();
             }
         }
+        let screened = self.status_screen.get().map(|screen| {
+            let wanted: Vec<bool> = (0..rows.rows)
+                .map(|j| !matches!(inherited.map(|st| st[j]), Some(Some(_))))
+                .collect();
+            screen(corners, rows, &wanted)
+        });
         let status = (0..rows.rows)
             .map(|j| {
                 if let Some(Some(bit)) = inherited.map(|st| st[j]) {
                     return Some(bit);
+                }
+                if let Some(Some(st)) = screened.as_ref().and_then(|s| s.get(j)) {
+                    return *st;
                 }
                 let row = rows.row(j);
                 let mut signs = corners

@@ -9,6 +9,7 @@
 
 pub mod cone;
 pub mod real;
+pub mod status;
 pub mod zero;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -63,7 +63,7 @@ impl<const P: u32> ZeroReal for Mp<P> {
 
 /// `sum_i row_i x_i` for interval entries and interval coordinates (exact
 /// coordinates take the two-product path).
-fn dot_iv<R: Real>(row: &[Iv<R>], x: &[Iv<R>]) -> Iv<R> {
+pub(super) fn dot_iv<R: Real>(row: &[Iv<R>], x: &[Iv<R>]) -> Iv<R> {
     row.iter().zip(x).fold(Iv::zero(), |acc, (a, p)| {
         let t = if p.lo == p.hi {
             a.scale(&p.lo)
