@@ -662,8 +662,10 @@ impl Search<'_> {
             return undecided();
         }
         let (branches, statuses) = self.ctx.branches_from(&cell, ZERO_TRY, parent);
-        let proved =
-            branches.is_ok_and(|b| self.tiers.zero(&self.ctx, &cell, &b, self.opts.exact_only));
+        let proved = match &branches {
+            Ok(b) => self.tiers.zero(&self.ctx, &cell, b, self.opts.exact_only),
+            Err(_) => self.tiers.broken_zero(self.opts.exact_only),
+        };
         if proved {
             self.progress.zero_decided.add(depth);
             return Node::Leaf(Rule::Zero);

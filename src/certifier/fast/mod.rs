@@ -196,6 +196,17 @@ impl Tiers {
         tally(&c.zero_exact, ctx.zero(cell, branches).is_ok())
     }
 
+    /// Whether the test hook "proves" a direction box whose branches the
+    /// engine could not enumerate (the exact rule cannot decide it: `false`
+    /// unless the Zero tier is broken).
+    pub fn broken_zero(&self, exact_only: bool) -> bool {
+        let broken = !exact_only && self.broken == Broken::Zero;
+        if broken {
+            tally(&self.counts.zero_binary64, true);
+        }
+        broken
+    }
+
     /// Whether `D_w f(0) < 0` is proved in binary64 (then the exact test of
     /// the corner `w` as a counterexample to (P2) is skipped); `false` with
     /// `exact_only` or if unsure.
