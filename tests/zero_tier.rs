@@ -474,16 +474,23 @@ fn search_writes_the_same_zero_trees_as_exact_only() {
             .unwrap()
             .network,
     ];
+    // Fewer in a debug build (CI's `cargo test`).
+    let (ks, per_k, want): (&[usize], usize, usize) = if cfg!(debug_assertions) {
+        (&[2], 1, 2)
+    } else {
+        (&[2, 3, 4], 3, 4)
+    };
     let mut rng = Rng(20261205);
-    for k in [2, 3, 4] {
-        for _ in 0..3 {
+    for &k in ks {
+        for _ in 0..per_k {
             nets.push(sampled(&mut rng, k));
         }
     }
     let (mut compared, mut splits) = (0, 0);
-    for net in &nets {
+    for (i, net) in nets.iter().enumerate() {
         let fast = zero_trees(net, false);
         if fast.iter().any(undecided) {
+            eprintln!("network {i} (k = {}): (P2) fails, skipped", net.latent);
             continue;
         }
         let exact = zero_trees(net, true);
@@ -493,7 +500,7 @@ fn search_writes_the_same_zero_trees_as_exact_only() {
     }
     eprintln!("{compared} networks compared, {splits} splits");
     assert!(
-        compared >= 4 && splits > 0,
+        compared >= want && splits > 0,
         "{compared} networks, {splits} splits"
     );
 }
