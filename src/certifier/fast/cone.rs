@@ -242,7 +242,7 @@ impl<const P: u32> Data for Mp<P> {
 /// relative `2^-52` of the exact factors (or one exact): the exact sum lies
 /// within `(t + n eta)(n + 6) 2^-52 + n eta` of `s` (`eta` the least
 /// subnormal; Higham's `gamma_n` bound with the factors' errors folded in).
-fn bounded(s: f64, t: f64, n: usize) -> Iv<f64> {
+pub(super) fn bounded(s: f64, t: f64, n: usize) -> Iv<f64> {
     let eta = f64::from_bits(1);
     let nf = n as f64;
     let slack = t.add(&nf.mul(&eta, true), true);
