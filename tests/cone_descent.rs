@@ -68,7 +68,8 @@ use num_rational::BigRational as Q;
 use num_traits::{One, Signed, Zero};
 
 use common::rationals::{
-    dot, dy, in_cell, is_zero_vec, measurement, pow2, q, rationals, scale, segment_zeros, show, Rng,
+    dot, dy, in_cell, is_zero_vec, measurement, pow2, q, quarter_network, rationals, scale,
+    segment_zeros, show, Rng,
 };
 
 // ---------------------------------------------------------------------------
@@ -92,27 +93,7 @@ fn dims(rng: &mut Rng, k: usize) -> (Vec<usize>, usize) {
 /// Weights that are multiples of 1/4 in [-2, 2].
 fn handmade(rng: &mut Rng, k: usize) -> Network {
     let (widths, m) = dims(rng, k);
-    let mut entry = || (rng.below(17) as f64 - 8.0) / 4.0;
-    let mut weights = Vec::new();
-    let mut prev = k;
-    for &n in &widths {
-        weights.push((0..n * prev).map(|_| entry()).collect());
-        prev = n;
-    }
-    let a = (m > 0).then(|| (0..m * prev).map(|_| entry()).collect());
-    let mut target: Vec<f64> = (0..k).map(|_| entry()).collect();
-    if target.iter().all(|&v| v == 0.0) {
-        target[0] = 1.0;
-    }
-    Network {
-        latent: k,
-        widths,
-        measurement: measurement(m),
-        weights,
-        a,
-        target,
-        sampling: None,
-    }
+    quarter_network(rng, k, widths, m)
 }
 
 /// Depth 1, `A != I`: the first `nf >= 3` neurons have rows `(eps, *, ..)`

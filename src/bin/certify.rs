@@ -1501,22 +1501,12 @@ fn print_summary(
     if t.cone.iter().chain(&t.zero).flatten().any(|&n| n > 0) {
         outln!(
             out,
-            "tiers        Cone: binary64 {} proved / {} failed, MPFR {} / {}, exact {} / {}; Crease: binary64 {} / {}, exact {} tried; Zero: binary64 {} / {}, MPFR {} / {}, exact {} / {}, corners: binary64 {} / exact {}",
-            t.cone[0][0],
-            t.cone[0][1],
-            t.cone[1][0],
-            t.cone[1][1],
-            t.cone[2][0],
-            t.cone[2][1],
+            "tiers        Cone: {}; Crease: binary64 {} / {}, exact {} tried; Zero: {}, corners: binary64 {} / exact {}",
+            tier_pairs(&t.cone, true),
             t.crease[0],
             t.crease[1],
             t.crease[2],
-            t.zero[0][0],
-            t.zero[0][1],
-            t.zero[1][0],
-            t.zero[1][1],
-            t.zero[2][0],
-            t.zero[2][1],
+            tier_pairs(&t.zero, false),
             t.zero_corners[0],
             t.zero_corners[1]
         );
@@ -1636,5 +1626,20 @@ fn network_line(loaded: &LoadedNetwork) -> String {
             Measurement::Identity => "A = I".to_string(),
             Measurement::Matrix { m } => format!("m = {m}"),
         }
+    )
+}
+
+/// `[proved, failed]` per tier (binary64, MPFR, exact) as `binary64 P / F,
+/// MPFR P / F, exact P / F`; `words`: the first pair as `P proved / F
+/// failed`.
+fn tier_pairs(t: &[Vec<u64>; 3], words: bool) -> String {
+    let first = if words {
+        format!("{} proved / {} failed", t[0][0], t[0][1])
+    } else {
+        format!("{} / {}", t[0][0], t[0][1])
+    };
+    format!(
+        "binary64 {first}, MPFR {} / {}, exact {} / {}",
+        t[1][0], t[1][1], t[2][0], t[2][1]
     )
 }

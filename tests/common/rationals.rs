@@ -3,7 +3,7 @@
 use hvcert::checker::geometry::Cell;
 use hvcert::exact::dyadic::Dyadic;
 use hvcert::exact::eval::{split_point, ExactNet};
-use hvcert::format::network::Measurement;
+use hvcert::format::network::{Measurement, Network};
 use num_bigint::BigInt;
 use num_rational::BigRational as Q;
 use num_traits::{One, Signed, Zero};
@@ -92,6 +92,34 @@ pub fn measurement(m: usize) -> Measurement {
         Measurement::Identity
     } else {
         Measurement::Matrix { m }
+    }
+}
+
+/// A network with the given widths and measurement count (`0`: `A = I`)
+/// whose weights, `A` and target are multiples of 1/4 in [-2, 2] (a target
+/// of zeros gets a 1).
+#[allow(dead_code)]
+pub fn quarter_network(rng: &mut Rng, k: usize, widths: Vec<usize>, m: usize) -> Network {
+    let mut entry = || (rng.below(17) as f64 - 8.0) / 4.0;
+    let mut weights = Vec::new();
+    let mut prev = k;
+    for &n in &widths {
+        weights.push((0..n * prev).map(|_| entry()).collect());
+        prev = n;
+    }
+    let a = (m > 0).then(|| (0..m * prev).map(|_| entry()).collect());
+    let mut target: Vec<f64> = (0..k).map(|_| entry()).collect();
+    if target.iter().all(|&v| v == 0.0) {
+        target[0] = 1.0;
+    }
+    Network {
+        latent: k,
+        widths,
+        measurement: measurement(m),
+        weights,
+        a,
+        target,
+        sampling: None,
     }
 }
 
