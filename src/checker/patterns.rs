@@ -18,6 +18,7 @@ use num_traits::Zero;
 
 use crate::exact::dyadic::{dyadic_dot, solve_integer_scaled, DMat, DVec, Dyadic};
 use crate::exact::eval::{ExactNet, Pattern};
+use crate::exact::fixed::{fx_all, Fx};
 
 /// `Q_P`, `b_P` and the region point of one pattern, as rationals.
 #[derive(Debug)]
@@ -292,6 +293,8 @@ impl<'a> Engine<'a> {
                 .collect();
             screen(corners, rows, &wanted)
         });
+        // The corners in fixed width, for the sign tests' fast path.
+        let fixed_corners: Option<Vec<Vec<Fx>>> = corners.iter().map(|c| fx_all(c)).collect();
         let status = (0..rows.rows)
             .map(|j| {
                 if let Some(Some(bit)) = inherited.map(|st| st[j]) {
@@ -301,14 +304,13 @@ impl<'a> Engine<'a> {
                     return *st;
                 }
                 let row = rows.row(j);
-                let mut signs = corners
-                    .iter()
-                    .map(|c| row.iter().zip(c).map(|(a, b)| a * b).sum::<BigInt>().sign());
-                match signs.next() {
-                    Some(Sign::Plus) if signs.all(|v| v == Sign::Plus) => Some(true),
-                    Some(Sign::Minus) if signs.all(|v| v == Sign::Minus) => Some(false),
-                    _ => None,
+                if let Some(st) = fixed_corners
+                    .as_deref()
+                    .and_then(|fc| row_status_fixed(row, fc))
+                {
+                    return st;
                 }
+                row_status(row, corners)
             })
             .collect();
         Arc::new(status)
@@ -523,6 +525,59 @@ fn insert_bounded<K: std::hash::Hash + Eq, V>(
         c.clear();
     }
     c.insert(key, value);
+}
+
+/// The status of a neuron with pre-activation row `row` on the cone over
+/// the box with these corners: fixed on (`Some(true)`) when `<row, c> > 0`
+/// at every corner, fixed off (`Some(false)`) when `< 0` at every corner,
+/// free (`None`) otherwise.
+pub fn row_status(row: &[BigInt], corners: &[Vec<BigInt>]) -> Option<bool> {
+    let mut signs = corners
+        .iter()
+        .map(|c| row.iter().zip(c).map(|(a, b)| a * b).sum::<BigInt>().sign());
+    match signs.next() {
+        Some(Sign::Plus) if signs.all(|v| v == Sign::Plus) => Some(true),
+        Some(Sign::Minus) if signs.all(|v| v == Sign::Minus) => Some(false),
+        _ => None,
+    }
+}
+
+/// [`row_status`] in fixed-width integers (the corners given as [`Fx`]):
+/// `None` when something does not fit (then [`row_status`] decides),
+/// otherwise `Some` of exactly what [`row_status`] returns.
+pub fn row_status_fixed(row: &[BigInt], corners: &[Vec<Fx>]) -> Option<Option<bool>> {
+    let mut r = [Fx::ZERO; 8];
+    if row.len() > r.len() {
+        return None;
+    }
+    for (x, v) in r.iter_mut().zip(row) {
+        *x = Fx::from_big(v)?;
+    }
+    let r = &r[..row.len()];
+    let mut first = Sign::NoSign;
+    for (i, c) in corners.iter().enumerate() {
+        let mut acc = Fx::ZERO;
+        for (a, b) in r.iter().zip(c) {
+            if !acc.add_mul(a, b, false) {
+                return None;
+            }
+        }
+        let s = acc.sign();
+        if i == 0 {
+            if s == Sign::NoSign {
+                return Some(None);
+            }
+            first = s;
+        } else if s != first {
+            return Some(None);
+        }
+    }
+    Some(match first {
+        Sign::Plus => Some(true),
+        Sign::Minus => Some(false),
+        // No corners: as row_status (no first sign).
+        Sign::NoSign => None,
+    })
 }
 
 /// Every choice of bits for a layer: fixed neurons keep their bit, free ones

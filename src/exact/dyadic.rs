@@ -9,6 +9,8 @@ use num_bigint::{BigInt, Sign};
 use num_rational::BigRational;
 use num_traits::{One, Signed, Zero};
 
+use super::fixed::{fx_all, Fx};
+
 /// The exact value of a finite binary64 number as `(mantissa, exponent)`.
 /// Returns `None` for NaN and infinities.
 pub fn f64_parts(v: f64) -> Option<(i64, i32)> {
@@ -411,6 +413,12 @@ impl DMat {
     /// `self^T D v` with `D` the 0/1 diagonal of `keep` (all rows: `None`).
     pub fn tr_mul_vec_rows(&self, v: &DVec, keep: Option<&[bool]>) -> DVec {
         assert_eq!(self.rows, v.len(), "matrix-vector size mismatch");
+        if let Some(num) = self.tr_mul_vec_fixed(v, keep) {
+            return DVec {
+                num,
+                exp: self.exp + v.exp,
+            };
+        }
         let mut out = vec![BigInt::zero(); self.cols];
         for (i, vi) in v.num.iter().enumerate() {
             if vi.is_zero() || keep.is_some_and(|k| !k[i]) {
@@ -427,6 +435,24 @@ impl DMat {
             exp: self.exp + v.exp,
         }
     }
+    /// [`DMat::tr_mul_vec_rows`]'s integers in fixed width (`None`:
+    /// something does not fit).
+    fn tr_mul_vec_fixed(&self, v: &DVec, keep: Option<&[bool]>) -> Option<Vec<BigInt>> {
+        let mut out = vec![Fx::ZERO; self.cols];
+        for (i, vi) in v.num.iter().enumerate() {
+            if vi.is_zero() || keep.is_some_and(|k| !k[i]) {
+                continue;
+            }
+            let vi = Fx::from_big(vi)?;
+            for (o, a) in out.iter_mut().zip(self.row(i)) {
+                if !o.add_mul(&Fx::from_big(a)?, &vi, false) {
+                    return None;
+                }
+            }
+        }
+        Some(out.iter().map(Fx::to_big).collect())
+    }
+
     /// `self * other`; rows of `self` whose `keep` bit is false are zero
     /// (that is `D * self * other` with `D` the diagonal 0/1 matrix of `keep`).
     pub fn mul_masked(&self, other: &DMat, keep: Option<&[bool]>) -> DMat {
@@ -441,6 +467,14 @@ impl DMat {
     /// `D_rows * self * D_inner * other`, skipping zero entries.
     fn product(&self, other: &DMat, rows: Option<&[bool]>, inner: Option<&[bool]>) -> DMat {
         assert_eq!(self.cols, other.rows, "matrix-matrix size mismatch");
+        if let Some(num) = self.product_fixed(other, rows, inner) {
+            return DMat {
+                rows: self.rows,
+                cols: other.cols,
+                num,
+                exp: self.exp + other.exp,
+            };
+        }
         let mut num = vec![BigInt::zero(); self.rows * other.cols];
         for i in 0..self.rows {
             if rows.is_some_and(|k| !k[i]) {
@@ -466,6 +500,40 @@ impl DMat {
         }
     }
 
+    /// [`DMat::product`]'s integers in fixed width (`None`: something does
+    /// not fit; then the `BigInt` path decides).
+    fn product_fixed(
+        &self,
+        other: &DMat,
+        rows: Option<&[bool]>,
+        inner: Option<&[bool]>,
+    ) -> Option<Vec<BigInt>> {
+        let o = fx_all(&other.num)?;
+        let n = other.cols;
+        let mut acc = vec![Fx::ZERO; n];
+        let mut num = Vec::with_capacity(self.rows * n);
+        for i in 0..self.rows {
+            if rows.is_some_and(|k| !k[i]) {
+                num.extend((0..n).map(|_| BigInt::zero()));
+                continue;
+            }
+            acc.fill(Fx::ZERO);
+            for (l, a) in self.row(i).iter().enumerate() {
+                if a.is_zero() || inner.is_some_and(|k| !k[l]) {
+                    continue;
+                }
+                let a = Fx::from_big(a)?;
+                for (s, b) in acc.iter_mut().zip(&o[l * n..(l + 1) * n]) {
+                    if !s.add_mul(&a, b, false) {
+                        return None;
+                    }
+                }
+            }
+            num.extend(acc.iter().map(Fx::to_big));
+        }
+        Some(num)
+    }
+
     /// `D self`: rows whose bit is false set to zero.
     pub fn mask_rows(&self, keep: &[bool]) -> DMat {
         assert_eq!(self.rows, keep.len(), "mask length mismatch");
@@ -487,6 +555,14 @@ impl DMat {
     /// `self^T D self` with `D` the 0/1 diagonal of `keep` (all rows: `None`).
     pub fn gram_rows(&self, keep: Option<&[bool]>) -> DMat {
         let n = self.cols;
+        if let Some(num) = self.gram_fixed(keep) {
+            return DMat {
+                rows: n,
+                cols: n,
+                num,
+                exp: 2 * self.exp,
+            };
+        }
         let mut num = vec![BigInt::zero(); n * n];
         for r in 0..self.rows {
             if keep.is_some_and(|k| !k[r]) {
@@ -516,6 +592,34 @@ impl DMat {
             exp: 2 * self.exp,
         }
     }
+    /// [`DMat::gram_rows`]'s integers in fixed width (`None`: something
+    /// does not fit).
+    fn gram_fixed(&self, keep: Option<&[bool]>) -> Option<Vec<BigInt>> {
+        let n = self.cols;
+        let mut acc = vec![Fx::ZERO; n * n];
+        let mut row = vec![Fx::ZERO; n];
+        for r in 0..self.rows {
+            if keep.is_some_and(|k| !k[r]) {
+                continue;
+            }
+            for (x, v) in row.iter_mut().zip(self.row(r)) {
+                *x = Fx::from_big(v)?;
+            }
+            for i in 0..n {
+                for j in i..n {
+                    if !acc[i * n + j].add_mul(&row[i], &row[j], false) {
+                        return None;
+                    }
+                }
+            }
+        }
+        for i in 0..n {
+            for j in 0..i {
+                acc[i * n + j] = acc[j * n + i];
+            }
+        }
+        Some(acc.iter().map(Fx::to_big).collect())
+    }
     pub fn to_dyadics(&self) -> Vec<Vec<Dyadic>> {
         (0..self.rows).map(|i| self.row_dyadics(i)).collect()
     }
@@ -543,6 +647,9 @@ impl DVec {
 }
 
 fn dot_ints(a: &[BigInt], b: &[BigInt]) -> BigInt {
+    if let Some(v) = dot_ints_fixed(a, b) {
+        return v;
+    }
     let mut acc = BigInt::zero();
     for (x, y) in a.iter().zip(b) {
         if !x.is_zero() && !y.is_zero() {
@@ -550,6 +657,17 @@ fn dot_ints(a: &[BigInt], b: &[BigInt]) -> BigInt {
         }
     }
     acc
+}
+
+/// [`dot_ints`] in fixed width (`None`: something does not fit).
+fn dot_ints_fixed(a: &[BigInt], b: &[BigInt]) -> Option<BigInt> {
+    let mut acc = Fx::ZERO;
+    for (x, y) in a.iter().zip(b) {
+        if !acc.add_mul(&Fx::from_big(x)?, &Fx::from_big(y)?, false) {
+            return None;
+        }
+    }
+    Some(acc.to_big())
 }
 
 /// The determinant of a square integer matrix by fraction-free (Bareiss)

@@ -2,5 +2,6 @@
 
 pub mod dyadic;
 pub mod eval;
+pub mod fixed;
 pub mod rational;
 pub mod rho;

@@ -1,0 +1,268 @@
+//! Fixed-width exact integers: a fast path for the checker's hot integer
+//! kernels (issue 14).
+//!
+//! [`Fx`] is a signed integer of at most [`LIMBS`] 64-bit limbs (512 bits)
+//! kept on the stack: sign and magnitude, no allocation. Every operation is
+//! exact or refuses: one whose result (or intermediate product) would not
+//! fit returns `None`, and the caller then redoes the whole computation
+//! with `BigInt`. So a kernel with an `Fx` path returns exactly what its
+//! `BigInt` path returns, only sooner; nothing is rounded, nothing wraps.
+//! The property tests in `tests/fixed_width.rs` compare every operation
+//! and every kernel that uses it with the `BigInt` path.
+
+use num_bigint::{BigInt, BigUint, Sign};
+
+/// Limbs of an [`Fx`]: magnitudes below `2^(64 * LIMBS)`.
+pub const LIMBS: usize = 8;
+
+/// A signed integer `(-1)^neg * mag` with `|mag| < 2^512`: `len` limbs in
+/// use (little-endian, the top one nonzero), zero as `len = 0`, `neg =
+/// false`.
+#[derive(Clone, Copy, Debug)]
+pub struct Fx {
+    neg: bool,
+    len: u8,
+    mag: [u64; LIMBS],
+}
+
+impl PartialEq for Fx {
+    fn eq(&self, o: &Fx) -> bool {
+        self.neg == o.neg && self.len == o.len && self.limbs() == o.limbs()
+    }
+}
+impl Eq for Fx {}
+
+impl Default for Fx {
+    fn default() -> Self {
+        Fx::ZERO
+    }
+}
+
+impl Fx {
+    pub const ZERO: Fx = Fx {
+        neg: false,
+        len: 0,
+        mag: [0; LIMBS],
+    };
+
+    fn limbs(&self) -> &[u64] {
+        &self.mag[..self.len as usize]
+    }
+
+    /// The value of a `BigInt`, if it fits.
+    #[inline]
+    pub fn from_big(v: &BigInt) -> Option<Fx> {
+        let digits = v.magnitude().iter_u64_digits();
+        if digits.len() > LIMBS {
+            return None;
+        }
+        let mut out = Fx::ZERO;
+        for (i, d) in digits.enumerate() {
+            out.mag[i] = d;
+            out.len = i as u8 + 1;
+        }
+        out.neg = v.sign() == Sign::Minus;
+        out.normalize();
+        Some(out)
+    }
+
+    /// The value of an `i64`.
+    pub fn from_i64(v: i64) -> Fx {
+        let mut out = Fx::ZERO;
+        out.mag[0] = v.unsigned_abs();
+        out.len = 1;
+        out.neg = v < 0;
+        out.normalize();
+        out
+    }
+
+    /// The same value as a `BigInt`.
+    pub fn to_big(&self) -> BigInt {
+        if self.len == 0 {
+            return BigInt::from(0);
+        }
+        let mut digits = [0u32; 2 * LIMBS];
+        for (i, &l) in self.limbs().iter().enumerate() {
+            digits[2 * i] = l as u32;
+            digits[2 * i + 1] = (l >> 32) as u32;
+        }
+        let m = BigUint::from_slice(&digits[..2 * self.len as usize]);
+        BigInt::from_biguint(if self.neg { Sign::Minus } else { Sign::Plus }, m)
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn sign(&self) -> Sign {
+        if self.len == 0 {
+            Sign::NoSign
+        } else if self.neg {
+            Sign::Minus
+        } else {
+            Sign::Plus
+        }
+    }
+
+    pub fn negated(mut self) -> Fx {
+        if self.len != 0 {
+            self.neg = !self.neg;
+        }
+        self
+    }
+
+    /// Strips zero top limbs; zero is never negative.
+    #[inline]
+    fn normalize(&mut self) {
+        while self.len > 0 && self.mag[self.len as usize - 1] == 0 {
+            self.len -= 1;
+        }
+        if self.len == 0 {
+            self.neg = false;
+        }
+    }
+
+    /// `self + sign * m` for a magnitude `m` (`sign`: negative when
+    /// `neg`), exactly; `false` (and `self` unspecified) when the result
+    /// does not fit.
+    #[inline]
+    fn add_mag(&mut self, m: &[u64], neg: bool) -> bool {
+        if m.is_empty() {
+            return true;
+        }
+        if self.len == 0 {
+            self.mag[..m.len()].copy_from_slice(m);
+            self.len = m.len() as u8;
+            self.neg = neg;
+            return true;
+        }
+        if self.neg == neg {
+            // Same signs: add magnitudes.
+            let n = (self.len as usize).max(m.len());
+            let mut carry = false;
+            for i in 0..n {
+                let a = if i < self.len as usize {
+                    self.mag[i]
+                } else {
+                    0
+                };
+                let b = if i < m.len() { m[i] } else { 0 };
+                let (s1, c1) = a.overflowing_add(b);
+                let (s2, c2) = s1.overflowing_add(carry as u64);
+                self.mag[i] = s2;
+                carry = c1 || c2;
+            }
+            self.len = n as u8;
+            if carry {
+                if n == LIMBS {
+                    return false;
+                }
+                self.mag[n] = 1;
+                self.len += 1;
+            }
+            return true;
+        }
+        // Opposite signs: subtract the smaller magnitude from the larger.
+        let n = (self.len as usize).max(m.len());
+        let self_larger = cmp_mag(self.limbs(), m) != std::cmp::Ordering::Less;
+        let mut borrow = false;
+        for i in 0..n {
+            let a = if i < self.len as usize {
+                self.mag[i]
+            } else {
+                0
+            };
+            let b = if i < m.len() { m[i] } else { 0 };
+            let (x, y) = if self_larger { (a, b) } else { (b, a) };
+            let (d1, b1) = x.overflowing_sub(y);
+            let (d2, b2) = d1.overflowing_sub(borrow as u64);
+            self.mag[i] = d2;
+            borrow = b1 || b2;
+        }
+        debug_assert!(!borrow);
+        self.len = n as u8;
+        if !self_larger {
+            self.neg = neg;
+        }
+        self.normalize();
+        true
+    }
+
+    /// `self + o`, exactly (`None` when it does not fit).
+    pub fn checked_add(mut self, o: &Fx) -> Option<Fx> {
+        self.add_mag(o.limbs(), o.neg).then_some(self)
+    }
+
+    /// `self - o`, exactly (`None` when it does not fit).
+    pub fn checked_sub(mut self, o: &Fx) -> Option<Fx> {
+        self.add_mag(o.limbs(), !o.neg && o.len != 0)
+            .then_some(self)
+    }
+
+    /// `self * o`, exactly (`None` when it does not fit).
+    pub fn checked_mul(&self, o: &Fx) -> Option<Fx> {
+        let mut out = Fx::ZERO;
+        out.add_mul(self, o, false).then_some(out)
+    }
+
+    /// `self += a * b` (`self -= a * b` when `sub`), exactly: `false` when
+    /// the product or the result does not fit (then `self` is
+    /// unspecified and the caller must fall back to `BigInt`).
+    #[inline]
+    #[must_use]
+    pub fn add_mul(&mut self, a: &Fx, b: &Fx, sub: bool) -> bool {
+        let (la, lb) = (a.len as usize, b.len as usize);
+        if la == 0 || lb == 0 {
+            return true;
+        }
+        if la + lb > LIMBS + 1 {
+            return false;
+        }
+        let mut p = [0u64; LIMBS + 1];
+        for (i, &x) in a.limbs().iter().enumerate() {
+            let mut carry: u64 = 0;
+            for (j, &y) in b.limbs().iter().enumerate() {
+                let t = (x as u128) * (y as u128) + p[i + j] as u128 + carry as u128;
+                p[i + j] = t as u64;
+                carry = (t >> 64) as u64;
+            }
+            p[i + lb] = carry;
+        }
+        let mut lp = la + lb;
+        while lp > 0 && p[lp - 1] == 0 {
+            lp -= 1;
+        }
+        if lp > LIMBS {
+            return false;
+        }
+        self.add_mag(&p[..lp], a.neg ^ b.neg ^ sub)
+    }
+}
+
+fn cmp_mag(a: &[u64], b: &[u64]) -> std::cmp::Ordering {
+    if a.len() != b.len() {
+        return a.len().cmp(&b.len());
+    }
+    for i in (0..a.len()).rev() {
+        if a[i] != b[i] {
+            return a[i].cmp(&b[i]);
+        }
+    }
+    std::cmp::Ordering::Equal
+}
+
+/// Every entry as an [`Fx`], or `None` if one does not fit.
+pub fn fx_all(v: &[BigInt]) -> Option<Vec<Fx>> {
+    v.iter().map(Fx::from_big).collect()
+}
+
+/// `sum_i a_i b_i` in fixed width (`None`: does not fit).
+pub fn fx_dot(a: &[Fx], b: &[Fx]) -> Option<Fx> {
+    let mut acc = Fx::ZERO;
+    for (x, y) in a.iter().zip(b) {
+        if !acc.add_mul(x, y, false) {
+            return None;
+        }
+    }
+    Some(acc)
+}

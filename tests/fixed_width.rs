@@ -1,0 +1,239 @@
+//! The fixed-width fast paths of the exact kernels (`src/exact/fixed.rs`,
+//! issue 14) against plain `BigInt` arithmetic: every `Fx` operation is
+//! exact or refuses, and every kernel with a fast path returns exactly
+//! what the `BigInt` computation returns, also where the fast path
+//! overflows and falls back (values near and past 2^512).
+
+#![allow(clippy::needless_range_loop)] // index loops mirror the formulas
+
+use hvcert::checker::patterns::{row_status, row_status_fixed};
+use hvcert::exact::dyadic::{DMat, DVec};
+use hvcert::exact::fixed::{Fx, LIMBS};
+use num_bigint::{BigInt, Sign};
+use num_traits::{One, Zero};
+use proptest::prelude::*;
+
+const BOUND_BITS: u64 = 64 * LIMBS as u64;
+
+/// Integers of every size up to a little past the fixed width, with extra
+/// weight on the edges: 0, +-1, +-(2^b - 1), +-2^b around 64-bit limbs and
+/// the 512-bit bound.
+fn big() -> impl Strategy<Value = BigInt> {
+    let edge = (
+        prop::sample::select(vec![
+            0u64, 1, 63, 64, 65, 127, 128, 255, 256, 448, 511, 512, 513,
+        ]),
+        -1i64..=1,
+        any::<bool>(),
+    )
+        .prop_map(|(b, off, neg)| {
+            let v = (BigInt::one() << b as usize) + BigInt::from(off);
+            if neg {
+                -v
+            } else {
+                v
+            }
+        });
+    let random = (prop::collection::vec(any::<u32>(), 0..18), any::<bool>())
+        .prop_map(|(d, neg)| BigInt::from_slice(if neg { Sign::Minus } else { Sign::Plus }, &d));
+    prop_oneof![edge, random.clone(), random]
+}
+
+/// Small integers (most kernels' inputs), and some large ones.
+fn entry() -> impl Strategy<Value = BigInt> {
+    prop_oneof![
+        3 => (-1000i64..1000).prop_map(BigInt::from),
+        3 => (prop::collection::vec(any::<u32>(), 0..8), any::<bool>()).prop_map(|(d, n)| {
+            BigInt::from_slice(if n { Sign::Minus } else { Sign::Plus }, &d)
+        }),
+        1 => big(),
+    ]
+}
+
+fn fits(v: &BigInt) -> bool {
+    v.bits() <= BOUND_BITS
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn conversion_round_trips(a in big()) {
+        match Fx::from_big(&a) {
+            Some(f) => {
+                prop_assert!(fits(&a));
+                prop_assert_eq!(f.to_big(), a.clone());
+                prop_assert_eq!(f.sign(), a.sign());
+                prop_assert_eq!(f.is_zero(), a.is_zero());
+                prop_assert_eq!(f.negated().to_big(), -a);
+            }
+            None => prop_assert!(!fits(&a)),
+        }
+    }
+
+    #[test]
+    fn operations_are_exact_or_refuse(a in big(), b in big(), c in big(), sub in any::<bool>()) {
+        let (Some(fa), Some(fb), Some(fc)) = (Fx::from_big(&a), Fx::from_big(&b), Fx::from_big(&c)) else {
+            return Ok(());
+        };
+        let sum = &a + &b;
+        match fa.checked_add(&fb) {
+            Some(s) => prop_assert_eq!(s.to_big(), sum.clone()),
+            None => prop_assert!(!fits(&sum)),
+        }
+        let diff = &a - &b;
+        match fa.checked_sub(&fb) {
+            Some(s) => prop_assert_eq!(s.to_big(), diff.clone()),
+            None => prop_assert!(!fits(&diff)),
+        }
+        let prod = &a * &b;
+        match fa.checked_mul(&fb) {
+            Some(s) => prop_assert_eq!(s.to_big(), prod.clone()),
+            None => prop_assert!(!fits(&prod)),
+        }
+        // c +- a b: may refuse only when the product or the result does
+        // not fit.
+        let want = if sub { &c - &prod } else { &c + &prod };
+        let mut acc = fc;
+        if acc.add_mul(&fa, &fb, sub) {
+            prop_assert_eq!(acc.to_big(), want);
+        } else {
+            prop_assert!(!fits(&prod) || !fits(&want));
+        }
+    }
+
+    #[test]
+    fn sums_of_products_match(terms in prop::collection::vec((big(), big(), any::<bool>()), 1..12)) {
+        let mut acc = Fx::ZERO;
+        let mut exact = BigInt::zero();
+        let mut ok = true;
+        for (a, b, sub) in &terms {
+            let p = a * b;
+            exact = if *sub { exact - &p } else { exact + &p };
+            if ok {
+                match (Fx::from_big(a), Fx::from_big(b)) {
+                    (Some(fa), Some(fb)) => {
+                        ok = acc.add_mul(&fa, &fb, *sub);
+                        if ok {
+                            prop_assert_eq!(acc.to_big(), exact.clone());
+                        } else {
+                            prop_assert!(!fits(&p) || !fits(&exact));
+                        }
+                    }
+                    _ => ok = false,
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn matrix_kernels_match_bigint(
+        (r, c, n) in (1usize..6, 1usize..6, 1usize..5),
+        seed in prop::collection::vec(entry(), 72),
+        keep in prop::collection::vec(any::<bool>(), 6),
+        e1 in -80i64..80,
+        e2 in -80i64..80,
+    ) {
+        let a = DMat { rows: r, cols: c, num: seed[..r * c].to_vec(), exp: e1 };
+        let b = DMat { rows: c, cols: n, num: seed[36 - c * n..36].to_vec(), exp: e2 };
+        let v = DVec { num: seed[36..36 + r].to_vec(), exp: e2 };
+        let w = DVec { num: seed[42..42 + c].to_vec(), exp: e2 };
+        // Row-masked, inner-masked and plain products.
+        let rows_keep = &keep[..r];
+        let inner_keep = &keep[..c];
+        let naive = |rk: Option<&[bool]>, ik: Option<&[bool]>| -> Vec<BigInt> {
+            let mut out = vec![BigInt::zero(); r * n];
+            for i in 0..r {
+                if rk.is_some_and(|k| !k[i]) { continue; }
+                for l in 0..c {
+                    if ik.is_some_and(|k| !k[l]) { continue; }
+                    for j in 0..n {
+                        out[i * n + j] += &a.num[i * c + l] * &b.num[l * n + j];
+                    }
+                }
+            }
+            out
+        };
+        let m = a.mul_masked(&b, Some(rows_keep));
+        prop_assert_eq!((m.rows, m.cols, m.exp), (r, n, e1 + e2));
+        prop_assert_eq!(m.num, naive(Some(rows_keep), None));
+        let m = a.mul_masked(&b, None);
+        prop_assert_eq!(m.num, naive(None, None));
+        let m = a.mul_inner_masked(&b, inner_keep);
+        prop_assert_eq!(m.num, naive(None, Some(inner_keep)));
+        // A^T D v.
+        let t = a.tr_mul_vec_rows(&v, Some(rows_keep));
+        let mut want = vec![BigInt::zero(); c];
+        for i in 0..r {
+            if !rows_keep[i] { continue; }
+            for j in 0..c { want[j] += &a.num[i * c + j] * &v.num[i]; }
+        }
+        prop_assert_eq!(t.exp, e1 + e2);
+        prop_assert_eq!(t.num, want);
+        // A w.
+        let mv = a.mul_vec(&w);
+        let want: Vec<BigInt> = (0..r)
+            .map(|i| (0..c).map(|j| &a.num[i * c + j] * &w.num[j]).sum())
+            .collect();
+        prop_assert_eq!(mv.num, want);
+        // A^T D A.
+        let g = a.gram_rows(Some(rows_keep));
+        let mut want = vec![BigInt::zero(); c * c];
+        for i in 0..r {
+            if !rows_keep[i] { continue; }
+            for x in 0..c { for y in 0..c { want[x * c + y] += &a.num[i * c + x] * &a.num[i * c + y]; } }
+        }
+        prop_assert_eq!(g.exp, 2 * e1);
+        prop_assert_eq!(g.num, want);
+    }
+
+    #[test]
+    fn sign_tests_match_bigint(
+        row in prop::collection::vec(entry(), 1..7),
+        corners in prop::collection::vec(prop::collection::vec(entry(), 6), 0..9),
+    ) {
+        let corners: Vec<Vec<BigInt>> = corners.into_iter().map(|c| c[..row.len()].to_vec()).collect();
+        let exact = row_status(&row, &corners);
+        if let Some(fc) = corners.iter().map(|c| c.iter().map(Fx::from_big).collect::<Option<Vec<_>>>()).collect::<Option<Vec<_>>>() {
+            if let Some(st) = row_status_fixed(&row, &fc) {
+                prop_assert_eq!(st, exact);
+            } else {
+                // Refused: some entry, product or sum does not fit.
+                let big = row.iter().any(|x| !fits(x))
+                    || corners.iter().any(|c| {
+                        let mut acc = BigInt::zero();
+                        row.iter().zip(c).any(|(a, b)| {
+                            let p = a * b;
+                            acc += &p;
+                            !fits(&p) || !fits(&acc)
+                        })
+                    });
+                prop_assert!(big, "fast path refused a computation that fits");
+            }
+        }
+    }
+}
+
+#[test]
+fn sign_tests_on_a_cancelling_row() {
+    // <row, c> = 0 exactly at one corner: free, also with huge entries.
+    let huge = BigInt::one() << 300usize;
+    let row = vec![huge.clone(), -huge.clone(), BigInt::from(1)];
+    let corners = vec![
+        vec![BigInt::from(3), BigInt::from(3), BigInt::from(0)],
+        vec![BigInt::from(4), BigInt::from(3), BigInt::from(1)],
+    ];
+    let fc: Vec<Vec<Fx>> = corners
+        .iter()
+        .map(|c| c.iter().map(|v| Fx::from_big(v).unwrap()).collect())
+        .collect();
+    assert_eq!(row_status(&row, &corners), None);
+    assert_eq!(row_status_fixed(&row, &fc), Some(None));
+    let corners = vec![vec![BigInt::from(4), BigInt::from(3), BigInt::from(1)]];
+    let fc: Vec<Vec<Fx>> = vec![corners[0]
+        .iter()
+        .map(|v| Fx::from_big(v).unwrap())
+        .collect()];
+    assert_eq!(row_status(&row, &corners), Some(true));
+    assert_eq!(row_status_fixed(&row, &fc), Some(Some(true)));
+}
