@@ -6,7 +6,8 @@
 
 #![allow(clippy::needless_range_loop)] // index loops mirror the formulas
 
-use hvcert::checker::patterns::{row_status, row_status_fixed};
+use hvcert::checker::patterns::{rank_one_updates, row_status, row_status_fixed};
+use hvcert::checker::rules::column_times;
 use hvcert::exact::dyadic::{DMat, DVec};
 use hvcert::exact::fixed::{Fx, LIMBS};
 use num_bigint::{BigInt, Sign};
@@ -185,6 +186,40 @@ proptest! {
         }
         prop_assert_eq!(g.exp, 2 * e1);
         prop_assert_eq!(g.num, want);
+    }
+
+    #[test]
+    fn rank_one_updates_and_columns_match_bigint(
+        (r, c, n) in (1usize..6, 1usize..7, 1usize..4),
+        seed in prop::collection::vec(entry(), 96),
+        was in prop::collection::vec(any::<bool>(), 6),
+        now in prop::collection::vec(any::<bool>(), 6),
+    ) {
+        // m (r x n), w (r x c), rows (c x n).
+        let m = DMat { rows: r, cols: n, num: seed[..r * n].to_vec(), exp: -3 };
+        let w = DMat { rows: r, cols: c, num: seed[24..24 + r * c].to_vec(), exp: 1 };
+        let rows = DMat { rows: c, cols: n, num: seed[60..60 + c * n].to_vec(), exp: -4 };
+        let (was, now) = (&was[..c], &now[..c]);
+        let got = rank_one_updates(&m, &w, &rows, was, now);
+        let mut want = m.num.clone();
+        for u in 0..c {
+            if was[u] == now[u] { continue; }
+            for j in 0..r {
+                for x in 0..n {
+                    let t = &w.num[j * c + u] * &rows.num[u * n + x];
+                    if now[u] { want[j * n + x] += t } else { want[j * n + x] -= t }
+                }
+            }
+        }
+        prop_assert_eq!((got.rows, got.cols, got.exp), (r, n, -3));
+        prop_assert_eq!(got.num, want);
+        // M^T a_u for M = rows^T-shaped (r x n) and a = w.
+        for u in 0..c {
+            let want: Vec<BigInt> = (0..n)
+                .map(|x| (0..r).map(|i| &w.num[i * c + u] * &m.num[i * n + x]).sum())
+                .collect();
+            prop_assert_eq!(column_times(&w, u, &m), want);
+        }
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub struct FreeNeuron {
 type RowBase = (Vec<bool>, Arc<DMat>);
 
 /// Last-layer bits and `M = A D_d R_d` of a computed pattern.
-type Base = (Vec<bool>, DMat);
+type Base = (Vec<bool>, Arc<DMat>);
 
 /// Neuron statuses on a box, per choice of bits of the earlier layers.
 #[derive(Clone, Debug, Default)]
@@ -161,28 +161,7 @@ impl<'a> Engine<'a> {
                 .cloned();
             let r = match base {
                 Some((b, m)) if b.iter().zip(bits).filter(|(x, y)| x != y).count() <= MAX_FLIPS => {
-                    let mut m = (*m).clone();
-                    for (u, (&was, &now)) in b.iter().zip(bits).enumerate() {
-                        if was == now {
-                            continue;
-                        }
-                        let ru = prev.row(u);
-                        for j in 0..w.rows {
-                            let wju = &w.num[j * w.cols + u];
-                            if wju.is_zero() {
-                                continue;
-                            }
-                            for (c, rc) in ru.iter().enumerate() {
-                                let t = wju * rc;
-                                if now {
-                                    m.num[j * m.cols + c] += t;
-                                } else {
-                                    m.num[j * m.cols + c] -= t;
-                                }
-                            }
-                        }
-                    }
-                    m
+                    rank_one_updates(&m, w, &prev, &b, bits)
                 }
                 _ => w.mul_masked(&prev.mask_rows(bits), None),
             };
@@ -397,7 +376,7 @@ impl<'a> Engine<'a> {
 
     /// `M = A Lambda_P` of a pattern (`None` for `A = I`), by rank-one
     /// updates from the last one computed under the same earlier bits.
-    pub fn measurement(&self, p: &Pattern) -> Option<DMat> {
+    pub fn measurement(&self, p: &Pattern) -> Option<Arc<DMat>> {
         let a = self.net.a.as_ref()?;
         let d = self.net.depth();
         let rows = self.layer_rows(&p.bits[..d - 1]);
@@ -428,7 +407,7 @@ impl<'a> Engine<'a> {
         prefix: &[Vec<bool>],
         rows: &DMat,
         last: &[bool],
-    ) -> DMat {
+    ) -> Arc<DMat> {
         // A from-scratch product costs about as much as one flip per
         // last-layer neuron that is on (hundreds); updates stay cheaper far
         // beyond 32 flips (k = 3 reference: verify 103 s -> 97 s).
@@ -436,30 +415,9 @@ impl<'a> Engine<'a> {
         let base = self.bases.lock().expect("cache lock").get(prefix).cloned();
         let m = match base {
             Some(b) if b.0.iter().zip(last).filter(|(x, y)| x != y).count() <= MAX_FLIPS => {
-                let mut m = b.1.clone();
-                for (j, (&was, &now)) in b.0.iter().zip(last).enumerate() {
-                    if was == now {
-                        continue;
-                    }
-                    let r = rows.row(j);
-                    for i in 0..a.rows {
-                        let aij = &a.num[i * a.cols + j];
-                        if aij.is_zero() {
-                            continue;
-                        }
-                        for (c, rc) in r.iter().enumerate() {
-                            let t = aij * rc;
-                            if now {
-                                m.num[i * m.cols + c] += t;
-                            } else {
-                                m.num[i * m.cols + c] -= t;
-                            }
-                        }
-                    }
-                }
-                m
+                Arc::new(rank_one_updates(&b.1, a, rows, &b.0, last))
             }
-            _ => a.mul_inner_masked(rows, last),
+            _ => Arc::new(a.mul_inner_masked(rows, last)),
         };
         let max = entries_within(dmat_bytes(&m), ROWS_CACHE_MAX);
         insert_bounded(
@@ -525,6 +483,71 @@ fn insert_bounded<K: std::hash::Hash + Eq, V>(
         c.clear();
     }
     c.insert(key, value);
+}
+
+/// `m + sum_u ±(column u of w)(row u of r)^T` over the bits `u` that differ
+/// between `was` and `now` (`+` where the bit is now on): `W D' R` from
+/// `m = W D R` (the same exponents). Fixed width first, `BigInt` where that
+/// does not fit.
+pub fn rank_one_updates(m: &DMat, w: &DMat, r: &DMat, was: &[bool], now: &[bool]) -> DMat {
+    if let Some(num) = rank_one_fixed(m, w, r, was, now) {
+        return DMat {
+            rows: m.rows,
+            cols: m.cols,
+            num,
+            exp: m.exp,
+        };
+    }
+    let mut m = m.clone();
+    for (u, (&was, &now)) in was.iter().zip(now).enumerate() {
+        if was == now {
+            continue;
+        }
+        let ru = r.row(u);
+        for j in 0..w.rows {
+            let wju = &w.num[j * w.cols + u];
+            if wju.is_zero() {
+                continue;
+            }
+            for (c, rc) in ru.iter().enumerate() {
+                let t = wju * rc;
+                if now {
+                    m.num[j * m.cols + c] += t;
+                } else {
+                    m.num[j * m.cols + c] -= t;
+                }
+            }
+        }
+    }
+    m
+}
+
+/// [`rank_one_updates`]' integers in fixed width (`None`: something does
+/// not fit).
+fn rank_one_fixed(m: &DMat, w: &DMat, r: &DMat, was: &[bool], now: &[bool]) -> Option<Vec<BigInt>> {
+    let mut acc = fx_all(&m.num)?;
+    let mut ru = vec![Fx::ZERO; r.cols];
+    for (u, (&was, &now)) in was.iter().zip(now).enumerate() {
+        if was == now {
+            continue;
+        }
+        for (x, v) in ru.iter_mut().zip(r.row(u)) {
+            *x = Fx::from_big(v)?;
+        }
+        for j in 0..w.rows {
+            let wju = &w.num[j * w.cols + u];
+            if wju.is_zero() {
+                continue;
+            }
+            let wju = Fx::from_big(wju)?;
+            for (s, rc) in acc[j * m.cols..].iter_mut().zip(&ru) {
+                if !s.add_mul(&wju, rc, !now) {
+                    return None;
+                }
+            }
+        }
+    }
+    Some(acc.iter().map(Fx::to_big).collect())
 }
 
 /// The status of a neuron with pre-activation row `row` on the cone over

@@ -14,6 +14,7 @@ use super::geometry::{linear_range, product_min, quadratic_positive, Cell, Exclu
 use super::patterns::{mat_vec, Branch, CellPatterns, Engine, Quadratic, Statuses};
 use crate::exact::dyadic::{determinant, dyadic_dot, DMat, Dyadic};
 use crate::exact::eval::Pattern;
+use crate::exact::fixed::Fx;
 use crate::format::certificate::Ball;
 
 /// Most patterns the Pairs rule examines on one cell (pairs grow as the square).
@@ -444,6 +445,42 @@ pub struct Context<'a> {
     pub stationary: &'a [Vec<BigRational>],
 }
 
+/// `M^T a_u` (column `u` of `A`), integers only (exponents are the
+/// caller's): fixed width first, `BigInt` where that does not fit.
+pub fn column_times(a: &DMat, u: usize, m: &DMat) -> Vec<BigInt> {
+    if let Some(v) = column_times_fixed(a, u, m) {
+        return v;
+    }
+    let mut acc = vec![BigInt::zero(); m.cols];
+    for i in 0..a.rows {
+        let aiu = &a.num[i * a.cols + u];
+        if aiu.is_zero() {
+            continue;
+        }
+        for (o, mi) in acc.iter_mut().zip(m.row(i)) {
+            *o += aiu * mi;
+        }
+    }
+    acc
+}
+
+fn column_times_fixed(a: &DMat, u: usize, m: &DMat) -> Option<Vec<BigInt>> {
+    let mut acc = vec![Fx::ZERO; m.cols];
+    for i in 0..a.rows {
+        let aiu = &a.num[i * a.cols + u];
+        if aiu.is_zero() {
+            continue;
+        }
+        let aiu = Fx::from_big(aiu)?;
+        for (o, mi) in acc.iter_mut().zip(m.row(i)) {
+            if !o.add_mul(&aiu, &Fx::from_big(mi)?, false) {
+                return None;
+            }
+        }
+    }
+    Some(acc.iter().map(Fx::to_big).collect())
+}
+
 fn vec_str(v: &[BigRational]) -> String {
     let parts: Vec<String> = v.iter().map(|x| x.to_string()).collect();
     format!("({})", parts.join(", "))
@@ -860,7 +897,6 @@ impl Context<'_> {
     /// `A != I` the vectors `m_u = M_b^T a_u` and the coupling bounds.
     fn branch_terms(&self, cell: &Cell, br: &Branch) -> BranchTerms {
         let engine = self.engine;
-        let k = cell.k();
         let zero = Dyadic::zero();
         let rows = &br.rows;
         let free: Vec<usize> = br.free().collect();
@@ -881,16 +917,7 @@ impl Context<'_> {
             // m_u = M_b^T a_u (= sum_{j on in P_b} (a_j^T a_u) r_j).
             let m = engine.measurement(&br.base_pattern()).expect("A != I");
             for &u in &free {
-                let mut acc = vec![BigInt::zero(); k];
-                for i in 0..amat.rows {
-                    let aiu = &amat.num[i * amat.cols + u];
-                    if aiu.is_zero() {
-                        continue;
-                    }
-                    for (o, mi) in acc.iter_mut().zip(m.row(i)) {
-                        *o += aiu * mi;
-                    }
-                }
+                let acc = column_times(amat, u, &m);
                 mu.push(
                     acc.into_iter()
                         .map(|num| Dyadic {
