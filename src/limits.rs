@@ -55,7 +55,12 @@ fn die_out_of_memory() -> ! {
 
 fn added(size: usize) {
     let now = ALLOCATED.fetch_add(size, Ordering::Relaxed) + size;
-    PEAK.fetch_max(now, Ordering::Relaxed);
+    // A plain load first: the read-modify-write (a compare-exchange loop)
+    // only when the peak may rise (PEAK never decreases, so skipping it
+    // when `now` is not above a value already read changes nothing).
+    if now > PEAK.load(Ordering::Relaxed) {
+        PEAK.fetch_max(now, Ordering::Relaxed);
+    }
 }
 
 // SAFETY: every call is forwarded to `System` with the same layout; the

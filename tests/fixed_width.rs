@@ -6,7 +6,9 @@
 
 #![allow(clippy::needless_range_loop)] // index loops mirror the formulas
 
-use hvcert::checker::patterns::{rank_one_updates, row_status, row_status_fixed};
+use hvcert::checker::patterns::{
+    gram_column_big, gram_column_fixed, rank_one_updates, row_status, row_status_fixed,
+};
 use hvcert::checker::rules::column_times;
 use hvcert::exact::dyadic::{DMat, DVec};
 use hvcert::exact::fixed::{Fx, LIMBS};
@@ -213,6 +215,16 @@ proptest! {
         }
         prop_assert_eq!((got.rows, got.cols, got.exp), (r, n, -3));
         prop_assert_eq!(got.num, want);
+        // Columns of w^T w.
+        for u in 0..c {
+            let want: Vec<BigInt> = (0..c)
+                .map(|v| (0..r).map(|i| &w.num[i * c + v] * &w.num[i * c + u]).sum())
+                .collect();
+            prop_assert_eq!(gram_column_big(&w, u), want.clone());
+            if let Some(f) = gram_column_fixed(&w, u) {
+                prop_assert_eq!(f, want);
+            }
+        }
         // M^T a_u for M = rows^T-shaped (r x n) and a = w.
         for u in 0..c {
             let want: Vec<BigInt> = (0..n)

@@ -387,17 +387,43 @@ impl<'a> Engine<'a> {
     /// `A = I`).
     pub fn gram_column(&self, u: usize) -> Option<&[BigInt]> {
         let a = self.net.a.as_ref()?;
-        Some(self.gram_columns[u].get_or_init(|| {
-            (0..a.cols)
-                .map(|v| {
-                    (0..a.rows)
-                        .map(|i| &a.num[i * a.cols + v] * &a.num[i * a.cols + u])
-                        .sum()
-                })
-                .collect()
-        }))
+        Some(
+            self.gram_columns[u]
+                .get_or_init(|| gram_column_fixed(a, u).unwrap_or_else(|| gram_column_big(a, u))),
+        )
     }
+}
 
+/// Column `u` of `A^T A` in integers, with `BigInt`.
+pub fn gram_column_big(a: &DMat, u: usize) -> Vec<BigInt> {
+    (0..a.cols)
+        .map(|v| {
+            (0..a.rows)
+                .map(|i| &a.num[i * a.cols + v] * &a.num[i * a.cols + u])
+                .sum()
+        })
+        .collect()
+}
+
+/// [`gram_column_big`] in fixed width (`None`: something does not fit).
+pub fn gram_column_fixed(a: &DMat, u: usize) -> Option<Vec<BigInt>> {
+    let col: Vec<Fx> = (0..a.rows)
+        .map(|i| Fx::from_big(&a.num[i * a.cols + u]))
+        .collect::<Option<_>>()?;
+    let mut out = Vec::with_capacity(a.cols);
+    for v in 0..a.cols {
+        let mut acc = Fx::ZERO;
+        for (i, aiu) in col.iter().enumerate() {
+            if !acc.add_mul(&Fx::from_big(&a.num[i * a.cols + v])?, aiu, false) {
+                return None;
+            }
+        }
+        out.push(acc.to_big());
+    }
+    Some(out)
+}
+
+impl<'a> Engine<'a> {
     /// `M = A D R` for last-layer bits `last`: from scratch, or from the
     /// base of the same prefix by one rank-one update per differing bit,
     /// `M += ±(column j of A)(row j of R)^T` (exact integers, same exponent).
