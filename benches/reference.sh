@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin certify --bin verify
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-printf '%-22s %-8s %-9s %-9s %7s %7s %6s %6s %6s %7s %5s %5s %9s %9s %10s %s\n' \
-    network verdict eps1 eps2 region crease cone pairs excl undec zero depth certify_s verify_s cert_bytes \
+printf '%-22s %-8s %-9s %-9s %7s %7s %6s %6s %6s %7s %5s %5s %9s %9s %6s %10s %s\n' \
+    network verdict eps1 eps2 region crease cone pairs excl undec zero depth certify_s verify_s v/c cert_bytes \
     'cone_tiers(b64 proved+failed/mpfr/exact)'
 for net in certificates/*.bin; do
     name=$(basename "$net" .bin)
@@ -33,7 +33,7 @@ cells = v.get("cells", {})
 print(f"{name:<22} {v.get('verdict', v['status']):<8} {dec(c['eps_x_star']):<9} {dec(c['eps_rho']):<9} "
       f"{cells.get('region', 0):>7} {cells.get('crease', 0):>7} {cells.get('cone', 0):>6} {cells.get('pairs', 0):>6} {cells.get('excluded', 0):>6} "
       f"{cells.get('undecided', 0):>7} {cells.get('zero', 0):>5} {c['max_depth']:>5} {c['certify_seconds']:>9.2f} "
-      f"{v.get('seconds', float('nan')):>9.2f} {os.path.getsize(cert):>10} "
+      f"{v.get('seconds', float('nan')):>9.2f} {v.get('seconds', float('nan')) / c['certify_seconds']:>6.2f} {os.path.getsize(cert):>10} "
       + "/".join(f"{t['proved']}+{t['failed']}" for t in (c['cone_tiers'][k] for k in ('binary64', 'mpfr', 'exact'))))
 PY
 done
