@@ -42,3 +42,31 @@ fn time_limit_bounds_the_whole_search() {
         assert!(secs < limit.as_secs_f64() + 1.0, "seed {seed}: {secs} s");
     }
 }
+
+/// `certify plan --time-limit` bounds the pilot search: on the `k = 3`
+/// reference (a pilot of about a minute) a 1 s limit ends the command
+/// within seconds, and the plan it writes is usable (it tiles the faces and
+/// says the pilot stopped).
+#[test]
+fn plan_time_limit_bounds_the_pilot() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let net =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("certificates/k3-50-500-m100.bin");
+    let start = std::time::Instant::now();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_certify"))
+        .args(["plan", "--net"])
+        .arg(&net)
+        .args(["--shards", "8", "--time-limit", "1", "--quiet", "--out"])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("the pilot stopped"), "{stdout}");
+    assert!(secs < 15.0, "plan took {secs} s with --time-limit 1");
+    let loaded = hvcert::certifier::shard::read_plan(&plan).unwrap();
+    assert_eq!(loaded.plan.shards, 8);
+    assert!(loaded.plan.pilot.contains_key("stopped"));
+}

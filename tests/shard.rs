@@ -152,6 +152,13 @@ fn k2_shards_merge_to_the_one_machine_certificate() {
         assert_eq!(o.code, 0, "{shards} shards: {}", o.stderr);
         assert!(o.stdout.contains("self-check VERIFIED"), "{}", o.stdout);
         assert_eq!(verified(&merged), one, "{shards} shards");
+        // The very trees of one machine, not just its radii: the search
+        // decides the same units whatever the plan deals out.
+        let faces = |p: &Path| json(&std::fs::read_to_string(p).unwrap())["cover"]["faces"].clone();
+        assert!(
+            faces(&merged) == faces(&dir.path().join("single.cert.json")),
+            "{shards} shards: the merged trees differ from one machine's"
+        );
         // An ordinary certificate: no shard field, whole faces.
         let text = std::fs::read_to_string(&merged).unwrap();
         let c = json(&text);
@@ -162,6 +169,43 @@ fn k2_shards_merge_to_the_one_machine_certificate() {
             .iter()
             .all(|f| f.get("path").is_none()));
     }
+}
+
+/// One machine makes the same certificate with 1, 2 and 3 threads (the
+/// sharpest mode prunes each unit with its own level, and the rounds at a
+/// fixed one): not only the radii, the very trees; and they are the shipped
+/// certificate's.
+#[test]
+fn one_machine_trees_do_not_depend_on_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = shipped("k2-20-100-m50.bin");
+    let cover = |threads: &str| {
+        let out = dir.path().join(format!("t{threads}.cert.json"));
+        let o = certify(&[
+            "--net",
+            s(&net),
+            "--out",
+            s(&out),
+            "--quiet",
+            "--no-verify",
+            "--threads",
+            threads,
+        ]);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        json(&std::fs::read_to_string(&out).unwrap())["cover"].clone()
+    };
+    let one = cover("1");
+    assert!(one == cover("2"), "1 and 2 threads: different trees");
+    assert!(one == cover("3"), "1 and 3 threads: different trees");
+    // And the shipped certificate is exactly what this build makes (after a
+    // change to the search: scripts/regenerate-certificates.sh).
+    let shipped_cover = json(&std::fs::read_to_string(shipped("k2-20-100-m50.cert.json")).unwrap())
+        ["cover"]
+        .clone();
+    assert!(
+        one == shipped_cover,
+        "certify no longer makes the shipped k2-20-100-m50 certificate: run scripts/regenerate-certificates.sh"
+    );
 }
 
 /// The case that needed the merge to run the refinement rounds over the
@@ -369,6 +413,42 @@ fn shard_arguments_are_checked() {
     assert_eq!(o.code, 2);
     assert_eq!(o.stderr.lines().count(), 1, "{}", o.stderr);
     assert!(!d.join("x.cert.json").exists());
+    // A plan that tiles the faces with parts deeper than the search's units
+    // (a part of a unit would make trees one machine does not make).
+    let mut p = json(&std::fs::read_to_string(&plan).unwrap());
+    let parts = p["parts"].as_array_mut().unwrap();
+    let first = parts.remove(0);
+    let deep = hvcert::certifier::search::unit_depth(2) + 1;
+    let mut paths = vec![first["path"].as_str().unwrap().to_string()];
+    while paths[0].len() < deep {
+        paths = paths
+            .into_iter()
+            .flat_map(|q| [format!("{q}0"), format!("{q}1")])
+            .collect();
+    }
+    for q in paths {
+        let mut part = first.clone();
+        part["path"] = q.into();
+        parts.push(part);
+    }
+    std::fs::write(&bad, serde_json::to_string(&p).unwrap()).unwrap();
+    let o = certify(&[
+        "--net",
+        s(&net),
+        "--plan",
+        s(&bad),
+        "--shard",
+        "0/2",
+        "--out",
+        s(&d.join("x.cert.json")),
+    ]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("deeper than the search's units"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.stderr.lines().count(), 1, "{}", o.stderr);
 }
 
 /// The format's rules for parts (`cover.faces[].path`), read through

@@ -368,6 +368,10 @@ struct PlanArgs {
     /// The shards' resolution (the pilot uses 4x this).
     #[arg(long, default_value = "1/512", allow_hyphen_values = true)]
     resolution: String,
+    /// Stop the pilot search after this many seconds: the plan is still
+    /// written (its parts tile the faces), with rougher cost estimates.
+    #[arg(long, allow_hyphen_values = true)]
+    time_limit: Option<f64>,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -775,6 +779,8 @@ fn run_plan(a: &PlanArgs) -> Result<(), String> {
         return Err("--resolution: must be > 0".into());
     }
     threads_arg(a.threads)?;
+    let time_limit = time_limit_arg(a.time_limit)?;
+    let plan_start = std::time::Instant::now();
     let loaded = read_network_file(&a.net).map_err(|e| e.to_string())?;
     cli::check_output_path(&a.out)?;
     cli::refuse_overwriting_inputs(&a.out, &[&a.net])?;
@@ -790,13 +796,16 @@ fn run_plan(a: &PlanArgs) -> Result<(), String> {
         parts: None,
         resume: None,
         // The pilot stays under the default memory bound, as `certify`
-        // does (past it the pilot stops: its estimates are rougher).
-        budget: Budget::new(None, Some(limits::DEFAULT_MAX_MEMORY)),
+        // does, and under --time-limit from the start of the command (past
+        // either it stops: its estimates are rougher).
+        budget: Budget {
+            deadline: time_limit.and_then(|t| plan_start.checked_add(t)),
+            max_bytes: Some(limits::DEFAULT_MAX_MEMORY),
+        },
     };
     limits::set_hard_limit(Some(limits::DEFAULT_MAX_MEMORY));
     let progress = Progress::default();
     let show = !a.quiet && std::io::stderr().is_terminal();
-    let plan_start = std::time::Instant::now();
     let plan = std::thread::scope(|scope| {
         if show {
             scope.spawn(|| progress_display(&progress));
@@ -808,8 +817,15 @@ fn run_plan(a: &PlanArgs) -> Result<(), String> {
     let text = plan.to_json();
     cli::write_atomically(&a.out, text.as_bytes())?;
     let est = |key: &str| plan.pilot.get(key).map_or("?".into(), |v| v.to_string());
+    let stopped = match plan.pilot.get("stopped") {
+        Some(why) => format!(
+            " (the pilot stopped: {}; rougher estimates)",
+            why.as_str().unwrap_or("?")
+        ),
+        None => String::new(),
+    };
     print_out(&format!(
-        "plan         {} ({} shards, {} parts, sha256 {})\npilot        {} nodes at resolution {}, {:.1} s; estimated largest shard / mean = {}\nrun          certify --net {} --plan {} --shard I/{} (I = 0..{}), then certify merge\n",
+        "plan         {} ({} shards, {} parts, sha256 {})\npilot        {} nodes at resolution {}, {:.1} s; estimated largest shard / mean = {}{stopped}\nrun          certify --net {} --plan {} --shard I/{} (I = 0..{}), then certify merge\n",
         a.out.display(),
         plan.shards,
         plan.parts.len(),

@@ -310,14 +310,27 @@ struct Search<'a> {
 /// left undecided without trying the rules or refining it. The test runs in
 /// binary64 and only steers the search: the radii and the Excluded leaves
 /// are computed exactly afterwards from every undecided cell.
+///
+/// The level `L` is never shared between tasks, so that the trees do not
+/// depend on the order of the search (threads, shards): the first pass
+/// decides each unit ([`unit_depth`]) alone, depth first, with its own level
+/// that starts at 0 and grows with the unit's undecided cells; a refinement
+/// round prunes at the fixed level that the cells it does not re-open set.
 struct Pruning {
     x_star: Vec<f64>,
     /// `-rho x*` at the middle of the rho enclosure.
     minus_rho_x_star: Vec<f64>,
     norm2: f64,
-    /// `(L1, L2)`: squared radii relative to `|x*|^2` forced so far.
-    forced: Mutex<(f64, f64)>,
 }
+
+/// `(L1, L2)`: squared radii relative to `|x*|^2`, per ball.
+type Level = (f64, f64);
+
+/// The pruning level a task (a unit of the first pass, a cell a round
+/// re-opens) decides its cells with (sharpest mode). It grows with the
+/// task's undecided cells at the resolution, and the task runs depth first
+/// on one thread, so its tree follows from its root and its starting level.
+struct Prune(Level);
 
 fn dyadic_f64(v: &Dyadic) -> f64 {
     use num_traits::ToPrimitive;
@@ -347,9 +360,8 @@ impl Pruning {
     }
 
     /// Whether an undecided cell with these needs would fit in the radii
-    /// already forced (by the same ball choice as the final assignment).
-    fn covered(&self, (d1, d2): (f64, f64)) -> bool {
-        let (l1, l2) = *self.forced.lock().expect("lock");
+    /// of `level` (by the same ball choice as the final assignment).
+    fn covered((d1, d2): (f64, f64), (l1, l2): Level) -> bool {
         if d1 <= d2 {
             d1 <= l1
         } else {
@@ -357,9 +369,8 @@ impl Pruning {
         }
     }
 
-    /// Records an undecided cell at the resolution.
-    fn force(&self, (d1, d2): (f64, f64)) {
-        let mut f = self.forced.lock().expect("lock");
+    /// Records an undecided cell at the resolution in a task's level.
+    fn force(Prune(f): &mut Prune, (d1, d2): (f64, f64)) {
         if d1 <= d2 {
             f.0 = f.0.max(d1);
         } else {
@@ -559,21 +570,29 @@ impl Search<'_> {
         }
     }
 
-    /// `parent`: the parent cell's neuron statuses (inherited).
-    fn decide(&self, cell: Cell, depth: u32, parent: Option<&Statuses>) -> Node {
+    /// `parent`: the parent cell's neuron statuses (inherited); `prune`:
+    /// the pruning level (sharpest mode only).
+    fn decide(
+        &self,
+        cell: Cell,
+        depth: u32,
+        parent: Option<&Statuses>,
+        mut prune: Option<&mut Prune>,
+    ) -> Node {
         if self.stopped() {
             self.count(Rule::Undecided, depth);
             return Node::Leaf(Rule::Undecided);
         }
-        let needs = if self.sharpest {
-            self.pruning.needs(&cell)
-        } else {
-            None
+        let needs = match &prune {
+            Some(_) => self.pruning.needs(&cell),
+            None => None,
         };
-        if needs.is_some_and(|n| self.pruning.covered(n)) {
-            self.count(Rule::Undecided, depth);
-            self.progress.pruned.fetch_add(1, Ordering::Relaxed);
-            return Node::Leaf(Rule::Undecided);
+        if let (Some(n), Some(p)) = (needs, &prune) {
+            if Pruning::covered(n, p.0) {
+                self.count(Rule::Undecided, depth);
+                self.progress.pruned.fetch_add(1, Ordering::Relaxed);
+                return Node::Leaf(Rule::Undecided);
+            }
         }
         let (branches, statuses) = self.ctx.branches_from(&cell, CONE_BRANCHES, parent);
         let (pats, _) = self.ctx.patterns_from(&cell, PAIRS_TRY, Some(&statuses));
@@ -583,8 +602,8 @@ impl Search<'_> {
             return Node::Leaf(rule);
         }
         if depth >= self.opts.max_depth || self.small(&cell) {
-            if let Some(n) = needs {
-                self.pruning.force(n);
+            if let (Some(n), Some(p)) = (needs, prune.as_deref_mut()) {
+                Pruning::force(p, n);
             }
             self.count(Rule::Undecided, depth);
             return Node::Leaf(Rule::Undecided);
@@ -616,7 +635,7 @@ impl Search<'_> {
         if radial {
             let at = radial_at.expect("radial point");
             let (a, b) = cell.split_radial(&at).expect("inside");
-            let (inner, outer) = self.join(a, b, depth, &statuses);
+            let (inner, outer) = self.join(a, b, depth, &statuses, prune);
             Node::Radial {
                 at: at.to_rational(),
                 inner: Box::new(inner),
@@ -624,7 +643,7 @@ impl Search<'_> {
             }
         } else if let Some(axis) = widest {
             let (a, b) = cell.split(axis);
-            let (lo, hi) = self.join(a, b, depth, &statuses);
+            let (lo, hi) = self.join(a, b, depth, &statuses, prune);
             Node::Split {
                 axis,
                 lo: Box::new(lo),
@@ -637,15 +656,43 @@ impl Search<'_> {
         }
     }
 
-    fn join(&self, a: Cell, b: Cell, depth: u32, st: &Statuses) -> (Node, Node) {
+    /// Decides both halves: in parallel near the root without pruning, else
+    /// depth first with the task's level, farther half first.
+    fn join(
+        &self,
+        a: Cell,
+        b: Cell,
+        depth: u32,
+        st: &Statuses,
+        prune: Option<&mut Prune>,
+    ) -> (Node, Node) {
         let st = Some(st);
-        if depth < PARALLEL_DEPTH {
-            rayon::join(
-                || self.decide(a, depth + 1, st),
-                || self.decide(b, depth + 1, st),
-            )
-        } else {
-            (self.decide(a, depth + 1, st), self.decide(b, depth + 1, st))
+        match prune {
+            Some(p) => {
+                // The half whose undecided cells would force the larger
+                // radius first: the level grows sooner, so more of the other
+                // half is pruned (the final level is the same either way).
+                let reach = |c: &Cell| {
+                    self.pruning
+                        .needs(c)
+                        .map_or(f64::INFINITY, |(d1, d2)| d1.min(d2))
+                };
+                if reach(&b) > reach(&a) {
+                    let hi = self.decide(b, depth + 1, st, Some(&mut *p));
+                    (self.decide(a, depth + 1, st, Some(p)), hi)
+                } else {
+                    let lo = self.decide(a, depth + 1, st, Some(&mut *p));
+                    (lo, self.decide(b, depth + 1, st, Some(p)))
+                }
+            }
+            None if depth < PARALLEL_DEPTH => rayon::join(
+                || self.decide(a, depth + 1, st, None),
+                || self.decide(b, depth + 1, st, None),
+            ),
+            None => (
+                self.decide(a, depth + 1, st, None),
+                self.decide(b, depth + 1, st, None),
+            ),
         }
     }
 
@@ -688,6 +735,52 @@ impl Search<'_> {
             }
             _ => undecided(),
         }
+    }
+}
+
+/// The depth of the units the first pass decides one by one: every search
+/// (one machine, or a shard's parts) starts from the same cells, so that the
+/// trees do not depend on how the faces were dealt out. Deep enough for
+/// plans to balance shards (384 units at `k = 3`) and for the threads to
+/// share the work, shallow enough to cost little (the search halves these
+/// cells anyway).
+pub fn unit_depth(k: usize) -> usize {
+    (3 * k.saturating_sub(1)).min(6)
+}
+
+/// The units (paths from the face's root) of the part at `path`: the part
+/// itself if it is as deep as [`unit_depth`], else its sub-parts there.
+pub fn units_of(k: usize, path: &str) -> Vec<String> {
+    let mut out = vec![path.to_string()];
+    while out[0].len() < unit_depth(k) {
+        out = out
+            .into_iter()
+            .flat_map(|p| [format!("{p}0"), format!("{p}1")])
+            .collect();
+    }
+    out
+}
+
+/// A face's tree from the part at `path` down: the tree in `parts` where it
+/// has one, else the split of [`Cell::part`] (the cell's widest side) over
+/// both halves. The caller checks that `parts` tiles the cell.
+pub(crate) fn graft(
+    parts: &mut BTreeMap<(Face, String), Node>,
+    face: Face,
+    cell: &Cell,
+    path: String,
+) -> Node {
+    if let Some(tree) = parts.remove(&(face, path.clone())) {
+        return tree;
+    }
+    let (axis, _) = cell.widest().expect("a tiled face with k >= 2");
+    let (a, b) = cell.split(axis);
+    let lo = graft(parts, face, &a, format!("{path}0"));
+    let hi = graft(parts, face, &b, format!("{path}1"));
+    Node::Split {
+        axis,
+        lo: Box::new(lo),
+        hi: Box::new(hi),
     }
 }
 
@@ -1040,7 +1133,6 @@ pub fn search(
                 net.target.iter().map(|v| -rho * v).collect()
             },
             norm2: net.target.iter().map(|v| v * v).sum(),
-            forced: Mutex::new((0.0, 0.0)),
         },
     };
 
@@ -1061,6 +1153,28 @@ pub fn search(
     for (_, d) in &roots {
         progress.roots.add(*d);
     }
+    // The first pass decides units ([`unit_depth`]) one by one and grafts
+    // their trees back into the parts: the same trees whether a part is
+    // searched by one machine or by a shard, with any number of threads.
+    let units: Vec<(Face, String)> = parts
+        .iter()
+        .flat_map(|(face, path)| units_of(k, path).into_iter().map(|u| (*face, u)))
+        .collect();
+    let by_units = |decide: &(dyn Fn(Cell, u32) -> Node + Sync)| -> Vec<Node> {
+        let done: Vec<Node> = units
+            .par_iter()
+            .map(|(face, path)| {
+                let cell = Cell::part(*face, k, path).expect("a unit of a face with k >= 2");
+                decide(cell, path.len() as u32)
+            })
+            .collect();
+        let mut done: BTreeMap<(Face, String), Node> = units.iter().cloned().zip(done).collect();
+        roots
+            .iter()
+            .zip(&parts)
+            .map(|((root, _), (face, path))| graft(&mut done, *face, root, path.clone()))
+            .collect()
+    };
     let all_undecided = |trees: &[Node]| {
         let mut cells = Vec::new();
         for ((root, d), tree) in roots.iter().zip(trees) {
@@ -1088,10 +1202,7 @@ pub fn search(
     let zero_start = Instant::now();
     let zero_trees: Vec<Node> = match &resumed {
         Some(r) => r.iter().map(|t| t.1.clone()).collect(),
-        None => roots
-            .par_iter()
-            .map(|(root, d)| s.decide_zero(root.clone(), *d, None))
-            .collect(),
+        None => by_units(&|unit, d| s.decide_zero(unit, d, None)),
     };
     let zero_seconds = zero_start.elapsed().as_secs_f64();
     let mut counterexample = s
@@ -1112,15 +1223,19 @@ pub fn search(
     // 3. (P1).
     let mut rounds = 0u32;
     let mut trees: Vec<Node> = if let Some(r) = resumed {
+        // The shards' first pass counts as this search's (the same round
+        // limit as one machine's).
+        rounds = 1;
         r.into_iter().map(|t| t.0).collect()
     } else if counterexample.is_some() {
         roots.iter().map(|_| Node::Leaf(Rule::Undecided)).collect()
     } else {
         rounds = 1;
-        roots
-            .par_iter()
-            .map(|(root, d)| s.decide(root.clone(), *d, None))
-            .collect()
+        // Sharpest: each unit with its own growing pruning level.
+        by_units(&|unit, d| {
+            let mut prune = Prune((0.0, 0.0));
+            s.decide(unit, d, None, sharpest.then_some(&mut prune))
+        })
     };
 
     // 4. Refinement rounds.
@@ -1218,7 +1333,6 @@ pub fn search(
             if reopen.is_empty() {
                 break;
             }
-            *s.pruning.forced.lock().expect("lock") = kept;
             for (_, d) in &reopen {
                 progress.left_undecided.remove(*d);
             }
@@ -1226,7 +1340,15 @@ pub fn search(
             s.resolution_abs = &s.resolution_abs / BigRational::from_integer(BigInt::from(2));
             let mut new: HashMap<String, Node> = reopen
                 .par_iter()
-                .map(|(c, d)| (c.describe(), s.decide(c.clone(), *d, None)))
+                .map(|(c, d)| {
+                    // Each cell with its own level, from the one the
+                    // cells not re-opened set.
+                    let mut prune = Prune(kept);
+                    (
+                        c.describe(),
+                        s.decide(c.clone(), *d, None, Some(&mut prune)),
+                    )
+                })
                 .collect();
             trees = trees
                 .into_iter()
@@ -1257,7 +1379,7 @@ pub fn search(
             s.resolution_abs = &s.resolution_abs / BigRational::from_integer(BigInt::from(2));
             let mut new: HashMap<String, Node> = reopen
                 .par_iter()
-                .map(|(c, d)| (c.describe(), s.decide(c.clone(), *d, None)))
+                .map(|(c, d)| (c.describe(), s.decide(c.clone(), *d, None, None)))
                 .collect();
             trees = trees
                 .into_iter()

@@ -30,7 +30,7 @@ use num_rational::BigRational;
 use num_traits::{One, Zero};
 use serde::{Deserialize, Serialize};
 
-use crate::certifier::search::{exclude_leaves, search, Options, Progress};
+use crate::certifier::search::{exclude_leaves, graft, search, unit_depth, Options, Progress};
 use crate::checker::geometry::{Cell, Excluded};
 use crate::format::certificate::{
     is_sha256_hex, Ball, CertError, Certificate, ClaimMode, Cover, Face, FaceCover, Node, Rule,
@@ -46,8 +46,6 @@ pub const PILOT_COARSER: i64 = 4;
 /// Parts are carved until none holds more than `1 / (PARTS_PER_SHARD *
 /// shards)` of the pilot's work, so that dealing them out balances well.
 pub const PARTS_PER_SHARD: u64 = 8;
-/// Deepest part path a plan makes.
-pub const MAX_PLAN_DEPTH: usize = 24;
 /// Largest plan file read.
 pub const MAX_PLAN_BYTES: u64 = 16 << 20;
 
@@ -199,10 +197,17 @@ pub fn read_plan(path: &Path) -> Result<LoadedPlan, String> {
     let mut per_shard = vec![0usize; plan.shards as usize];
     for p in &plan.parts {
         let face = Face::parse(&p.face, k).map_err(|e| bad(e.to_string()))?;
-        if p.path.len() > MAX_PLAN_DEPTH || !p.path.bytes().all(|b| b == b'0' || b == b'1') {
+        if !p.path.bytes().all(|b| b == b'0' || b == b'1') {
             return Err(bad(format!(
                 "part {face} {:?}: not a path of 0/1 steps",
                 p.path
+            )));
+        }
+        if p.path.len() > unit_depth(k) {
+            return Err(bad(format!(
+                "part {face} {:?}: deeper than the search's units ({} steps at k = {k})",
+                p.path,
+                unit_depth(k)
             )));
         }
         if k == 1 && !p.path.is_empty() {
@@ -291,7 +296,9 @@ fn carve(
     out: &mut Vec<(String, u64)>,
 ) {
     let widest = cell.widest().map(|(j, _)| j);
-    let Some(axis) = widest.filter(|_| cost > target && path.len() < MAX_PLAN_DEPTH) else {
+    // No deeper than the search's units: a part is a union of units.
+    let deep = path.len() >= unit_depth(cell.k());
+    let Some(axis) = widest.filter(|_| cost > target && !deep) else {
         out.push((path, cost));
         return;
     };
@@ -414,6 +421,9 @@ pub fn make_plan(
     // No timing here: the same network and options make the same plan
     // bytes (and so the same plan hash) on any machine.
     pilot_stats.insert("verdict".into(), pilot.certificate.verdict.name().into());
+    if let Some(why) = pilot.certificate.stats.get("stopped") {
+        pilot_stats.insert("stopped".into(), why.clone());
+    }
     pilot_stats.insert("estimated_load".into(), load.clone().into());
     pilot_stats.insert(
         "estimated_max_over_mean".into(),
@@ -693,7 +703,8 @@ pub fn merge(
     let excluded = Excluded::of_claim(net, &claim);
 
     // Graft: per face, the plan's splits down to the parts.
-    let mut parts: BTreeMap<(Face, String), (Node, Node)> = BTreeMap::new();
+    let mut trees: BTreeMap<(Face, String), Node> = BTreeMap::new();
+    let mut zero_trees: BTreeMap<(Face, String), Node> = BTreeMap::new();
     let mut max_depth_out = 0;
     let mut listed = Vec::new();
     let mut counterexample = None;
@@ -743,7 +754,8 @@ pub fn merge(
                     f.face, f.path
                 ));
             }
-            parts.insert((f.face, f.path), (f.tree, f.zero_tree));
+            trees.insert((f.face, f.path.clone()), f.tree);
+            zero_trees.insert((f.face, f.path), f.zero_tree);
         }
     }
     let mut faces = Vec::with_capacity(2 * k);
@@ -751,7 +763,8 @@ pub fn merge(
         for positive in [true, false] {
             let face = Face { axis, positive };
             let root = Cell::root(face, k);
-            let (tree, zero_tree) = graft(&mut parts, face, &root, String::new());
+            let tree = graft(&mut trees, face, &root, String::new());
+            let zero_tree = graft(&mut zero_trees, face, &root, String::new());
             faces.push(FaceCover {
                 face,
                 path: String::new(),
@@ -909,37 +922,6 @@ fn has_undecided(node: &Node) -> bool {
         Node::Split { lo, hi, .. } => has_undecided(lo) || has_undecided(hi),
         Node::Radial { inner, outer, .. } => has_undecided(inner) || has_undecided(outer),
     }
-}
-
-/// The face's trees from `path` down: a part's trees where the plan has a
-/// part, else the plan's split (the cell's widest side, as [`Cell::part`])
-/// over both halves.
-fn graft(
-    parts: &mut BTreeMap<(Face, String), (Node, Node)>,
-    face: Face,
-    cell: &Cell,
-    path: String,
-) -> (Node, Node) {
-    if let Some(trees) = parts.remove(&(face, path.clone())) {
-        return trees;
-    }
-    debug_assert!(path.len() < MAX_DEPTH_CAP as usize, "tiling was checked");
-    let (axis, _) = cell.widest().expect("a tiled face with k >= 2");
-    let (a, b) = cell.split(axis);
-    let (lo, zlo) = graft(parts, face, &a, format!("{path}0"));
-    let (hi, zhi) = graft(parts, face, &b, format!("{path}1"));
-    (
-        Node::Split {
-            axis,
-            lo: Box::new(lo),
-            hi: Box::new(hi),
-        },
-        Node::Split {
-            axis,
-            lo: Box::new(zlo),
-            hi: Box::new(zhi),
-        },
-    )
 }
 
 /// Undecided bounded leaves whose every vertex lies in one of the merged

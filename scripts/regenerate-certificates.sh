@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Re-certifies every shipped network in certificates/ with this build and
+# replaces its certificate (each with the flags in certificates/NAME.flags,
+# if any). The search is deterministic (the same trees with any number of
+# threads or shards), so the shipped certificates are exactly what `certify`
+# makes; tests/shard.rs checks that for k2-20-100-m50. Run it after a change
+# to the search, then commit the certificates with the change.
+#   usage: scripts/regenerate-certificates.sh [NAME ...]   (default: all)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --quiet --bin certify
+names=("$@")
+if [[ ${#names[@]} -eq 0 ]]; then
+    for net in certificates/*.bin; do names+=("$(basename "$net" .bin)"); done
+fi
+for name in "${names[@]}"; do
+    net=certificates/$name.bin
+    [[ -f $net ]] || { echo "regenerate: no network $net" >&2; exit 2; }
+    extra=()
+    [[ -f certificates/$name.flags ]] && read -r -a extra <"certificates/$name.flags"
+    tmp=$(mktemp "certificates/.$name.XXXXXX.cert.json")
+    chmod 644 "$tmp"
+    # certify self-checks the certificate with the independent checker.
+    if ./target/release/certify --net "$net" --out "$tmp" --quiet "${extra[@]}"; then
+        mv "$tmp" "certificates/$name.cert.json"
+        echo "regenerate: certificates/$name.cert.json"
+    else
+        rc=$?
+        rm -f "$tmp"
+        echo "regenerate: certify failed on $net (exit $rc)" >&2
+        exit "$rc"
+    fi
+done
