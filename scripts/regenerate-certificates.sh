@@ -13,6 +13,8 @@ names=("$@")
 if [[ ${#names[@]} -eq 0 ]]; then
     for net in certificates/*.bin; do names+=("$(basename "$net" .bin)"); done
 fi
+tmp=""
+trap 'rm -f "$tmp"' EXIT # a run stopped midway leaves no temporary file
 for name in "${names[@]}"; do
     net=certificates/$name.bin
     [[ -f $net ]] || { echo "regenerate: no network $net" >&2; exit 2; }
@@ -23,6 +25,7 @@ for name in "${names[@]}"; do
     # certify self-checks the certificate with the independent checker.
     if ./target/release/certify --net "$net" --out "$tmp" --quiet "${extra[@]}"; then
         mv "$tmp" "certificates/$name.cert.json"
+        tmp=""
         echo "regenerate: certificates/$name.cert.json"
     else
         rc=$?

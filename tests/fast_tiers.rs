@@ -231,61 +231,65 @@ fn agree(name: &str, network: &Network, all: Vec<Cell>) -> Agreement {
     };
     let (t64, tmp) = (Tables::<f64>::new(&engine), Tables::<Mpfr>::new(&engine));
     let mut a = Agreement::default();
-    {
-        for cell in all {
-            // The failure tests of Crease and Pairs never fail a cell the
-            // exact rule accepts.
-            if let Ok(pats) = ctx.patterns(&cell, 16) {
-                if !pats.free.is_empty() && pats.patterns.len() <= CREASE_LIMIT {
-                    let s = screen(&engine, &t64, &cell, &pats);
-                    let exact = ctx.crease(&cell, &pats).is_ok();
-                    match s.crease {
-                        Decision::Proved => assert!(exact, "{name}: binary64 proves a Crease cell the exact rule rejects: {cell:?}"),
-                        Decision::Failed => assert!(!exact, "{name}: binary64 fails a Crease cell the exact rule accepts: {cell:?}"),
-                        Decision::Unsure => {}
-                    }
-                    a.crease[slot(s.crease)] += 1;
-                    a.crease_exact += usize::from(exact);
-                    // A region point the screen puts outside is outside.
-                    for (p, may) in pats.patterns.iter().zip(&s.may_hold_region_point) {
-                        let quad = engine.quadratic(p);
-                        let inside = quad
-                            .region_scaled
-                            .as_ref()
-                            .is_some_and(|(u, q)| cell.contains_scaled(u, q));
-                        assert!(
-                            *may || !inside,
-                            "{name}: region point in {cell:?} screened out"
-                        );
-                        a.region_points[usize::from(!*may)] += 1;
-                    }
-                }
-            }
-            let (Ok(branches), _) = ctx.branches_from(&cell, CONE_BRANCHES, None) else {
-                continue;
-            };
-            if branches.len() == 1 && branches[0].free().next().is_none() {
-                continue;
-            }
-            a.cells += 1;
-            let exact = ctx.cone(&cell, &branches).is_ok();
-            a.exact_accepts += usize::from(exact);
-            let f = cone(&engine, &t64, &cell, &branches);
-            let m = cone(&engine, &tmp, &cell, &branches);
-            a.binary64[slot(f)] += 1;
-            a.mpfr[slot(m)] += 1;
-            for (tier, d) in [("binary64", f), ("mpfr", m)] {
-                match d {
+    for cell in all {
+        // The failure tests of Crease and Pairs never fail a cell the
+        // exact rule accepts.
+        if let Ok(pats) = ctx.patterns(&cell, 16) {
+            if !pats.free.is_empty() && pats.patterns.len() <= CREASE_LIMIT {
+                let s = screen(&engine, &t64, &cell, &pats);
+                let exact = ctx.crease(&cell, &pats).is_ok();
+                match s.crease {
                     Decision::Proved => assert!(
                         exact,
-                        "{name}: {tier} proves a cell the exact rule rejects: {cell:?}"
+                        "{name}: binary64 proves a Crease cell the exact rule rejects: {cell:?}"
                     ),
                     Decision::Failed => assert!(
                         !exact,
-                        "{name}: {tier} fails a cell the exact rule accepts: {cell:?}"
+                        "{name}: binary64 fails a Crease cell the exact rule accepts: {cell:?}"
                     ),
                     Decision::Unsure => {}
                 }
+                a.crease[slot(s.crease)] += 1;
+                a.crease_exact += usize::from(exact);
+                // A region point the screen puts outside is outside.
+                for (p, may) in pats.patterns.iter().zip(&s.may_hold_region_point) {
+                    let quad = engine.quadratic(p);
+                    let inside = quad
+                        .region_scaled
+                        .as_ref()
+                        .is_some_and(|(u, q)| cell.contains_scaled(u, q));
+                    assert!(
+                        *may || !inside,
+                        "{name}: region point in {cell:?} screened out"
+                    );
+                    a.region_points[usize::from(!*may)] += 1;
+                }
+            }
+        }
+        let (Ok(branches), _) = ctx.branches_from(&cell, CONE_BRANCHES, None) else {
+            continue;
+        };
+        if branches.len() == 1 && branches[0].free().next().is_none() {
+            continue;
+        }
+        a.cells += 1;
+        let exact = ctx.cone(&cell, &branches).is_ok();
+        a.exact_accepts += usize::from(exact);
+        let f = cone(&engine, &t64, &cell, &branches);
+        let m = cone(&engine, &tmp, &cell, &branches);
+        a.binary64[slot(f)] += 1;
+        a.mpfr[slot(m)] += 1;
+        for (tier, d) in [("binary64", f), ("mpfr", m)] {
+            match d {
+                Decision::Proved => assert!(
+                    exact,
+                    "{name}: {tier} proves a cell the exact rule rejects: {cell:?}"
+                ),
+                Decision::Failed => assert!(
+                    !exact,
+                    "{name}: {tier} fails a cell the exact rule accepts: {cell:?}"
+                ),
+                Decision::Unsure => {}
             }
         }
     }

@@ -400,16 +400,19 @@ fn shard_arguments_are_checked() {
     p["parts"].as_array_mut().unwrap().remove(0);
     let bad = d.join("bad-plan.json");
     std::fs::write(&bad, serde_json::to_string(&p).unwrap()).unwrap();
-    let o = certify(&[
-        "--net",
-        s(&net),
-        "--plan",
-        s(&bad),
-        "--shard",
-        "0/2",
-        "--out",
-        s(&d.join("x.cert.json")),
-    ]);
+    let shard_of_bad_plan = || {
+        certify(&[
+            "--net",
+            s(&net),
+            "--plan",
+            s(&bad),
+            "--shard",
+            "0/2",
+            "--out",
+            s(&d.join("x.cert.json")),
+        ])
+    };
+    let o = shard_of_bad_plan();
     assert_eq!(o.code, 2);
     assert_eq!(o.stderr.lines().count(), 1, "{}", o.stderr);
     assert!(!d.join("x.cert.json").exists());
@@ -432,16 +435,7 @@ fn shard_arguments_are_checked() {
         parts.push(part);
     }
     std::fs::write(&bad, serde_json::to_string(&p).unwrap()).unwrap();
-    let o = certify(&[
-        "--net",
-        s(&net),
-        "--plan",
-        s(&bad),
-        "--shard",
-        "0/2",
-        "--out",
-        s(&d.join("x.cert.json")),
-    ]);
+    let o = shard_of_bad_plan();
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(
         o.stderr.contains("deeper than the search's units"),
