@@ -237,3 +237,62 @@ fn zero_rule() {
         assert!(e.contains("<p_v, b_P> <= 0 at corner (1, -1)"), "{e}");
     });
 }
+
+mod dyadic_balls {
+    //! The Excluded rule's dyadic distances (no gcd) against the rational
+    //! ones, and the exact comparison of a dyadic with a rational.
+    use super::*;
+    use hvcert::checker::geometry::dyadic_lt;
+    use proptest::prelude::*;
+
+    fn dy() -> impl Strategy<Value = Dyadic> {
+        (-(1i64 << 40)..(1i64 << 40), -60i64..20).prop_map(|(n, e)| Dyadic {
+            num: BigInt::from(n),
+            exp: e,
+        })
+    }
+
+    fn rational() -> impl Strategy<Value = BigRational> {
+        (-(1i64 << 40)..(1i64 << 40), 1i64..(1i64 << 30)).prop_map(|(n, d)| q(n, d))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+        #[test]
+        fn dyadic_distances_match_rationals(
+            t in prop::collection::vec(dy(), 3),
+            x in prop::collection::vec(dy(), 3),
+            (lo, hi) in (dy(), dy()),
+            eps in rational(),
+        ) {
+            let r = |v: &Dyadic| v.to_rational();
+            let target: Vec<BigRational> = t.iter().map(r).collect();
+            let ex = Excluded::new(target, &eps, &eps, r(&lo), r(&hi));
+            let (d1, a, b) = ex.dyadic_dists(&x).expect("dyadic data");
+            let xr: Vec<BigRational> = x.iter().map(r).collect();
+            prop_assert_eq!(d1.to_rational(), ex.dist1_sq(&xr));
+            prop_assert_eq!((a.to_rational(), b.to_rational()), ex.dist2_sq_ends(&xr));
+            prop_assert_eq!(dyadic_lt(&d1, &ex.r1_sq), ex.in_ball1(&xr));
+            prop_assert_eq!(
+                dyadic_lt(&a, &ex.r2_sq) && dyadic_lt(&b, &ex.r2_sq),
+                ex.in_ball2(&xr)
+            );
+        }
+
+        #[test]
+        fn dyadic_lt_is_exact(d in dy(), r in rational()) {
+            prop_assert_eq!(dyadic_lt(&d, &r), d.to_rational() < r);
+            // Equal values are not less.
+            prop_assert!(!dyadic_lt(&d, &d.to_rational()));
+        }
+    }
+
+    #[test]
+    fn non_dyadic_balls_take_the_rational_path() {
+        let ex = Excluded::new(vec![q(1, 3), q(1, 1)], &q(1, 2), &q(1, 2), q(0, 1), q(0, 1));
+        assert!(ex
+            .dyadic_dists(&[Dyadic::from_int(1), Dyadic::from_int(0)])
+            .is_none());
+    }
+}

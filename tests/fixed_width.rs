@@ -7,7 +7,8 @@
 #![allow(clippy::needless_range_loop)] // index loops mirror the formulas
 
 use hvcert::checker::patterns::{
-    gram_column_big, gram_column_fixed, rank_one_updates, row_status, row_status_fixed,
+    a_limbs, gram_column_big, gram_column_fixed, gram_column_limbs, rank_one_updates, row_status,
+    row_status_fixed,
 };
 use hvcert::checker::rules::column_times;
 use hvcert::exact::dyadic::{DMat, DVec};
@@ -51,6 +52,25 @@ fn entry() -> impl Strategy<Value = BigInt> {
         }),
         1 => big(),
     ]
+}
+
+/// Integers around the limb sizes of `gram_column_limbs`: +-(2^b + off)
+/// for b near 56 and 112 (the largest it takes: below 2^112).
+fn limb_entry() -> impl Strategy<Value = BigInt> {
+    let edge = (
+        prop::sample::select(vec![0u64, 1, 55, 56, 57, 100, 111, 112]),
+        -2i64..=1,
+        any::<bool>(),
+    )
+        .prop_map(|(b, off, neg)| {
+            let v = (BigInt::one() << b as usize) + BigInt::from(off);
+            if neg {
+                -v
+            } else {
+                v
+            }
+        });
+    prop_oneof![edge, entry()]
 }
 
 fn fits(v: &BigInt) -> bool {
@@ -188,6 +208,22 @@ proptest! {
         }
         prop_assert_eq!(g.exp, 2 * e1);
         prop_assert_eq!(g.num, want);
+    }
+
+    #[test]
+    fn gram_limbs_match_bigint(
+        (r, c) in (1usize..7, 1usize..6),
+        seed in prop::collection::vec(limb_entry(), 36),
+    ) {
+        let a = DMat { rows: r, cols: c, num: seed[..r * c].to_vec(), exp: 0 };
+        let limbs = a_limbs(&a);
+        // The limbs exist exactly when every |entry| < 2^112.
+        prop_assert_eq!(limbs.is_some(), a.num.iter().all(|v| v.bits() <= 112));
+        if let Some(l) = limbs {
+            for u in 0..c {
+                prop_assert_eq!(gram_column_limbs(&l, r, c, u), gram_column_big(&a, u));
+            }
+        }
     }
 
     #[test]

@@ -866,6 +866,18 @@ fn centre(cell: &Cell) -> Option<Vec<BigRational>> {
 /// farthest vertex from `x*` and from `-rho x*` (the farther end of the rho
 /// enclosure); `None` for an unbounded cell.
 fn exact_needs(excluded: &Excluded, c: &Cell) -> Option<(BigRational, BigRational)> {
+    let n2 = &excluded.target_norm2;
+    // Dyadic distances (no gcd) when the balls' data are dyadic.
+    let ds: Option<Vec<_>> = c
+        .vertices()?
+        .iter()
+        .map(|v| excluded.dyadic_dists(v))
+        .collect();
+    if let Some(ds) = ds {
+        let d1 = ds.iter().map(|d| d.0.clone()).max()?;
+        let d2 = ds.iter().map(|d| d.1.clone().max(d.2.clone())).max()?;
+        return Some((d1.to_rational() / n2, d2.to_rational() / n2));
+    }
     let vs = c.rational_vertices()?;
     let d1 = vs.iter().map(|v| excluded.dist1_sq(v)).max()?;
     let d2 = vs
@@ -875,7 +887,6 @@ fn exact_needs(excluded: &Excluded, c: &Cell) -> Option<(BigRational, BigRationa
             a.max(b)
         })
         .max()?;
-    let n2 = &excluded.target_norm2;
     Some((d1 / n2, d2 / n2))
 }
 
@@ -1439,21 +1450,27 @@ pub fn search(
         .values()
         .cloned()
         .collect();
-    for xc in &region_points {
-        if s.over_budget().is_some() {
-            break;
-        }
-        let inside = exact.zero_neurons(xc).is_ok_and(|z| z.is_empty());
-        let vbar_zero = exact.vbar(xc).is_ok_and(|v| v.iter().all(|x| x.is_zero()));
-        if inside && vbar_zero && xc != &target {
-            let (a, b) = final_excluded.dist2_sq_ends(xc);
-            let n2 = approx(&final_excluded.target_norm2);
-            found.push(FoundStationary {
-                point: xc.clone(),
-                dist_x_star: (approx(&final_excluded.dist1_sq(xc)) / n2).sqrt(),
-                dist_rho: (approx(&a.min(b)) / n2).sqrt(),
-            });
-        }
+    // In parallel: each point costs an exact forward and backward pass.
+    let stationary_found: Vec<&Vec<BigRational>> = {
+        use rayon::prelude::*;
+        region_points
+            .par_iter()
+            .filter(|xc| {
+                s.over_budget().is_none()
+                    && *xc != &target
+                    && exact.zero_neurons(xc).is_ok_and(|z| z.is_empty())
+                    && exact.vbar(xc).is_ok_and(|v| v.iter().all(|x| x.is_zero()))
+            })
+            .collect()
+    };
+    for xc in stationary_found {
+        let (a, b) = final_excluded.dist2_sq_ends(xc);
+        let n2 = approx(&final_excluded.target_norm2);
+        found.push(FoundStationary {
+            point: xc.clone(),
+            dist_x_star: (approx(&final_excluded.dist1_sq(xc)) / n2).sqrt(),
+            dist_rho: (approx(&a.min(b)) / n2).sqrt(),
+        });
     }
 
     // A counterexample, if the cover left cells undecided.

@@ -233,6 +233,21 @@ pub struct Excluded {
     pub r2_sq: BigRational,
     pub rho_lo: BigRational,
     pub rho_hi: BigRational,
+    /// `x*`, `rho_lo`, `rho_hi` as dyadics when all are (always for a
+    /// network's binary64 `x*` and the dyadic enclosure of `rho_d`): then
+    /// distances at dyadic points need no gcd ([`Excluded::dyadic_dists`]).
+    dyadic: Option<(Vec<Dyadic>, Dyadic, Dyadic)>,
+}
+
+/// `d < r`, exactly, without reducing a fraction.
+pub fn dyadic_lt(d: &Dyadic, r: &BigRational) -> bool {
+    // d = n 2^e, r = p / q with q > 0: compare n q 2^e with p.
+    let lhs = d.num.clone() * r.denom();
+    if d.exp >= 0 {
+        (lhs << d.exp as usize) < *r.numer()
+    } else {
+        lhs < (r.numer().clone() << (-d.exp) as usize)
+    }
 }
 
 impl Excluded {
@@ -244,7 +259,15 @@ impl Excluded {
         rho_hi: BigRational,
     ) -> Self {
         let n2 = norm2(&target);
+        let dyadic = target
+            .iter()
+            .map(Dyadic::from_rational)
+            .collect::<Option<Vec<_>>>()
+            .zip(Dyadic::from_rational(&rho_lo))
+            .zip(Dyadic::from_rational(&rho_hi))
+            .map(|((t, a), b)| (t, a, b));
         Excluded {
+            dyadic,
             r1_sq: eps1 * eps1 * &n2,
             r2_sq: eps2 * eps2 * &n2,
             target_norm2: n2,
@@ -269,6 +292,24 @@ impl Excluded {
             claim.rho_lo.clone(),
             claim.rho_hi.clone(),
         )
+    }
+
+    /// At a dyadic point `x`: `||x - x*||^2` and `||x + rho x*||^2` at
+    /// `rho = rho_lo` and at `rho = rho_hi`, exactly as dyadics (`None`
+    /// when the balls' data are not dyadic).
+    pub fn dyadic_dists(&self, x: &[Dyadic]) -> Option<(Dyadic, Dyadic, Dyadic)> {
+        let (target, lo, hi) = self.dyadic.as_ref()?;
+        let sq = |f: &dyn Fn(&Dyadic, &Dyadic) -> Dyadic| {
+            x.iter().zip(target).fold(Dyadic::zero(), |s, (xi, ti)| {
+                let v = f(xi, ti);
+                s.add(&v.mul(&v))
+            })
+        };
+        Some((
+            sq(&|xi, ti| xi.sub(ti)),
+            sq(&|xi, ti| xi.add(&lo.mul(ti))),
+            sq(&|xi, ti| xi.add(&hi.mul(ti))),
+        ))
     }
 
     /// `||x - x*||^2`.

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use num_bigint::{BigInt, Sign};
 use num_rational::BigRational;
-use num_traits::Zero;
+use num_traits::{ToPrimitive, Zero};
 
 use crate::exact::dyadic::{dyadic_dot, solve_integer_scaled, DMat, DVec, Dyadic};
 use crate::exact::eval::{ExactNet, Pattern};
@@ -107,6 +107,9 @@ pub struct Engine<'a> {
     pub aty: DVec,
     /// For `A != I`: columns of `A^T A`, computed when first needed.
     gram_columns: Vec<OnceLock<Vec<BigInt>>>,
+    /// For `A != I`: `A` split into two 56-bit limbs per entry, when every
+    /// entry fits (see [`gram_column_limbs`]).
+    a_limbs: OnceLock<Option<Vec<[i64; 2]>>>,
     /// The installed [`StatusScreen`], if any.
     status_screen: OnceLock<Box<StatusScreen>>,
 }
@@ -126,6 +129,7 @@ impl<'a> Engine<'a> {
             gram_columns: (0..net.a.as_ref().map_or(0, |a| a.cols))
                 .map(|_| OnceLock::new())
                 .collect(),
+            a_limbs: OnceLock::new(),
             status_screen: OnceLock::new(),
         }
     }
@@ -387,11 +391,63 @@ impl<'a> Engine<'a> {
     /// `A = I`).
     pub fn gram_column(&self, u: usize) -> Option<&[BigInt]> {
         let a = self.net.a.as_ref()?;
-        Some(
-            self.gram_columns[u]
-                .get_or_init(|| gram_column_fixed(a, u).unwrap_or_else(|| gram_column_big(a, u))),
-        )
+        Some(self.gram_columns[u].get_or_init(|| {
+            let limbs = self.a_limbs.get_or_init(|| a_limbs(a));
+            limbs
+                .as_ref()
+                .map(|l| gram_column_limbs(l, a.rows, a.cols, u))
+                .or_else(|| gram_column_fixed(a, u))
+                .unwrap_or_else(|| gram_column_big(a, u))
+        }))
     }
+}
+
+/// Bits per limb of [`a_limbs`].
+const LIMB_BITS: u32 = 56;
+
+/// Every entry of `A` as `l0 + l1 2^56`, both limbs with the entry's sign and
+/// `|l0|, |l1| < 2^56`; `None` if an entry needs more than 112 bits or `A`
+/// has more than 8,192 rows (then [`gram_column_limbs`]' sums could
+/// overflow).
+pub fn a_limbs(a: &DMat) -> Option<Vec<[i64; 2]>> {
+    if a.rows > 8192 {
+        return None;
+    }
+    let mask = (1i128 << LIMB_BITS) - 1;
+    a.num
+        .iter()
+        .map(|v| {
+            let v = v
+                .to_i128()
+                .filter(|v| v.unsigned_abs() < 1u128 << (2 * LIMB_BITS))?;
+            let m = v.abs();
+            let (l0, l1) = ((m & mask) as i64, (m >> LIMB_BITS) as i64);
+            Some(if v < 0 { [-l0, -l1] } else { [l0, l1] })
+        })
+        .collect()
+}
+
+/// Column `u` of `A^T A` from [`a_limbs`], exactly: `a_iv a_iu = c0 + c1
+/// 2^56 + c2 2^112` with `c0 = l0 l0'`, `c1 = l0 l1' + l1 l0'`, `c2 = l1
+/// l1'`, each below `2^113` in magnitude, so the sums over at most 8,192
+/// rows stay below `2^126` and fit an `i128`.
+pub fn gram_column_limbs(limbs: &[[i64; 2]], rows: usize, cols: usize, u: usize) -> Vec<BigInt> {
+    (0..cols)
+        .map(|v| {
+            let (mut c0, mut c1, mut c2) = (0i128, 0i128, 0i128);
+            for i in 0..rows {
+                let [a0, a1] = limbs[i * cols + v];
+                let [b0, b1] = limbs[i * cols + u];
+                let (a0, a1, b0, b1) = (a0 as i128, a1 as i128, b0 as i128, b1 as i128);
+                c0 += a0 * b0;
+                c1 += a0 * b1 + a1 * b0;
+                c2 += a1 * b1;
+            }
+            BigInt::from(c0)
+                + (BigInt::from(c1) << LIMB_BITS)
+                + (BigInt::from(c2) << (2 * LIMB_BITS))
+        })
+        .collect()
 }
 
 /// Column `u` of `A^T A` in integers, with `BigInt`.

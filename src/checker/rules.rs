@@ -10,7 +10,7 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{Signed, Zero};
 
-use super::geometry::{linear_range, product_min, quadratic_positive, Cell, Excluded};
+use super::geometry::{dyadic_lt, linear_range, product_min, quadratic_positive, Cell, Excluded};
 use super::patterns::{mat_vec, Branch, CellPatterns, Engine, Quadratic, Statuses};
 use crate::exact::dyadic::{determinant, dyadic_dot, DMat, Dyadic};
 use crate::exact::eval::Pattern;
@@ -1152,19 +1152,52 @@ impl Context<'_> {
 
     /// Excluded: a bounded cell whose every vertex lies in the open ball.
     pub fn excluded(&self, cell: &Cell, ball: Ball) -> Result<BallUse, String> {
-        let vertices = cell.rational_vertices().ok_or("the cell is unbounded")?;
+        let vertices = cell.vertices().ok_or("the cell is unbounded")?;
         let ex = self.excluded;
         let mut uses = BallUse::default();
+        let outside = |x: &[Dyadic]| {
+            let x: Vec<BigRational> = x.iter().map(Dyadic::to_rational).collect();
+            format!("vertex {} is not in the open ball", vec_str(&x))
+        };
+        // Dyadic distances (no gcd), the largest one recorded once.
+        let mut worst: Option<Dyadic> = None;
         for x in &vertices {
+            let Some((d1, a, b)) = ex.dyadic_dists(x) else {
+                return self.excluded_rational(&vertices, ball);
+            };
             let (inside, d2) = match ball {
-                Ball::XStar => (ex.in_ball1(x), ex.dist1_sq(x)),
+                Ball::XStar => (dyadic_lt(&d1, &ex.r1_sq), d1),
+                Ball::Rho => (
+                    dyadic_lt(&a, &ex.r2_sq) && dyadic_lt(&b, &ex.r2_sq),
+                    a.max(b),
+                ),
+            };
+            if !inside {
+                return Err(outside(x));
+            }
+            worst = Some(worst.map_or(d2.clone(), |w| w.max(d2)));
+        }
+        if let Some(w) = worst {
+            uses.record(ball, w.to_rational() / &ex.target_norm2);
+        }
+        Ok(uses)
+    }
+
+    /// [`Context::excluded`] in rationals (balls whose data are not dyadic).
+    fn excluded_rational(&self, vertices: &[Vec<Dyadic>], ball: Ball) -> Result<BallUse, String> {
+        let ex = self.excluded;
+        let mut uses = BallUse::default();
+        for x in vertices {
+            let x: Vec<BigRational> = x.iter().map(Dyadic::to_rational).collect();
+            let (inside, d2) = match ball {
+                Ball::XStar => (ex.in_ball1(&x), ex.dist1_sq(&x)),
                 Ball::Rho => {
-                    let (a, b) = ex.dist2_sq_ends(x);
-                    (ex.in_ball2(x), a.max(b))
+                    let (a, b) = ex.dist2_sq_ends(&x);
+                    (ex.in_ball2(&x), a.max(b))
                 }
             };
             if !inside {
-                return Err(format!("vertex {} is not in the open ball", vec_str(x)));
+                return Err(format!("vertex {} is not in the open ball", vec_str(&x)));
             }
             uses.record(ball, d2 / &ex.target_norm2);
         }
