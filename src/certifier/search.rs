@@ -28,7 +28,7 @@ use crate::checker::geometry::{Cell, Excluded};
 use crate::checker::patterns::{Branch, CellPatterns, Engine, Statuses};
 use crate::checker::rules::Context;
 use crate::exact::dyadic::{f64_to_rational, Dyadic};
-use crate::exact::eval::ExactNet;
+use crate::exact::eval::{ExactNet, Pattern};
 use crate::format::certificate::{
     Ball, Certificate, Claim, ClaimMode, Counterexample, CounterexampleKind, Cover, Face,
     FaceCover, Node, Rule, Verdict,
@@ -297,7 +297,8 @@ struct Search<'a> {
     zero_found: Mutex<Option<Vec<BigRational>>>,
     progress: &'a Progress,
     /// Region points met inside cells (candidate stationary points).
-    region_points: Mutex<BTreeMap<String, Vec<BigRational>>>,
+    /// Region points noted in cells, with the pattern they solve.
+    region_points: Mutex<BTreeMap<String, (Vec<BigRational>, Pattern)>>,
     /// Sharpest mode: what the binary64 pruning test needs.
     pruning: Pruning,
     tiers: &'a Tiers,
@@ -556,7 +557,7 @@ impl Search<'_> {
         self.ctx.pairs(cell, &p).is_ok().then_some(Rule::Pairs)
     }
 
-    fn note_region_point(&self, p: &crate::exact::eval::Pattern, cell: &Cell) {
+    fn note_region_point(&self, p: &Pattern, cell: &Cell) {
         let quad = self.ctx.engine.quadratic(p);
         if let Some((u, q)) = &quad.region_scaled {
             if cell.contains_scaled(u, q) && !u.iter().all(|v| v.is_zero()) {
@@ -565,7 +566,7 @@ impl Search<'_> {
                 self.region_points
                     .lock()
                     .expect("lock")
-                    .insert(key.join(","), xc.clone());
+                    .insert(key.join(","), (xc.clone(), p.clone()));
             }
         }
     }
@@ -1443,24 +1444,32 @@ pub fn search(
 
     // Stationary points strictly inside their own region.
     let mut found = Vec::new();
-    let region_points: Vec<Vec<BigRational>> = s
+    let region_points: Vec<(Vec<BigRational>, Pattern)> = s
         .region_points
         .lock()
         .expect("lock")
         .values()
         .cloned()
         .collect();
-    // In parallel: each point costs an exact forward and backward pass.
+    // A region point `x_c` of pattern `P` (`Q_P x_c = b_P` exactly) whose
+    // strict pattern is `P` is stationary (F5); with another strict pattern
+    // `vbar` decides. In parallel: each costs exact forward passes.
     let stationary_found: Vec<&Vec<BigRational>> = {
         use rayon::prelude::*;
         region_points
             .par_iter()
-            .filter(|xc| {
+            .filter(|(xc, pattern)| {
                 s.over_budget().is_none()
-                    && *xc != &target
-                    && exact.zero_neurons(xc).is_ok_and(|z| z.is_empty())
-                    && exact.vbar(xc).is_ok_and(|v| v.iter().all(|x| x.is_zero()))
+                    && xc != &target
+                    && match exact.strict_pattern_without_zeros(xc) {
+                        Ok(Some(strict)) => {
+                            &strict == pattern
+                                || exact.vbar(xc).is_ok_and(|v| v.iter().all(|x| x.is_zero()))
+                        }
+                        _ => false,
+                    }
             })
+            .map(|(xc, _)| xc)
             .collect()
     };
     for xc in stationary_found {

@@ -249,6 +249,27 @@ impl ExactNet {
         })
     }
 
+    /// The strict pattern at `x` when no pre-activation is zero there
+    /// (`None` otherwise): one forward pass.
+    pub fn strict_pattern_without_zeros(
+        &self,
+        x: &[BigRational],
+    ) -> Result<Option<Pattern>, EvalError> {
+        self.check_len(x)?;
+        let (u, _) = split_point(x);
+        let fw = self.forward_scaled(&u);
+        if !zero_neurons_of(&fw.pre).is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Pattern {
+            bits: fw
+                .pre
+                .iter()
+                .map(|z| z.num.iter().map(|v| v.is_positive()).collect())
+                .collect(),
+        }))
+    }
+
     /// The neurons whose pre-activation at `x` is exactly zero.
     pub fn zero_neurons(&self, x: &[BigRational]) -> Result<Vec<Neuron>, EvalError> {
         self.check_len(x)?;
