@@ -529,11 +529,23 @@ impl Search<'_> {
             }
         }
         let p = p.ok()?;
+        // With every Q_P nonsingular, the Pairs rule holds only where the
+        // Region or Crease rule holds (its bound for (P, P) is positive
+        // only if no region point lies in the cell, and it includes every
+        // pair the Crease rule needs): after those failed it is not tried.
+        let nonsingular = || {
+            p.patterns
+                .iter()
+                .all(|pat| self.ctx.engine.quadratic(pat).region_scaled.is_some())
+        };
         if p.free.is_empty() {
             if self.ctx.region(cell, &p).is_ok() {
                 return Some(Rule::Region);
             }
             self.note_region_point(&p.patterns[0], cell);
+            if nonsingular() {
+                return None;
+            }
         } else if p.patterns.len() <= crate::checker::rules::CREASE_LIMIT {
             // binary64 first: the Crease rule where it decides, and no exact
             // region points certainly outside the cell.
@@ -552,6 +564,9 @@ impl Search<'_> {
                 if screen.as_ref().is_none_or(|s| s.may_hold_region_point[i]) {
                     self.note_region_point(pat, cell);
                 }
+            }
+            if nonsingular() {
+                return None;
             }
         }
         self.ctx.pairs(cell, &p).is_ok().then_some(Rule::Pairs)
