@@ -19,25 +19,29 @@ use proptest::prelude::*;
 
 const BOUND_BITS: u64 = 64 * LIMBS as u64;
 
+/// `+-(2^b + off)` for `b` among `bits` and `off` in `offsets`.
+fn edges(
+    bits: Vec<u64>,
+    offsets: std::ops::RangeInclusive<i64>,
+) -> impl Strategy<Value = BigInt> + Clone {
+    (prop::sample::select(bits), offsets, any::<bool>()).prop_map(|(b, off, neg)| {
+        let v = (BigInt::one() << b as usize) + BigInt::from(off);
+        if neg {
+            -v
+        } else {
+            v
+        }
+    })
+}
+
 /// Integers of every size up to a little past the fixed width, with extra
 /// weight on the edges: 0, +-1, +-(2^b - 1), +-2^b around 64-bit limbs and
 /// the 512-bit bound.
 fn big() -> impl Strategy<Value = BigInt> {
-    let edge = (
-        prop::sample::select(vec![
-            0u64, 1, 63, 64, 65, 127, 128, 255, 256, 448, 511, 512, 513,
-        ]),
-        -1i64..=1,
-        any::<bool>(),
-    )
-        .prop_map(|(b, off, neg)| {
-            let v = (BigInt::one() << b as usize) + BigInt::from(off);
-            if neg {
-                -v
-            } else {
-                v
-            }
-        });
+    let edge = edges(
+        vec![0, 1, 63, 64, 65, 127, 128, 255, 256, 448, 511, 512, 513],
+        -1..=1,
+    );
     let random = (prop::collection::vec(any::<u32>(), 0..18), any::<bool>())
         .prop_map(|(d, neg)| BigInt::from_slice(if neg { Sign::Minus } else { Sign::Plus }, &d));
     prop_oneof![edge, random.clone(), random]
@@ -57,20 +61,10 @@ fn entry() -> impl Strategy<Value = BigInt> {
 /// Integers around the limb sizes of `gram_column_limbs`: +-(2^b + off)
 /// for b near 56 and 112 (the largest it takes: below 2^112).
 fn limb_entry() -> impl Strategy<Value = BigInt> {
-    let edge = (
-        prop::sample::select(vec![0u64, 1, 55, 56, 57, 100, 111, 112]),
-        -2i64..=1,
-        any::<bool>(),
-    )
-        .prop_map(|(b, off, neg)| {
-            let v = (BigInt::one() << b as usize) + BigInt::from(off);
-            if neg {
-                -v
-            } else {
-                v
-            }
-        });
-    prop_oneof![edge, entry()]
+    prop_oneof![
+        edges(vec![0, 1, 55, 56, 57, 100, 111, 112], -2..=1),
+        entry()
+    ]
 }
 
 fn fits(v: &BigInt) -> bool {
