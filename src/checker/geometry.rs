@@ -41,7 +41,8 @@ fn sub(a: &[BigRational], b: &[BigRational]) -> Vec<BigRational> {
     a.iter().zip(b).map(|(x, y)| x - y).collect()
 }
 
-fn to_rationals(v: &[Dyadic]) -> Vec<BigRational> {
+/// A dyadic vector as rationals.
+pub fn to_rationals(v: &[Dyadic]) -> Vec<BigRational> {
     v.iter().map(Dyadic::to_rational).collect()
 }
 

@@ -10,7 +10,9 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{Signed, Zero};
 
-use super::geometry::{dyadic_lt, linear_range, product_min, quadratic_positive, Cell, Excluded};
+use super::geometry::{
+    dyadic_lt, linear_range, product_min, quadratic_positive, to_rationals, Cell, Excluded,
+};
 use super::patterns::{mat_vec, Branch, CellPatterns, Engine, Quadratic, Statuses};
 use crate::exact::dyadic::{determinant, dyadic_dot, DMat, Dyadic};
 use crate::exact::eval::Pattern;
@@ -479,6 +481,11 @@ fn column_times_fixed(a: &DMat, u: usize, m: &DMat) -> Option<Vec<BigInt>> {
         }
     }
     Some(acc.iter().map(Fx::to_big).collect())
+}
+
+/// The Excluded rule's rejection of a vertex.
+fn not_in_ball(x: &[BigRational]) -> String {
+    format!("vertex {} is not in the open ball", vec_str(x))
 }
 
 fn vec_str(v: &[BigRational]) -> String {
@@ -1155,10 +1162,6 @@ impl Context<'_> {
         let vertices = cell.vertices().ok_or("the cell is unbounded")?;
         let ex = self.excluded;
         let mut uses = BallUse::default();
-        let outside = |x: &[Dyadic]| {
-            let x: Vec<BigRational> = x.iter().map(Dyadic::to_rational).collect();
-            format!("vertex {} is not in the open ball", vec_str(&x))
-        };
         // Dyadic distances (no gcd), the largest one recorded once.
         let mut worst: Option<Dyadic> = None;
         for x in &vertices {
@@ -1173,7 +1176,7 @@ impl Context<'_> {
                 ),
             };
             if !inside {
-                return Err(outside(x));
+                return Err(not_in_ball(&to_rationals(x)));
             }
             worst = Some(worst.map_or(d2.clone(), |w| w.max(d2)));
         }
@@ -1188,7 +1191,7 @@ impl Context<'_> {
         let ex = self.excluded;
         let mut uses = BallUse::default();
         for x in vertices {
-            let x: Vec<BigRational> = x.iter().map(Dyadic::to_rational).collect();
+            let x = to_rationals(x);
             let (inside, d2) = match ball {
                 Ball::XStar => (ex.in_ball1(&x), ex.dist1_sq(&x)),
                 Ball::Rho => {
@@ -1197,7 +1200,7 @@ impl Context<'_> {
                 }
             };
             if !inside {
-                return Err(format!("vertex {} is not in the open ball", vec_str(&x)));
+                return Err(not_in_ball(&x));
             }
             uses.record(ball, d2 / &ex.target_norm2);
         }

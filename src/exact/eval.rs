@@ -240,13 +240,7 @@ impl ExactNet {
         self.check_len(x)?;
         let (u, _) = split_point(x);
         let fw = self.forward_scaled(&u);
-        Ok(Pattern {
-            bits: fw
-                .pre
-                .iter()
-                .map(|z| z.num.iter().map(|v| v.is_positive()).collect())
-                .collect(),
-        })
+        Ok(strict_of(&fw.pre))
     }
 
     /// The strict pattern at `x` when no pre-activation is zero there
@@ -261,13 +255,7 @@ impl ExactNet {
         if !zero_neurons_of(&fw.pre).is_empty() {
             return Ok(None);
         }
-        Ok(Some(Pattern {
-            bits: fw
-                .pre
-                .iter()
-                .map(|z| z.num.iter().map(|v| v.is_positive()).collect())
-                .collect(),
-        }))
+        Ok(Some(strict_of(&fw.pre)))
     }
 
     /// The neurons whose pre-activation at `x` is exactly zero.
@@ -431,19 +419,23 @@ impl ExactNet {
         let (u, q) = split_point(x);
         let fw = self.forward_scaled(&u);
         let r = self.residual(&fw, &q);
-        let strict = Pattern {
-            bits: fw
-                .pre
-                .iter()
-                .map(|z| z.num.iter().map(|v| v.is_positive()).collect())
-                .collect(),
-        };
+        let strict = strict_of(&fw.pre);
         // v = -q vbar_x; D_{-vbar} f(x) = <A Lambda' v, r> / q^2 (positively
         // homogeneous in the direction).
         let v = self.lambda_tr_mul(&strict, &self.measure_tr(&r)).neg();
         let (pattern, dg) = self.directional(&fw.pre, &v);
         let num = self.measure(&dg).dot(&r).to_rational();
         Ok((num / BigRational::from_integer(&q * &q), pattern))
+    }
+}
+
+/// The strict pattern of the pre-activations: bit 1 exactly where `z > 0`.
+fn strict_of(pre: &[DVec]) -> Pattern {
+    Pattern {
+        bits: pre
+            .iter()
+            .map(|z| z.num.iter().map(|v| v.is_positive()).collect())
+            .collect(),
     }
 }
 
