@@ -31,6 +31,18 @@ pub const CONE_BRANCHES: usize = 16;
 /// Bits kept by the Cone rule's upper bounds (rounded up: directed rounding
 /// keeps them bounds while the numbers stay short).
 const CONE_BITS: u64 = 96;
+/// Bits of the jump direction `nu` and offset `beta_c` of
+/// `Context::pair_descends` (any values are sound; short ones are
+/// reproducible by the certifier's fast tiers).
+pub const PAIR_BITS: u64 = 8;
+
+/// Test hook (`HVCERT_TEST_PAIR_NU=zero`): `Context::pair_descends` takes
+/// `nu = 0`, `beta_c = 0`, so that the whole jump is bounded by `E` (the
+/// tests then exercise that part of the argument alone). Sound either way.
+pub fn pair_nu_zero() -> bool {
+    static ZERO: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ZERO.get_or_init(|| std::env::var_os("HVCERT_TEST_PAIR_NU").is_some_and(|v| v == "zero"))
+}
 
 /// What a cell's proof relied on, for the sharpness check: the largest
 /// squared distance, relative to `|x*|^2`, at which a ball was used.
@@ -287,14 +299,21 @@ fn general_position(rows: &DMat, which: impl Iterator<Item = usize>, k: usize) -
     }
 }
 
-/// An upper bound of the Euclidean norm of the dyadic vector `num 2^exp`.
+/// An upper bound of the Euclidean norm of the dyadic vector `num 2^exp`,
+/// within about `2^-64` of it relative: the integer square root (rounded
+/// up) of the squared norm scaled by `2^128` (a short numerator such as
+/// `(1, 1)` would otherwise be rounded from `sqrt 2` up to 2).
 fn norm_up(num: &[BigInt], exp: i64) -> Dyadic {
-    let n2: BigInt = num.iter().map(|v| v * v).sum();
+    let n2: BigInt = num.iter().map(|v| v * v).sum::<BigInt>() << 128usize;
     let mut s = n2.sqrt();
     if &s * &s < n2 {
         s += 1;
     }
-    Dyadic { num: s, exp }.round_up(CONE_BITS)
+    Dyadic {
+        num: s,
+        exp: exp - 64,
+    }
+    .round_up(CONE_BITS)
 }
 
 /// About `sqrt(v)` for `v >= 0` (a weight, not a bound: any value will do).
@@ -747,8 +766,9 @@ impl Context<'_> {
     /// product; the last layer's free neurons are not enumerated. Between
     /// branches the Crease rule's direction logic applies: for branches `p <
     /// q`, a neuron of the lowest layer where they differ is a ridge for all
-    /// of `p`'s patterns, or the two branches together pass one of the two
-    /// bounds below (the joint cone or the componentwise pair bound).
+    /// of `p`'s patterns, or the two branches together pass one of the
+    /// three tests below (the joint cone, the componentwise pair bound, or
+    /// descent across a neuron of that layer, `Context::pair_descends`).
     ///
     /// Soundness. Let `x = tp` be in the cell (`t > 0`) and `P` consistent
     /// with `x`. Its bits before the last layer are one of the `branches`
@@ -793,7 +813,9 @@ impl Context<'_> {
     /// Otherwise `P'` adds to `S` neurons of a lowest layer `l < d`, each with
     /// `<c_v, g_S(x)> < 0` (as in the Crease rule): no ridge of `S`'s branch,
     /// so the pair's joint bound (cone or componentwise, around `p`'s
-    /// reference with the shift between the references added) was checked.
+    /// reference with the shift between the references added) or the
+    /// descent across one of those neurons (`Context::pair_descends`) was
+    /// checked.
     /// So `D_{-vbar} f(x) = -<g_S(x), g_P'(x)>` is negative on the whole
     /// cell (F4). Bounds are rounded outward (directed rounding of dyadics);
     /// the final quadratics are exact. With `A = I`: `M_b^T a_u = 0` for a
@@ -866,15 +888,29 @@ impl Context<'_> {
                     e.0[c] = e.0[c].clone().max(a);
                     e.1[c] = e.1[c].clone().max(b);
                 }
-                if !Self::cone_positive(cell, &quads[i], None, &e)
-                    && !Self::pair_with_errors(
+                let proved = Self::cone_positive(cell, &quads[i], None, &e)
+                    || Self::pair_with_errors(
                         cell,
                         (&quads[i], &errors[i]),
                         (&quads[j], &errors[j]),
                     )
-                {
+                    || added
+                        .iter()
+                        .take_while(|(l, _)| *l == lowest)
+                        .any(|&(l, v)| {
+                            self.pair_descends(
+                                cell,
+                                &p.prefix,
+                                (&quads[i], &enclosures[i]),
+                                (&quads[j], &enclosures[j]),
+                                l,
+                                v,
+                                at_vertices,
+                            )
+                        });
+                if !proved {
                     return Err(format!(
-                        "branches {i} and {j}: no ridge at layer {lowest} and the joint gradient cone is not proved"
+                        "branches {i} and {j}: no ridge at layer {lowest}, and neither the joint gradient cone nor the descent across that layer is proved"
                     ));
                 }
             }
@@ -1155,6 +1191,108 @@ impl Context<'_> {
         let ja = top(harmful.iter().map(|h| h.1.clone()).collect());
         let jb = top(harmful.iter().map(|h| h.2.clone()).collect());
         test(&ja, &jb)
+    }
+
+    /// Between branches `p < q` (`q` turns on neurons of a lowest layer `l <
+    /// d` that are off in `p`): whether descent across neuron `index` of
+    /// layer `l` is proved (see [`Context::cone`]). `(quad, enc)` are the
+    /// reference and enclosure of each branch, `bits` are `p`'s.
+    ///
+    /// Soundness. At `x` in the cell with strict pattern `S` in branch `p`,
+    /// let `P'` be the F3 pattern of `-vbar` in branch `q`. The added neuron
+    /// `v` is zero at `x`, so `<c, x> = 0` for its row `c` (under the bits
+    /// of the layers below `l`, which `S` shares with `p`), and it is added
+    /// because `<c, -g_S(x)> > 0`. With `M = Q_q - Q_p`, `beta = b_q - b_p`
+    /// and any vector `nu` and number `beta_c`, on the plane `<c, x> = 0`
+    /// the jump of the references is exactly
+    ///   `h_q(x) - h_p(x) = M x - beta = c s(x) + (R x - beta_r)`,
+    /// `s(x) = <nu, x> - beta_c`, `R = M - c nu^T - nu c^T`, `beta_r = beta
+    /// - beta_c c` (the two sides differ by `nu <c, x> = 0`). So `g_P' - g_S
+    /// = c s(x) + u` with `u = (R x - beta_r) + (m_q - m_p) + e_q - e_p`,
+    /// `|u_i| <= E_i = |R x - beta_r|_i + |m_q - m_p|_i + rad_p,i + rad_q,i`
+    /// (enclosures of both branches, F2). As `<g_S, c> < 0`, `<g_S, c s> >=
+    /// -|g_S| |c| max(s, 0)`, and
+    ///   `<g_S, g_P'> >= |g_S| (|g_S| - |E| - |c| max(s, 0))`,
+    /// positive when `|h_p + m_p| > |rad_p| + |E| + |c| max(s, 0)` (then
+    /// `|g_S| >= |h_p + m_p| - |rad_p|`), which `centre_margin` checks on
+    /// the whole cell (each term bounded by a line in `t` there). Any `nu`,
+    /// `beta_c` are sound; `nu = M c / |c|^2`, `beta_c = <beta, c> / |c|^2`
+    /// (rounded down to 8 bits, so the certifier's fast tiers can reproduce
+    /// them) put the part of the jump that is large along `c` into `s`: for
+    /// the rank-one change of the first layers' Jacobian, `R` is small.
+    #[allow(clippy::too_many_arguments)]
+    fn pair_descends(
+        &self,
+        cell: &Cell,
+        bits: &[Vec<bool>],
+        (quad_p, enc_p): (&Quadratic, &Enclosure),
+        (quad_q, enc_q): (&Quadratic, &Enclosure),
+        layer: usize,
+        index: usize,
+        at_vertices: bool,
+    ) -> bool {
+        let rows = self.engine.layer_rows(&bits[..layer - 1]);
+        let c = rows.row_dyadics(index);
+        let c2 = dyadic_dot(&c, &c);
+        if !c2.is_positive() {
+            return false;
+        }
+        let k = c.len();
+        let m: Vec<Vec<Dyadic>> = quad_q
+            .q
+            .iter()
+            .zip(&quad_p.q)
+            .map(|(rq, rp)| rq.iter().zip(rp).map(|(x, y)| x.sub(y)).collect())
+            .collect();
+        let beta: Vec<Dyadic> = quad_q
+            .b
+            .iter()
+            .zip(&quad_p.b)
+            .map(|(x, y)| x.sub(y))
+            .collect();
+        let quotient = |a: &Dyadic| div_directed(a, &c2, false).round_down(PAIR_BITS);
+        let (nu, beta_c) = if pair_nu_zero() {
+            (vec![Dyadic::zero(); k], Dyadic::zero())
+        } else {
+            (
+                mat_vec(&m, &c).iter().map(quotient).collect(),
+                quotient(&dyadic_dot(&beta, &c)),
+            )
+        };
+        let zero = Dyadic::zero();
+        let (mut ea, mut eb) = (Vec::with_capacity(k), Vec::with_capacity(k));
+        for i in 0..k {
+            let r_row: Vec<Dyadic> = (0..k)
+                .map(|j| m[i][j].sub(&c[i].mul(&nu[j])).sub(&nu[i].mul(&c[j])))
+                .collect();
+            let beta_r = beta[i].sub(&beta_c.mul(&c[i]));
+            let (ra, rb) = affine_abs_bound(cell, &r_row, &beta_r, at_vertices);
+            let da = enc_q.mid.0[i].sub(&enc_p.mid.0[i]).abs();
+            let db = enc_q.mid.1[i].sub(&enc_p.mid.1[i]).abs();
+            let a = ra.add(&da).add(&enc_p.rad.0[i]).add(&enc_q.rad.0[i]);
+            let b = rb.add(&db).add(&enc_p.rad.1[i]).add(&enc_q.rad.1[i]);
+            ea.push(a.max(zero.clone()).round_up(CONE_BITS));
+            eb.push(b.max(zero.clone()).round_up(CONE_BITS));
+        }
+        // |c| max(s, 0) <= n (sa t + sb) on the radial interval.
+        let (sa, sb) = upper_max0(cell, &affine_max(cell, &nu, &beta_c, at_vertices));
+        let n = norm_up(rows.row(index), rows.exp);
+        let (ja, jb) = (
+            n.mul(&sa).round_up(CONE_BITS),
+            n.mul(&sb).round_up(CONE_BITS),
+        );
+        let j2 = [
+            ja.mul(&ja),
+            ja.mul(&jb).mul(&Dyadic::from_int(2)),
+            jb.mul(&jb),
+        ];
+        let one = Dyadic::from_int(1);
+        let terms = [
+            errors_squared(&enc_p.rad, &one),
+            errors_squared(&(ea, eb), &one),
+            j2,
+        ];
+        centre_margin(cell, quad_p, Some(&enc_p.mid), &terms)
     }
 
     /// Excluded: a bounded cell whose every vertex lies in the open ball.

@@ -1,4 +1,7 @@
-//! The certificate file, format v1 (format page: `docs/certificate-format.md`).
+//! The certificate file, format v2 (format page: `docs/certificate-format.md`).
+//! Version 2 adds a proof of the Cone rule (descent across a neuron of a
+//! lower layer); a version 1 file is read and checked with the same rules
+//! (a superset of its own).
 //!
 //! JSON with every number on the path to a verdict an exact rational string.
 //! The cover is one bisection tree per cube face, written as a preorder token
@@ -14,7 +17,9 @@ use crate::exact::dyadic::Dyadic;
 use crate::exact::rational::parse_rational;
 
 pub const FORMAT_NAME: &str = "hvcert-certificate";
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest version this checker reads.
+pub const OLDEST_VERSION: u32 = 1;
 /// Deepest tree a checker accepts (splits from a face's root to a leaf).
 pub const MAX_DEPTH_CAP: u32 = 256;
 /// Most tokens over all trees (counted as the trees' bytes / 2, since a
@@ -45,7 +50,7 @@ pub enum CertError {
     Json(String),
     #[error("not an hvcert certificate (format field is {0:?})")]
     Format(String),
-    #[error("unsupported certificate version {0} (this checker reads version 1)")]
+    #[error("unsupported certificate version {0} (this checker reads versions 1 and 2)")]
     Version(u64),
     #[error("{field}: {value:?} is not an exact rational")]
     Rational { field: String, value: String },
@@ -524,7 +529,7 @@ impl Certificate {
             other => return Err(CertError::Format(format!("{other:?}"))),
         }
         match obj.get("version").and_then(|v| v.as_u64()) {
-            Some(v) if v == FORMAT_VERSION as u64 => {}
+            Some(v) if (OLDEST_VERSION as u64..=FORMAT_VERSION as u64).contains(&v) => {}
             Some(v) => return Err(CertError::Version(v)),
             None => return Err(invalid("version: missing or not an integer")),
         }

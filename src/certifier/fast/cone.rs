@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use super::real::{approx_f64, dot, dot_exact, nonpos, rmax, rmin, sum, Iv, Mp, Real};
 use crate::checker::geometry::Cell;
 use crate::checker::patterns::{Branch, CellPatterns, Engine, Quadratic};
+use crate::checker::rules::{pair_nu_zero, PAIR_BITS};
 use crate::exact::dyadic::{determinant, DMat, Dyadic};
 use crate::exact::eval::Pattern;
 use num_bigint::BigInt;
@@ -525,6 +526,30 @@ fn det_nonzero(terms: &[(f64, f64)]) -> bool {
     }
     let err = (t + 16.0 * f64::from_bits(1)) * (24.0 * f64::EPSILON);
     s.is_finite() && t.is_finite() && s.abs() > err.next_up()
+}
+
+/// The checker's `div_directed(n, d, false).round_down(PAIR_BITS)` for
+/// any `n`, `d` in the intervals (`d > 0`), when the quotient's bounds round
+/// to the same value (rounding down to `PAIR_BITS` significant bits is
+/// monotone, and equals the checker's two-step rounding: the 64-bit floor
+/// never leaves the 8-bit cell of the exact quotient); `None` otherwise.
+fn coarse_quotient<R: Real>(n: &Iv<R>, d: &Iv<R>) -> Option<Dyadic> {
+    if !d.lo.is_pos() {
+        return None;
+    }
+    let lo = if n.lo.nonneg() {
+        n.lo.div(&d.hi, false)
+    } else {
+        n.lo.div(&d.lo, false)
+    };
+    let hi = if n.hi.nonneg() {
+        n.hi.div(&d.lo, true)
+    } else {
+        n.hi.div(&d.hi, true)
+    };
+    let lo = lo.to_dyadic()?.round_down(PAIR_BITS);
+    let hi = hi.to_dyadic()?.round_down(PAIR_BITS);
+    (lo == hi).then_some(lo)
 }
 
 /// Lines enclosing each coordinate's terms.
@@ -1114,10 +1139,22 @@ impl<R: Real> Kernel<'_, R> {
                     e.0[c] = rmax(e.0[c].clone(), a);
                     e.1[c] = rmax(e.1[c].clone(), b);
                 }
-                let d = self
+                let mut d = self
                     .cone_positive(&quads[i], None, &e)
-                    .or(|| self.pair_with_errors((&quads[i], &errors[i]), (&quads[j], &errors[j])))
-                    .unless_unsure(ridge_unsure);
+                    .or(|| self.pair_with_errors((&quads[i], &errors[i]), (&quads[j], &errors[j])));
+                for &(l, v) in added.iter().take_while(|(l, _)| *l == lowest) {
+                    d = d.or(|| {
+                        self.pair_descends(
+                            &p.prefix,
+                            (&quads[i], &enclosures[i]),
+                            (&quads[j], &enclosures[j]),
+                            l,
+                            v,
+                            at_vertices,
+                        )
+                    });
+                }
+                let d = d.unless_unsure(ridge_unsure);
                 match d {
                     Failed => return Failed,
                     Unsure => unsure = true,
@@ -1348,6 +1385,89 @@ impl<R: Real> Kernel<'_, R> {
         beta_mag = beta_mag.add(&c1.abs(), true);
         gamma_mag = gamma_mag.add(&c0.abs(), true);
         self.decide(&alpha, &beta, &gamma, [alpha_mag, beta_mag, gamma_mag])
+    }
+
+    /// Between branches: descent across neuron `index` of layer `layer`
+    /// (the checker's `pair_descends`, read there), with the checker's
+    /// 8-bit `nu` and `beta_c` reproduced exactly; `Unsure` where the
+    /// intervals cannot settle them.
+    #[allow(clippy::too_many_arguments)]
+    fn pair_descends(
+        &self,
+        bits: &[Vec<bool>],
+        (quad_p, enc_p): (&FQuad<R>, &Enclosure<R>),
+        (quad_q, enc_q): (&FQuad<R>, &Enclosure<R>),
+        layer: usize,
+        index: usize,
+        at_vertices: bool,
+    ) -> Decision {
+        let k = self.k();
+        let c = self.layer_row(bits, layer, index);
+        let c2 = dot(&c, &c);
+        if !c2.lo.is_pos() {
+            return if c2.hi.is_pos() { Unsure } else { Failed };
+        }
+        let m: Vec<Vec<Iv<R>>> = quad_q
+            .q
+            .iter()
+            .zip(&quad_p.q)
+            .map(|(rq, rp)| rq.iter().zip(rp).map(|(x, y)| x.sub(y)).collect())
+            .collect();
+        let beta: Vec<Iv<R>> = quad_q
+            .b
+            .iter()
+            .zip(&quad_p.b)
+            .map(|(x, y)| x.sub(y))
+            .collect();
+        let (nu, beta_c) = if pair_nu_zero() {
+            (vec![Iv::zero(); k], Iv::zero())
+        } else {
+            let quotients: Option<Vec<Iv<R>>> = mat_vec(&m, &c)
+                .iter()
+                .chain(std::iter::once(&dot(&beta, &c)))
+                .map(|n| coarse_quotient(n, &c2).map(|d| Iv::of(&d)))
+                .collect();
+            let Some(mut nu) = quotients else {
+                return Unsure;
+            };
+            let beta_c = nu.pop().expect("k + 1 quotients");
+            (nu, beta_c)
+        };
+        let zero = R::zero();
+        let (mut ea, mut eb) = (Vec::with_capacity(k), Vec::with_capacity(k));
+        for i in 0..k {
+            let r_row: Vec<Iv<R>> = (0..k)
+                .map(|j| m[i][j].sub(&c[i].mul(&nu[j])).sub(&nu[i].mul(&c[j])))
+                .collect();
+            let beta_r = beta[i].sub(&beta_c.mul(&c[i]));
+            let (ra, rb) = self.affine_abs_bound(&r_row, &beta_r, at_vertices);
+            let gap = |q: &R, p: &R| rmax(q.sub(p, true).abs(), q.sub(p, false).abs());
+            let a = ra
+                .add(&gap(&enc_q.mid.0[i], &enc_p.mid.0[i]), true)
+                .add(&enc_p.rad.0[i], true)
+                .add(&enc_q.rad.0[i], true);
+            let b = rb
+                .add(&gap(&enc_q.mid.1[i], &enc_p.mid.1[i]), true)
+                .add(&enc_p.rad.1[i], true)
+                .add(&enc_q.rad.1[i], true);
+            ea.push(rmax(a, zero.clone()));
+            eb.push(rmax(b, zero.clone()));
+        }
+        let (sa, sb) = self.upper_max0(&self.affine_max(&nu, &beta_c, at_vertices));
+        let n = sum(c.iter().map(|x| x.sqr().hi), true).sqrt(true);
+        let (ja, jb) = (n.mul(&sa, true), n.mul(&sb, true));
+        let j2 = [
+            ja.mul(&ja, true),
+            ja.mul(&jb, true).pow2(1, true),
+            jb.mul(&jb, true),
+        ];
+        let one = R::int(1);
+        let terms = [
+            Self::errors_squared(&enc_p.rad, &one),
+            Self::errors_squared(&(ea, eb), &one),
+            j2,
+        ];
+        self.centre_margin(quad_p, Some(&enc_p.mid), &terms)
     }
 
     /// Within one branch: `|h| > |e| + J` (see the checker's

@@ -47,6 +47,8 @@ pub trait Real: Clone + PartialOrd + std::fmt::Debug + Send + Sync {
     fn pow2(&self, e: i32, up: bool) -> Self;
     fn neg(&self) -> Self;
     fn to_f64(&self) -> f64;
+    /// The exact value, if finite.
+    fn to_dyadic(&self) -> Option<Dyadic>;
 
     fn is_nan(&self) -> bool {
         self.partial_cmp(self).is_none()
@@ -255,6 +257,25 @@ impl Real for f64 {
     fn to_f64(&self) -> f64 {
         *self
     }
+    fn to_dyadic(&self) -> Option<Dyadic> {
+        if !self.is_finite() {
+            return None;
+        }
+        let bits = self.to_bits();
+        let biased = ((bits >> 52) & 0x7ff) as i64;
+        let frac = bits & ((1u64 << 52) - 1);
+        // Subnormals (biased exponent 0) have no implicit leading bit.
+        let (m, exp) = if biased == 0 {
+            (frac, -1074)
+        } else {
+            (frac | 1u64 << 52, biased - 1075)
+        };
+        let num = BigInt::from(m);
+        Some(Dyadic {
+            num: if self.is_sign_negative() { -num } else { num },
+            exp,
+        })
+    }
 }
 
 /// One step outward from a correctly rounded result.
@@ -342,6 +363,14 @@ impl<const P: u32> Real for Mp<P> {
     }
     fn to_f64(&self) -> f64 {
         self.0.to_f64()
+    }
+    fn to_dyadic(&self) -> Option<Dyadic> {
+        if self.0.is_zero() {
+            return Some(Dyadic::zero());
+        }
+        let (m, e) = self.0.to_integer_exp()?;
+        let num = BigInt::parse_bytes(m.to_string_radix(16).as_bytes(), 16)?;
+        Some(Dyadic { num, exp: e as i64 })
     }
 }
 
