@@ -945,6 +945,38 @@ fn cone_descends_k3() {
     );
 }
 
+/// Between branches the rule may prove descent across a neuron of a lower
+/// layer (`pair_descends`), splitting the jump of the references into a
+/// part along the neuron's row, `c s(x)`, and a rest `R x - beta_r` bounded
+/// in `E`. The hook `HVCERT_TEST_PAIR_NU=zero` makes the rule put the whole
+/// jump into `E` (any split is sound), so the two families above, rerun
+/// under it, exercise that part of the argument alone (a bound that drops
+/// `R`'s share passes the plain runs; it fails here). The hook is read
+/// once per process: the families run in a child process of this binary.
+#[test]
+fn cone_descends_any_jump_direction() {
+    if std::env::var_os("HVCERT_TEST_PAIR_NU").is_some() {
+        return; // in the child, where the families themselves run
+    }
+    let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", "cone_descends_k2", "cone_descends_k3"])
+        .args(["--test-threads", "2", "--nocapture"])
+        .env("HVCERT_TEST_PAIR_NU", "zero")
+        .output()
+        .expect("rerun the test binary");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{text}");
+    assert!(out.status.success(), "a family failed with nu = 0");
+    assert!(
+        text.contains("2 passed"),
+        "the two families did not both run"
+    );
+}
+
 #[test]
 fn cone_descends_structured_k2() {
     let t = run(

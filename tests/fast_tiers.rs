@@ -120,6 +120,24 @@ proptest! {
         prop_assert!(exact_mp(&m.lo) <= v && exact_mp(&m.hi) >= v);
     }
 
+    /// `to_dyadic` is the exact value (the fast tiers rebuild the checker's
+    /// 8-bit jump directions from it), subnormals and MPFR values included;
+    /// not finite: none.
+    #[test]
+    fn values_convert_to_exact_dyadics(bits in any::<u64>(), exp in -1400i64..1400) {
+        let x = f64::from_bits(bits);
+        match x.to_dyadic() {
+            Some(d) => prop_assert_eq!(d.to_rational(), exact_f64(x)),
+            None => prop_assert!(!x.is_finite()),
+        }
+        let d = dyadic(bits as i64, 20, exp);
+        let m = Iv::<Mpfr>::of(&d);
+        for v in [&m.lo, &m.hi] {
+            let back = v.to_dyadic().expect("finite");
+            prop_assert_eq!(back.to_rational(), exact_mp(v));
+        }
+    }
+
     #[test]
     fn interval_products_enclose(a in -1e6f64..1e6, b in -1e6f64..1e6, c in -1e6f64..1e6, d in -1e6f64..1e6, t in 0f64..1.0) {
         let x = Iv { lo: a.min(b), hi: a.max(b) };

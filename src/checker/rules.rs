@@ -1206,12 +1206,12 @@ impl Context<'_> {
     /// and any vector `nu` and number `beta_c`, on the plane `<c, x> = 0`
     /// the jump of the references is exactly
     ///   `h_q(x) - h_p(x) = M x - beta = c s(x) + (R x - beta_r)`,
-    /// `s(x) = <nu, x> - beta_c`, `R = M - c nu^T - nu c^T`, `beta_r = beta
-    /// - beta_c c` (the two sides differ by `nu <c, x> = 0`). So `g_P' - g_S
-    /// = c s(x) + u` with `u = (R x - beta_r) + (m_q - m_p) + e_q - e_p`,
-    /// `|u_i| <= E_i = |R x - beta_r|_i + |m_q - m_p|_i + rad_p,i + rad_q,i`
-    /// (enclosures of both branches, F2). As `<g_S, c> < 0`, `<g_S, c s> >=
-    /// -|g_S| |c| max(s, 0)`, and
+    /// `s(x) = <nu, x> - beta_c`, `R = M - c nu^T - nu c^T`, `beta_r =
+    /// beta - beta_c c` (the two sides differ by `nu <c, x> = 0`). So
+    /// `g_P' - g_S = c s(x) + u` with `u = (R x - beta_r) + (m_q - m_p) +
+    /// e_q - e_p`, `|u_i| <= E_i = |R x - beta_r|_i + |m_q - m_p|_i +
+    /// rad_p,i + rad_q,i` (enclosures of both branches, F2). As `<g_S, c> <
+    /// 0`, `<g_S, c s> >= -|g_S| |c| max(s, 0)`, and
     ///   `<g_S, g_P'> >= |g_S| (|g_S| - |E| - |c| max(s, 0))`,
     /// positive when `|h_p + m_p| > |rad_p| + |E| + |c| max(s, 0)` (then
     /// `|g_S| >= |h_p + m_p| - |rad_p|`), which `centre_margin` checks on
