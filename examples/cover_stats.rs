@@ -78,6 +78,23 @@ fn main() {
         };
         *table.entry((rule.clone(), lw, bucket.min(99))).or_default() += 1;
     }
+    // Unbounded leaves: where their radial interval starts (log2 of
+    // t_lo / |x*|_inf-scaled norm), by box width.
+    let mut far: BTreeMap<(i64, i64), u64> = BTreeMap::new();
+    for (_, c) in leaves.iter().filter(|(_, c)| c.t_hi.is_none()) {
+        let w = c.widest().map_or(0.0, |(_, w)| f(&w));
+        let t = f(&c.t_lo) / n;
+        let lt = if t > 0.0 {
+            t.log2().floor() as i64
+        } else {
+            -99
+        };
+        *far.entry((lt, w.log2().round() as i64)).or_default() += 1;
+    }
+    println!("unbounded leaves: log2(t_lo/|x*|)  log2w  count");
+    for ((t, w), c) in &far {
+        println!("{t:>5} {w:>5} {c:>7}");
+    }
     println!("rule       log2w  dist(x/4)  count");
     for ((r, w, b), c) in &table {
         println!("{r:<10} {w:>5}  {b:>9}  {c:>6}");
