@@ -238,17 +238,23 @@ impl<const P: u32> Data for Mp<P> {
     }
 }
 
+/// The error bound of [`bounded`]: `(t + n eta)(n + 6) 2^-52 + n eta`
+/// rounded up (nondecreasing in `t`).
+pub(super) fn sum_error(t: f64, n: usize) -> f64 {
+    let eta = f64::from_bits(1);
+    let nf = n as f64;
+    let slack = t.add(&nf.mul(&eta, true), true);
+    let factor = (nf + 6.0).mul(&f64::EPSILON, true);
+    slack.mul(&factor, true).add(&nf.mul(&eta, true), true)
+}
+
 /// `sum_j p_j` computed in binary64 as `s` with `t` the computed sum of
 /// `|p_j|`, each `p_j` the rounded product of two numbers within a
 /// relative `2^-52` of the exact factors (or one exact): the exact sum lies
 /// within `(t + n eta)(n + 6) 2^-52 + n eta` of `s` (`eta` the least
 /// subnormal; Higham's `gamma_n` bound with the factors' errors folded in).
 pub(super) fn bounded(s: f64, t: f64, n: usize) -> Iv<f64> {
-    let eta = f64::from_bits(1);
-    let nf = n as f64;
-    let slack = t.add(&nf.mul(&eta, true), true);
-    let factor = (nf + 6.0).mul(&f64::EPSILON, true);
-    let err = slack.mul(&factor, true).add(&nf.mul(&eta, true), true);
+    let err = sum_error(t, n);
     Iv {
         lo: s.sub(&err, false),
         hi: s.add(&err, true),

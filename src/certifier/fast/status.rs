@@ -13,12 +13,12 @@
 //! bits (exact in binary64; the usual case), the dot product is computed in
 //! plain binary64 from the rows' entries rounded to nearest (within a
 //! relative `2^-52`) and bounded with the a priori error bound
-//! [`super::cone::bounded`]; otherwise in intervals with outward rounding
+//! [`super::cone::bounded`] (its error term, [`super::cone::sum_error`]); otherwise in intervals with outward rounding
 //! (entries enclosed as in [`super::zero::ZeroReal`]).
 
 use num_bigint::BigInt;
 
-use super::cone::bounded;
+use super::cone::sum_error;
 use super::real::{approx_f64, Iv, Real};
 use super::zero::{dot_iv, ZeroReal};
 use crate::exact::dyadic::DMat;
@@ -48,6 +48,7 @@ fn screen_exact_corners(
 ) -> Vec<Option<Option<bool>>> {
     let k = rows.cols;
     let mut row = Vec::with_capacity(k);
+    let mut sums = Vec::with_capacity(cs.len());
     (0..rows.rows)
         .map(|j| {
             if !wanted.get(j).copied().unwrap_or(true) {
@@ -58,7 +59,12 @@ fn screen_exact_corners(
             if row.len() != k || !row.iter().all(|v| v.is_finite()) {
                 return None;
             }
-            let (mut pos, mut neg, mut unsure) = (false, false, false);
+            // One error bound for every corner: the largest `t` (the
+            // bound grows with it), so `s > err` proves the sign `+` and
+            // `s < -err` the sign `-` (comparisons of binary64 values are
+            // exact).
+            sums.clear();
+            let mut t_max = 0.0f64;
             for c in cs {
                 let (mut s, mut t) = (0.0f64, 0.0f64);
                 for (a, x) in row.iter().zip(c) {
@@ -69,10 +75,18 @@ fn screen_exact_corners(
                 if !(s.is_finite() && t.is_finite()) {
                     return None;
                 }
-                match signs(&bounded(s, t, k)) {
-                    (true, _) => pos = true,
-                    (_, true) => neg = true,
-                    _ => unsure = true,
+                sums.push(s);
+                t_max = t_max.max(t);
+            }
+            let err = sum_error(t_max, k);
+            let (mut pos, mut neg, mut unsure) = (false, false, false);
+            for &s in &sums {
+                if s > err {
+                    pos = true;
+                } else if s < -err {
+                    neg = true;
+                } else {
+                    unsure = true;
                 }
             }
             settle(pos, neg, unsure)
