@@ -296,3 +296,65 @@ mod dyadic_balls {
             .is_none());
     }
 }
+
+mod pattern_gradient {
+    //! `Quadratic::gradient` (`Q_S x - b_S` from the engine's integers)
+    //! against the exact evaluator's `vbar` (forward passes) wherever `S` is
+    //! the strict pattern of `x`: the certifier decides with it which region
+    //! points are stationary.
+    use super::*;
+    use hvcert::certifier::sample::{sample_network, SampleSpec};
+    use hvcert::format::network::Measurement;
+    use num_traits::Zero;
+    use proptest::prelude::*;
+
+    fn network() -> impl Strategy<Value = Network> {
+        (
+            2usize..=4,
+            2usize..=6,
+            4usize..=14,
+            0usize..=6,
+            any::<u64>(),
+        )
+            .prop_map(|(k, w1, w2, m, seed)| {
+                sample_network(&SampleSpec {
+                    latent: k,
+                    widths: vec![w1, w2],
+                    measurement: if m == 0 {
+                        Measurement::Identity
+                    } else {
+                        Measurement::Matrix { m }
+                    },
+                    seed,
+                    target: None,
+                })
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        #[test]
+        fn gradient_is_vbar_under_the_strict_pattern(
+            net in network(),
+            coords in prop::collection::vec((-64i64..=64, 1i64..=9), 4),
+        ) {
+            let exact = ExactNet::new(&net).expect("sampled network");
+            let engine = Engine::new(&exact);
+            let x: Vec<BigRational> = coords[..net.latent].iter().map(|&(n, d)| q(n, d)).collect();
+            let Some(strict) = exact.strict_pattern_without_zeros(&x).expect("length k") else {
+                return Ok(());
+            };
+            let quad = engine.quadratic(&strict);
+            prop_assert_eq!(quad.gradient(&x), exact.vbar(&x).expect("length k"));
+            // Its region point, where it is strictly inside its own region, is
+            // stationary (F5) by both computations.
+            if let Some(xc) = quad.region_point() {
+                if exact.strict_pattern_without_zeros(xc).expect("length k") == Some(strict) {
+                    prop_assert!(quad.gradient(xc).iter().all(Zero::is_zero));
+                    prop_assert!(exact.vbar(xc).expect("length k").iter().all(Zero::is_zero));
+                }
+            }
+        }
+    }
+}

@@ -842,10 +842,10 @@ fn map_undecided(node: Node, cell: Cell, f: &mut dyn FnMut(&Cell) -> Node) -> No
     }
 }
 
-/// Replaces the undecided leaves named (by [`Cell::describe`]) in `new`.
-fn replace_leaves(node: Node, cell: Cell, new: &mut HashMap<String, Node>) -> Node {
+/// Replaces the undecided leaves named (by [`CellKey`]) in `new`.
+fn replace_leaves(node: Node, cell: Cell, new: &mut HashMap<CellKey, Node>) -> Node {
     map_undecided(node, cell, &mut |c| {
-        new.remove(&c.describe())
+        new.remove(&CellKey::of(c))
             .unwrap_or(Node::Leaf(Rule::Undecided))
     })
 }
@@ -906,21 +906,45 @@ fn exact_needs(excluded: &Excluded, c: &Cell) -> Option<(BigRational, BigRationa
     Some((d1 / n2, d2 / n2))
 }
 
-type Needs = HashMap<String, (BigRational, BigRational)>;
+type Needs = HashMap<CellKey, (BigRational, BigRational)>;
+
+/// A cell as a map key: its face and bounds as normalized dyadics (the
+/// same cell reached by different splits has the same key; cheaper than
+/// [`Cell::describe`], which reduces fractions).
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct CellKey(Face, Vec<(BigInt, i64)>);
+
+impl CellKey {
+    fn of(c: &Cell) -> CellKey {
+        let norm = |d: &Dyadic| {
+            let d = d.clone().normalized();
+            (d.num, d.exp)
+        };
+        let mut v: Vec<(BigInt, i64)> =
+            c.lo.iter()
+                .chain(&c.hi)
+                .chain([&c.t_lo])
+                .map(norm)
+                .collect();
+        // An unbounded cell: no dyadic has exponent `i64::MAX`.
+        v.push(c.t_hi.as_ref().map_or((BigInt::zero(), i64::MAX), norm));
+        CellKey(c.face, v)
+    }
+}
 
 /// Adds the needs of the cells not yet in `needs` (in parallel: exact
 /// rational distances are the costly part). Past the budget a cell gets no
 /// need, so it can never be excluded: it stays undecided.
 fn add_needs(s: &Search, excluded: &Excluded, cells: &[(Cell, u32)], needs: &mut Needs) {
     use rayon::prelude::*;
-    let new: Vec<(String, (BigRational, BigRational))> = cells
+    let new: Vec<(CellKey, (BigRational, BigRational))> = cells
         .par_iter()
-        .filter(|(c, _)| !needs.contains_key(&c.describe()))
+        .filter(|(c, _)| !needs.contains_key(&CellKey::of(c)))
         .filter_map(|(c, _)| {
             if s.over_budget().is_some() {
                 return None;
             }
-            exact_needs(excluded, c).map(|n| (c.describe(), n))
+            exact_needs(excluded, c).map(|n| (CellKey::of(c), n))
         })
         .collect();
     needs.extend(new);
@@ -931,7 +955,7 @@ fn add_needs(s: &Search, excluded: &Excluded, cells: &[(Cell, u32)], needs: &mut
 fn max_needs(cells: &[(Cell, u32)], needs: &Needs) -> (Option<BigRational>, Option<BigRational>) {
     let (mut m1, mut m2) = (None::<BigRational>, None::<BigRational>);
     for (c, _) in cells {
-        let Some((d1, d2)) = needs.get(&c.describe()) else {
+        let Some((d1, d2)) = needs.get(&CellKey::of(c)) else {
             continue;
         };
         if d1 <= d2 {
@@ -1340,7 +1364,7 @@ pub fn search(
             let mut reopen = Vec::new();
             let mut kept = (0f64, 0f64);
             for (c, d) in cells {
-                let Some((d1, d2)) = needs.get(&c.describe()) else {
+                let Some((d1, d2)) = needs.get(&CellKey::of(&c)) else {
                     continue;
                 };
                 let near1 = d1 <= d2;
@@ -1365,14 +1389,14 @@ pub fn search(
             }
             s.resolution = &s.resolution / BigRational::from_integer(BigInt::from(2));
             s.resolution_abs = &s.resolution_abs / BigRational::from_integer(BigInt::from(2));
-            let mut new: HashMap<String, Node> = reopen
+            let mut new: HashMap<CellKey, Node> = reopen
                 .par_iter()
                 .map(|(c, d)| {
                     // Each cell with its own level, from the one the
                     // cells not re-opened set.
                     let mut prune = Prune(kept);
                     (
-                        c.describe(),
+                        CellKey::of(c),
                         s.decide(c.clone(), *d, None, Some(&mut prune)),
                     )
                 })
@@ -1404,9 +1428,9 @@ pub fn search(
             }
             s.resolution = &s.resolution / BigRational::from_integer(BigInt::from(2));
             s.resolution_abs = &s.resolution_abs / BigRational::from_integer(BigInt::from(2));
-            let mut new: HashMap<String, Node> = reopen
+            let mut new: HashMap<CellKey, Node> = reopen
                 .par_iter()
-                .map(|(c, d)| (c.describe(), s.decide(c.clone(), *d, None, None)))
+                .map(|(c, d)| (CellKey::of(c), s.decide(c.clone(), *d, None, None)))
                 .collect();
             trees = trees
                 .into_iter()
@@ -1425,7 +1449,7 @@ pub fn search(
         eps2 = m2.as_ref().map_or(BigRational::zero(), radius_above);
         let (e1sq, e2sq) = (&eps1 * &eps1, &eps2 * &eps2);
         let assign = |c: &Cell| -> Option<Ball> {
-            let (d1, d2) = needs.get(&c.describe())?;
+            let (d1, d2) = needs.get(&CellKey::of(c))?;
             if d1 <= d2 && d1 < &e1sq {
                 Some(Ball::XStar)
             } else if d2 < &e2sq {
@@ -1468,7 +1492,8 @@ pub fn search(
         .collect();
     // A region point `x_c` of pattern `P` (`Q_P x_c = b_P` exactly) whose
     // strict pattern is `P` is stationary (F5); with another strict pattern
-    // `vbar` decides. In parallel: each costs exact forward passes.
+    // `S` (no zero pre-activation), `vbar = Q_S x_c - b_S` (F2, F5) decides.
+    // In parallel: each costs one exact forward pass.
     let stationary_found: Vec<&Vec<BigRational>> = {
         use rayon::prelude::*;
         region_points
@@ -1479,7 +1504,12 @@ pub fn search(
                     && match exact.strict_pattern_without_zeros(xc) {
                         Ok(Some(strict)) => {
                             &strict == pattern
-                                || exact.vbar(xc).is_ok_and(|v| v.iter().all(|x| x.is_zero()))
+                                || s.ctx
+                                    .engine
+                                    .quadratic(&strict)
+                                    .gradient(xc)
+                                    .iter()
+                                    .all(Zero::is_zero)
                         }
                         _ => false,
                     }

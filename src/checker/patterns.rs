@@ -518,6 +518,19 @@ impl<'a> Engine<'a> {
 }
 
 impl Quadratic {
+    /// `g_P(x) = Q_P x - b_P`, exactly (F3, F5): `vbar_x` wherever `P` is the
+    /// strict pattern of `x`.
+    pub fn gradient(&self, x: &[BigRational]) -> Vec<BigRational> {
+        self.q
+            .iter()
+            .zip(&self.b)
+            .map(|(row, b)| {
+                let qx: BigRational = row.iter().zip(x).map(|(q, v)| q.to_rational() * v).sum();
+                qx - b.to_rational()
+            })
+            .collect()
+    }
+
     /// The region point as rationals (`None`: `Q_P` singular).
     pub fn region_point(&self) -> Option<&Vec<BigRational>> {
         self.region_point
