@@ -8,7 +8,7 @@
 
 use hvcert::checker::patterns::{
     a_limbs, gram_column_big, gram_column_fixed, gram_column_limbs, rank_one_updates, row_status,
-    row_status_fixed,
+    row_status_fixed, row_status_leading, small_corners,
 };
 use hvcert::checker::rules::column_times;
 use hvcert::exact::dyadic::{DMat, DVec};
@@ -289,6 +289,74 @@ proptest! {
             }
         }
     }
+}
+
+/// Corner coordinates below `2^60`, with weight on the edges.
+fn corner_coordinate() -> impl Strategy<Value = BigInt> {
+    prop_oneof![
+        3 => (-1000i64..1000).prop_map(BigInt::from),
+        2 => (-(1i64 << 59)..(1i64 << 59)).prop_map(BigInt::from),
+        1 => edges(vec![0, 1, 30, 58, 59], -1..=0),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// The leading-bits sign test says what `row_status` says wherever it
+    /// answers; rows of wide entries with a few low bits changed (so that
+    /// the dot products nearly cancel at some corners) included.
+    #[test]
+    fn leading_bits_sign_test_matches_bigint(
+        row in prop::collection::vec(entry(), 1..7),
+        tweak in prop::collection::vec(-3i64..=3, 6),
+        corners in prop::collection::vec(prop::collection::vec(corner_coordinate(), 6), 1..9),
+    ) {
+        let corners: Vec<Vec<BigInt>> = corners.into_iter().map(|c| c[..row.len()].to_vec()).collect();
+        // A second row: the first corner's orthogonal complement direction
+        // scaled up, plus small tweaks (near-cancelling dot products).
+        let c0 = &corners[0];
+        let mut near = row.clone();
+        if row.len() >= 2 {
+            let scale = BigInt::one() << 100usize;
+            near[0] = &c0[1] * &scale + BigInt::from(tweak[0]);
+            near[1] = -(&c0[0] * &scale) + BigInt::from(tweak[1]);
+        }
+        let sc = small_corners(&corners).expect("coordinates below 2^60");
+        for r in [&row, &near] {
+            if let Some(st) = row_status_leading(r, &sc) {
+                prop_assert_eq!(st, row_status(r, &corners));
+            }
+        }
+    }
+}
+
+#[test]
+fn leading_bits_sign_test_decides_and_refuses() {
+    let big = |e: usize, m: i64| BigInt::from(m) << e;
+    // Wide entries, clear signs: decided without the full test.
+    let row = vec![big(120, 5), big(118, -3), big(100, 7)];
+    let corners = vec![
+        vec![BigInt::from(4), BigInt::from(1), BigInt::from(-2)],
+        vec![BigInt::from(3), BigInt::from(2), BigInt::from(5)],
+    ];
+    let sc = small_corners(&corners).unwrap();
+    assert_eq!(row_status_leading(&row, &sc), Some(Some(true)));
+    assert_eq!(row_status(&row, &corners), Some(true));
+    let neg: Vec<BigInt> = row.iter().map(|v| -v).collect();
+    assert_eq!(row_status_leading(&neg, &sc), Some(Some(false)));
+    // A dot product that cancels in the leading bits and is decided by the
+    // low ones: refused (the full test says free here: +1 and -1).
+    let row = vec![big(120, 1) + 1, big(120, -1)];
+    let corners = vec![
+        vec![BigInt::from(1), BigInt::from(1)],
+        vec![BigInt::from(-1), BigInt::from(-1)],
+    ];
+    let sc = small_corners(&corners).unwrap();
+    assert_eq!(row_status_leading(&row, &sc), None);
+    assert_eq!(row_status(&row, &corners), None);
+    // Coordinates of 2^60 and more are not small corners.
+    assert!(small_corners(&[vec![BigInt::one() << 60usize]]).is_none());
 }
 
 #[test]

@@ -276,7 +276,8 @@ impl<'a> Engine<'a> {
                 .collect();
             screen(corners, rows, &wanted)
         });
-        // The corners in fixed width, for the sign tests' fast path.
+        // The corners in fixed width, for the sign tests' fast paths.
+        let small = small_corners(corners);
         let fixed_corners: Option<Vec<Vec<Fx>>> = corners.iter().map(|c| fx_all(c)).collect();
         let status = (0..rows.rows)
             .map(|j| {
@@ -287,6 +288,9 @@ impl<'a> Engine<'a> {
                     return *st;
                 }
                 let row = rows.row(j);
+                if let Some(st) = small.as_deref().and_then(|sc| row_status_leading(row, sc)) {
+                    return st;
+                }
                 if let Some(st) = fixed_corners
                     .as_deref()
                     .and_then(|fc| row_status_fixed(row, fc))
@@ -658,6 +662,80 @@ pub fn row_status(row: &[BigInt], corners: &[Vec<BigInt>]) -> Option<bool> {
         Some(Sign::Minus) if signs.all(|v| v == Sign::Minus) => Some(false),
         _ => None,
     }
+}
+
+/// Corners with every coordinate below `2^60` in magnitude, as `i64`, with
+/// their 1-norms: the input of [`row_status_leading`] (`None` when a
+/// coordinate is larger).
+pub fn small_corners(corners: &[Vec<BigInt>]) -> Option<Vec<(Vec<i64>, i128)>> {
+    corners
+        .iter()
+        .map(|c| {
+            let v: Option<Vec<i64>> = c
+                .iter()
+                .map(|x| x.to_i64().filter(|x| x.unsigned_abs() < 1 << 60))
+                .collect();
+            let v = v?;
+            let l1 = v.iter().map(|x| x.unsigned_abs() as i128).sum();
+            Some((v, l1))
+        })
+        .collect()
+}
+
+/// `trunc(v / 2^s)` for `|v| < 2^(s + 62)`, from `v`'s 64-bit digits.
+fn leading(v: &BigInt, s: u64) -> i64 {
+    let (q, r) = ((s / 64) as usize, s % 64);
+    let mut d = v.magnitude().iter_u64_digits().skip(q);
+    let lo = d.next().unwrap_or(0);
+    let hi = d.next().unwrap_or(0);
+    let m = if r == 0 { lo } else { lo >> r | hi << (64 - r) };
+    // Below 2^62 by the caller's choice of s.
+    let m = m as i64;
+    if v.sign() == Sign::Minus {
+        -m
+    } else {
+        m
+    }
+}
+
+/// [`row_status`] from the row's leading 62 bits, exactly where they
+/// decide: `Some` of what [`row_status`] returns, or `None` (the caller
+/// then runs the full test). With `s` such that `|r_i| < 2^(s + 62)`,
+/// `r_i = 2^s h_i + l_i` with `h_i = trunc(r_i / 2^s)` and `|l_i| < 2^s`,
+/// so `<r, c> = 2^s <h, c> + <l, c>` with `|<l, c>| < 2^s |c|_1` (some
+/// `c_i != 0`): where `|<h, c>| >= |c|_1 > 0`, `<r, c>` has the sign of
+/// `<h, c>`. `<h, c>` is exact in `i128`: at most 8 products below
+/// `2^62 2^60`.
+pub fn row_status_leading(row: &[BigInt], corners: &[(Vec<i64>, i128)]) -> Option<Option<bool>> {
+    if row.len() > 8 || corners.is_empty() {
+        return None;
+    }
+    let bits = row.iter().map(BigInt::bits).max().unwrap_or(0);
+    let s = bits.saturating_sub(62);
+    let mut h = [0i64; 8];
+    for (x, v) in h.iter_mut().zip(row) {
+        *x = leading(v, s);
+    }
+    let (mut pos, mut neg) = (false, false);
+    for (c, l1) in corners {
+        if c.len() != row.len() {
+            return None;
+        }
+        let dot: i128 = h.iter().zip(c).map(|(&a, &b)| a as i128 * b as i128).sum();
+        if *l1 == 0 || dot.abs() < *l1 {
+            return None;
+        }
+        if dot > 0 {
+            pos = true;
+        } else {
+            neg = true;
+        }
+        if pos && neg {
+            // Two strict signs that differ: free, as row_status says.
+            return Some(None);
+        }
+    }
+    Some(Some(pos))
 }
 
 /// [`row_status`] in fixed-width integers (the corners given as [`Fx`]):
