@@ -7,8 +7,9 @@
 #![allow(clippy::needless_range_loop)] // index loops mirror the formulas
 
 use hvcert::checker::patterns::{
-    a_limbs, gram_column_big, gram_column_fixed, gram_column_limbs, rank_one_updates, row_status,
-    row_status_fixed, row_status_leading, small_corners,
+    a_limbs, column_times_limbs, gram_column_big, gram_column_fixed, gram_column_limbs,
+    product_limbs, rank_one_updates, row_limbs, row_status, row_status_fixed, row_status_leading,
+    small_corners, wide_limbs,
 };
 use hvcert::checker::rules::column_times;
 use hvcert::exact::dyadic::{DMat, DVec};
@@ -69,6 +70,18 @@ fn limb_entry() -> impl Strategy<Value = BigInt> {
 
 fn fits(v: &BigInt) -> bool {
     v.bits() <= BOUND_BITS
+}
+
+/// Entries up to a little past 168 bits (the row limbs' bound), with
+/// weight on the limb edges.
+fn wide_entry() -> impl Strategy<Value = BigInt> {
+    prop_oneof![
+        2 => edges(vec![0, 55, 56, 57, 111, 112, 113, 167, 168], -1..=1),
+        2 => (prop::collection::vec(any::<u32>(), 0..6), any::<bool>()).prop_map(|(d, n)| {
+            BigInt::from_slice(if n { Sign::Minus } else { Sign::Plus }, &d)
+        }),
+        1 => (-1000i64..1000).prop_map(BigInt::from),
+    ]
 }
 
 proptest! {
@@ -216,6 +229,47 @@ proptest! {
         if let Some(l) = limbs {
             for u in 0..c {
                 prop_assert_eq!(gram_column_limbs(&l, r, c, u), gram_column_big(&a, u));
+            }
+        }
+    }
+
+    #[test]
+    fn product_limbs_match_bigint(
+        (r, c, k) in (1usize..6, 1usize..7, 1usize..4),
+        a_seed in prop::collection::vec(limb_entry(), 36),
+        r_seed in prop::collection::vec(wide_entry(), 24),
+        keep in prop::collection::vec(any::<bool>(), 6),
+    ) {
+        let a = DMat { rows: r, cols: c, num: a_seed[..r * c].to_vec(), exp: 3 };
+        let rows = DMat { rows: c, cols: k, num: r_seed[..c * k].to_vec(), exp: -7 };
+        let keep = &keep[..c];
+        let rl = row_limbs(&rows);
+        // The row limbs exist exactly when every |entry| < 2^168.
+        prop_assert_eq!(rl.is_some(), rows.num.iter().all(|v| v.bits() <= 168));
+        if let (Some(al), Some(rl)) = (a_limbs(&a), rl) {
+            let got = product_limbs(&al, (r, c), &rl, k, keep).expect("small sizes");
+            prop_assert_eq!(got, a.mul_inner_masked(&rows, keep).num);
+        }
+    }
+
+    #[test]
+    fn column_limbs_match_bigint(
+        (r, c, k) in (1usize..7, 1usize..5, 1usize..4),
+        a_seed in prop::collection::vec(limb_entry(), 30),
+        m_seed in prop::collection::vec(prop_oneof![
+            wide_entry(),
+            edges(vec![168, 200, 223, 224, 225], -1..=1),
+        ], 24),
+    ) {
+        let a = DMat { rows: r, cols: c, num: a_seed[..r * c].to_vec(), exp: 0 };
+        let m = DMat { rows: r, cols: k, num: m_seed[..r * k].to_vec(), exp: 0 };
+        let ml = wide_limbs::<4>(&m);
+        // Four limbs exist exactly when every |entry| < 2^224.
+        prop_assert_eq!(ml.is_some(), m.num.iter().all(|v| v.bits() <= 224));
+        if let (Some(al), Some(ml)) = (a_limbs(&a), ml) {
+            for u in 0..c {
+                let got = column_times_limbs(&al, (r, c), u, &ml, k).expect("small sizes");
+                prop_assert_eq!(got, column_times(&a, u, &m));
             }
         }
     }

@@ -454,6 +454,126 @@ pub fn gram_column_limbs(limbs: &[[i64; 2]], rows: usize, cols: usize, u: usize)
         .collect()
 }
 
+/// Every entry of a matrix as `N` signed 56-bit limbs, `sum_j l_j
+/// 2^(56 j)`, each limb with the entry's sign and below `2^56` in
+/// magnitude; `None` if an entry needs more than `56 N` bits (`N <= 4`).
+pub fn wide_limbs<const N: usize>(m: &DMat) -> Option<Vec<[i64; N]>> {
+    let mask = (1u64 << LIMB_BITS) - 1;
+    if N > 4 {
+        return None;
+    }
+    m.num
+        .iter()
+        .map(|v| {
+            if v.bits() > N as u64 * LIMB_BITS as u64 {
+                return None;
+            }
+            let mut d = [0u64; 5];
+            for (x, y) in d.iter_mut().zip(v.magnitude().iter_u64_digits()) {
+                *x = y;
+            }
+            let mut l = [0i64; N];
+            for (j, x) in l.iter_mut().enumerate() {
+                let bit = j * LIMB_BITS as usize;
+                let (q, r) = (bit / 64, bit % 64);
+                let lo = d[q] >> r;
+                let hi = if r > 64 - LIMB_BITS as usize {
+                    d[q + 1] << (64 - r)
+                } else {
+                    0
+                };
+                let limb = ((lo | hi) & mask) as i64;
+                *x = if v.sign() == Sign::Minus { -limb } else { limb };
+            }
+            Some(l)
+        })
+        .collect()
+}
+
+/// [`wide_limbs`] with three limbs (entries below `2^168`).
+pub fn row_limbs(m: &DMat) -> Option<Vec<[i64; 3]>> {
+    wide_limbs::<3>(m)
+}
+
+/// `M^T a_u` (`a_u` column `u` of `A`, `rows x cols`) from [`a_limbs`] of
+/// `A` and four-limb [`wide_limbs`] of `M` (`rows x k`), exactly, as in
+/// [`product_limbs`]: each row adds at most two products below `2^112` to
+/// each of the five limb sums, so with at most 8,192 rows they fit an
+/// `i128`. `None` for more rows.
+pub fn column_times_limbs(
+    a: &[[i64; 2]],
+    (rows, cols): (usize, usize),
+    u: usize,
+    m: &[[i64; 4]],
+    k: usize,
+) -> Option<Vec<BigInt>> {
+    if rows > 8192 || a.len() != rows * cols || m.len() != rows * k || u >= cols {
+        return None;
+    }
+    Some(
+        (0..k)
+            .map(|c| {
+                let mut acc = [0i128; 5];
+                for i in 0..rows {
+                    let [a0, a1] = a[i * cols + u].map(i128::from);
+                    if a0 == 0 && a1 == 0 {
+                        continue;
+                    }
+                    let mi = m[i * k + c].map(i128::from);
+                    for (p, &x) in mi.iter().enumerate() {
+                        acc[p] += x * a0;
+                        acc[p + 1] += x * a1;
+                    }
+                }
+                acc.iter()
+                    .enumerate()
+                    .map(|(s, &v)| BigInt::from(v) << (s * LIMB_BITS as usize))
+                    .sum()
+            })
+            .collect(),
+    )
+}
+
+/// `A D R` (the inner dimension masked by `keep`) from [`a_limbs`] of `A`
+/// (`rows x cols`) and [`row_limbs`] of `R` (`cols x k`), exactly: the
+/// entry `sum_l a_l r_l` is `sum_s 2^(56 s) c_s` with `c_s = sum_l sum_{p +
+/// q = s} a_l[p] r_l[q]`; each `l` adds at most two products below `2^112`
+/// to a `c_s`, so with at most 8,192 inner indices every `c_s` stays below
+/// `2^126` and fits an `i128`. `None` for more inner indices.
+pub fn product_limbs(
+    a: &[[i64; 2]],
+    (rows, cols): (usize, usize),
+    r: &[[i64; 3]],
+    k: usize,
+    keep: &[bool],
+) -> Option<Vec<BigInt>> {
+    if cols > 8192 || a.len() != rows * cols || r.len() != cols * k || keep.len() != cols {
+        return None;
+    }
+    let inner: Vec<usize> = (0..cols).filter(|&l| keep[l]).collect();
+    let mut out = Vec::with_capacity(rows * k);
+    for i in 0..rows {
+        for c in 0..k {
+            let mut acc = [0i128; 4];
+            for &l in &inner {
+                let [a0, a1] = a[i * cols + l].map(i128::from);
+                let [r0, r1, r2] = r[l * k + c].map(i128::from);
+                acc[0] += a0 * r0;
+                acc[1] += a0 * r1 + a1 * r0;
+                acc[2] += a0 * r2 + a1 * r1;
+                acc[3] += a1 * r2;
+            }
+            out.push(
+                acc.iter()
+                    .enumerate()
+                    .map(|(s, &v)| BigInt::from(v) << (s * LIMB_BITS as usize))
+                    .sum(),
+            );
+        }
+    }
+    Some(out)
+}
+
 /// Column `u` of `A^T A` in integers, with `BigInt`.
 pub fn gram_column_big(a: &DMat, u: usize) -> Vec<BigInt> {
     (0..a.cols)
@@ -503,7 +623,7 @@ impl<'a> Engine<'a> {
             Some(b) if b.0.iter().zip(last).filter(|(x, y)| x != y).count() <= MAX_FLIPS => {
                 Arc::new(rank_one_updates(&b.1, a, rows, &b.0, last))
             }
-            _ => Arc::new(a.mul_inner_masked(rows, last)),
+            _ => Arc::new(self.product_from_scratch(a, rows, last)),
         };
         let max = entries_within(dmat_bytes(&m), ROWS_CACHE_MAX);
         insert_bounded(
@@ -513,6 +633,31 @@ impl<'a> Engine<'a> {
             max,
         );
         m
+    }
+
+    /// [`a_limbs`] of `A` (`None` for `A = I` or entries too wide).
+    pub fn measurement_limbs(&self) -> Option<&[[i64; 2]]> {
+        let a = self.net.a.as_ref()?;
+        self.a_limbs.get_or_init(|| a_limbs(a)).as_deref()
+    }
+
+    /// `A D R` without a base: from 56-bit limbs in `i128` where the
+    /// entries fit ([`product_limbs`]), else `DMat::mul_inner_masked`.
+    fn product_from_scratch(&self, a: &DMat, rows: &DMat, last: &[bool]) -> DMat {
+        let limbs = self.a_limbs.get_or_init(|| a_limbs(a));
+        let fast = limbs.as_ref().and_then(|al| {
+            let rl = row_limbs(rows)?;
+            product_limbs(al, (a.rows, a.cols), &rl, rows.cols, last)
+        });
+        match fast {
+            Some(num) => DMat {
+                rows: a.rows,
+                cols: rows.cols,
+                num,
+                exp: a.exp + rows.exp,
+            },
+            None => a.mul_inner_masked(rows, last),
+        }
     }
 
     /// Number of cached patterns (for statistics).

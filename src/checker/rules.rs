@@ -13,7 +13,9 @@ use num_traits::{Signed, Zero};
 use super::geometry::{
     dyadic_lt, linear_range, product_min, quadratic_positive, to_rationals, Cell, Excluded,
 };
-use super::patterns::{mat_vec, Branch, CellPatterns, Engine, Quadratic, Statuses};
+use super::patterns::{
+    column_times_limbs, mat_vec, wide_limbs, Branch, CellPatterns, Engine, Quadratic, Statuses,
+};
 use crate::exact::dyadic::{determinant, dyadic_dot, DMat, Dyadic};
 use crate::exact::eval::Pattern;
 use crate::exact::fixed::Fx;
@@ -959,8 +961,14 @@ impl Context<'_> {
             let gexp = 2 * amat.exp;
             // m_u = M_b^T a_u (= sum_{j on in P_b} (a_j^T a_u) r_j).
             let m = engine.measurement(&br.base_pattern()).expect("A != I");
+            // 56-bit limbs in i128 where the entries fit (exact either way).
+            let al = engine.measurement_limbs();
+            let ml = al.and(wide_limbs::<4>(&m));
             for &u in &free {
-                let acc = column_times(amat, u, &m);
+                let fast = al.zip(ml.as_deref()).and_then(|(al, ml)| {
+                    column_times_limbs(al, (amat.rows, amat.cols), u, ml, m.cols)
+                });
+                let acc = fast.unwrap_or_else(|| column_times(amat, u, &m));
                 mu.push(
                     acc.into_iter()
                         .map(|num| Dyadic {
