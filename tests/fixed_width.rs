@@ -413,6 +413,130 @@ fn leading_bits_sign_test_decides_and_refuses() {
     assert!(small_corners(&[vec![BigInt::one() << 60usize]]).is_none());
 }
 
+/// The limb sums at their largest: 8,192 inner indices (rows) whose limbs
+/// are all `2^56 - 1`, of one sign, against `BigInt`; one more is refused.
+#[test]
+fn limb_sums_at_the_bound() {
+    let a_max: BigInt = (BigInt::one() << 112usize) - 1;
+    let r_max: BigInt = (BigInt::one() << 168usize) - 1;
+    let m_max: BigInt = (BigInt::one() << 224usize) - 1;
+    for n in [8192usize, 8193] {
+        for sign in [1i64, -1] {
+            let s = BigInt::from(sign);
+            // A (1 x n) times R (n x 1), every inner index kept.
+            let a = DMat {
+                rows: 1,
+                cols: n,
+                num: vec![&a_max * &s; n],
+                exp: 0,
+            };
+            let r = DMat {
+                rows: n,
+                cols: 1,
+                num: vec![r_max.clone(); n],
+                exp: 0,
+            };
+            let keep = vec![true; n];
+            let got = product_limbs(
+                &a_limbs(&a).unwrap(),
+                (1, n),
+                &row_limbs(&r).unwrap(),
+                1,
+                &keep,
+            );
+            if n == 8192 {
+                assert_eq!(got.unwrap(), a.mul_inner_masked(&r, &keep).num);
+            } else {
+                assert!(got.is_none());
+            }
+            // M^T a_u with n rows: M (n x 1), A (n x 1).
+            let a = DMat {
+                rows: n,
+                cols: 1,
+                num: vec![&a_max * &s; n],
+                exp: 0,
+            };
+            let m = DMat {
+                rows: n,
+                cols: 1,
+                num: vec![m_max.clone(); n],
+                exp: 0,
+            };
+            match a_limbs(&a) {
+                Some(al) => {
+                    let ml = wide_limbs::<4>(&m).unwrap();
+                    let got = column_times_limbs(&al, (n, 1), 0, &ml, 1).unwrap();
+                    assert_eq!(got, column_times(&a, 0, &m));
+                }
+                // a_limbs refuses more than 8,192 rows.
+                None => assert_eq!(n, 8193),
+            }
+        }
+    }
+}
+
+/// Rows of eight entries, corner coordinates at `2^60 - 1` (accepted) and
+/// `2^60`, `-2^60`, `i64::MIN` (refused), and leading-bit shifts that are
+/// multiples of 64 (largest entries of 126 and 190 bits, also negative).
+#[test]
+fn leading_bits_edges() {
+    let edge = BigInt::from((1i64 << 60) - 1);
+    assert!(small_corners(&[vec![edge.clone(), -edge.clone()]]).is_some());
+    for bad in [
+        BigInt::one() << 60usize,
+        -(BigInt::one() << 60usize),
+        BigInt::from(i64::MIN),
+    ] {
+        assert!(small_corners(&[vec![bad]]).is_none());
+    }
+    let mut checked = 0;
+    for bits in [126usize, 190] {
+        for neg in [false, true] {
+            let top = BigInt::one() << (bits - 1);
+            let top = if neg { -top } else { top };
+            for low in 0..40i64 {
+                let row: Vec<BigInt> = (0..8)
+                    .map(|i| {
+                        if i == 0 {
+                            top.clone()
+                        } else {
+                            BigInt::from(low * 7919 % 1000 - 500 + i) << (bits - 64)
+                        }
+                    })
+                    .collect();
+                let corners: Vec<Vec<BigInt>> = (0..3i64)
+                    .map(|c| {
+                        (0..8)
+                            .map(|i| BigInt::from((c * 31 + i * 17 + low) % 9 - 4))
+                            .collect()
+                    })
+                    .map(|mut v: Vec<BigInt>| {
+                        v[0] = if low % 2 == 0 {
+                            edge.clone()
+                        } else {
+                            BigInt::from(1)
+                        };
+                        v
+                    })
+                    .collect();
+                let sc = small_corners(&corners).unwrap();
+                if let Some(st) = row_status_leading(&row, &sc) {
+                    assert_eq!(
+                        st,
+                        row_status(&row, &corners),
+                        "bits {bits} neg {neg} low {low}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        checked > 40,
+        "the leading-bit test decided only {checked} rows"
+    );
+}
+
 #[test]
 fn sign_tests_on_a_cancelling_row() {
     // <row, c> = 0 exactly at one corner: free, also with huge entries.

@@ -647,6 +647,8 @@ impl<'a> Engine<'a> {
     /// `A D R` without a base: from 56-bit limbs in `i128` where the
     /// entries fit ([`product_limbs`]), else `DMat::mul_inner_masked`.
     fn product_from_scratch(&self, a: &DMat, rows: &DMat, last: &[bool]) -> DMat {
+        // The cached limbs are those of the network's `A`.
+        debug_assert!(self.net.a.as_ref() == Some(a));
         let limbs = self.a_limbs.get_or_init(|| a_limbs(a));
         let fast = limbs.as_ref().and_then(|al| {
             let rl = row_limbs(rows)?;

@@ -963,7 +963,7 @@ impl Context<'_> {
             let m = engine.measurement(&br.base_pattern()).expect("A != I");
             // 56-bit limbs in i128 where the entries fit (exact either way).
             let al = engine.measurement_limbs();
-            let ml = al.and(wide_limbs::<4>(&m));
+            let ml = al.and_then(|_| wide_limbs::<4>(&m));
             for &u in &free {
                 let fast = al.zip(ml.as_deref()).and_then(|(al, ml)| {
                     column_times_limbs(al, (amat.rows, amat.cols), u, ml, m.cols)
