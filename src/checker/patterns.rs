@@ -648,7 +648,7 @@ impl<'a> Engine<'a> {
     /// entries fit ([`product_limbs`]), else `DMat::mul_inner_masked`.
     fn product_from_scratch(&self, a: &DMat, rows: &DMat, last: &[bool]) -> DMat {
         // The cached limbs are those of the network's `A`.
-        debug_assert!(self.net.a.as_ref() == Some(a));
+        debug_assert!(self.net.a.as_ref().is_some_and(|na| std::ptr::eq(na, a)));
         let limbs = self.a_limbs.get_or_init(|| a_limbs(a));
         let fast = limbs.as_ref().and_then(|al| {
             let rl = row_limbs(rows)?;
