@@ -5,6 +5,8 @@
 //! Network: k = 2, d = 1, W_1 = [1 0; 0 1; 1 1], A = I, x* = (1, 1), so
 //! G(x) = (relu x1, relu x2, relu(x1 + x2)) and y = (1, 1, 2). rho_1 = 0.
 
+mod common;
+
 use hvcert::checker::geometry::{Cell, Excluded};
 use hvcert::checker::patterns::Engine;
 use hvcert::checker::rules::Context;
@@ -302,9 +304,9 @@ mod pattern_gradient {
     //! against the exact evaluator's `vbar` (forward passes) wherever `S` is
     //! the strict pattern of `x`: the certifier decides with it which region
     //! points are stationary.
+    use super::common::rationals::measurement;
     use super::*;
     use hvcert::certifier::sample::{sample_network, SampleSpec};
-    use hvcert::format::network::Measurement;
     use num_traits::Zero;
     use proptest::prelude::*;
 
@@ -320,11 +322,7 @@ mod pattern_gradient {
                 sample_network(&SampleSpec {
                     latent: k,
                     widths: vec![w1, w2],
-                    measurement: if m == 0 {
-                        Measurement::Identity
-                    } else {
-                        Measurement::Matrix { m }
-                    },
+                    measurement: measurement(m),
                     seed,
                     target: None,
                 })

@@ -8,7 +8,7 @@
 
 use hvcert::checker::patterns::{
     a_limbs, column_times_limbs, gram_column_big, gram_column_fixed, gram_column_limbs,
-    product_limbs, rank_one_updates, row_limbs, row_status, row_status_fixed, row_status_leading,
+    product_limbs, rank_one_updates, row_status, row_status_fixed, row_status_leading,
     small_corners, wide_limbs,
 };
 use hvcert::checker::rules::column_times;
@@ -72,7 +72,7 @@ fn fits(v: &BigInt) -> bool {
     v.bits() <= BOUND_BITS
 }
 
-/// Entries up to a little past 168 bits (the row limbs' bound), with
+/// Entries up to a little past 168 bits (the three-limb bound), with
 /// weight on the limb edges.
 fn wide_entry() -> impl Strategy<Value = BigInt> {
     prop_oneof![
@@ -243,8 +243,8 @@ proptest! {
         let a = DMat { rows: r, cols: c, num: a_seed[..r * c].to_vec(), exp: 3 };
         let rows = DMat { rows: c, cols: k, num: r_seed[..c * k].to_vec(), exp: -7 };
         let keep = &keep[..c];
-        let rl = row_limbs(&rows);
-        // The row limbs exist exactly when every |entry| < 2^168.
+        let rl = wide_limbs::<3>(&rows);
+        // Three limbs exist exactly when every |entry| < 2^168.
         prop_assert_eq!(rl.is_some(), rows.num.iter().all(|v| v.bits() <= 168));
         if let (Some(al), Some(rl)) = (a_limbs(&a), rl) {
             let got = product_limbs(&al, (r, c), &rl, k, keep).expect("small sizes");
@@ -423,24 +423,21 @@ fn limb_sums_at_the_bound() {
     for n in [8192usize, 8193] {
         for sign in [1i64, -1] {
             let s = BigInt::from(sign);
+            // An `rows x cols` matrix with every entry `v`.
+            let filled = |rows: usize, cols: usize, v: &BigInt| DMat {
+                rows,
+                cols,
+                num: vec![v.clone(); rows * cols],
+                exp: 0,
+            };
             // A (1 x n) times R (n x 1), every inner index kept.
-            let a = DMat {
-                rows: 1,
-                cols: n,
-                num: vec![&a_max * &s; n],
-                exp: 0,
-            };
-            let r = DMat {
-                rows: n,
-                cols: 1,
-                num: vec![r_max.clone(); n],
-                exp: 0,
-            };
+            let a = filled(1, n, &(&a_max * &s));
+            let r = filled(n, 1, &r_max);
             let keep = vec![true; n];
             let got = product_limbs(
                 &a_limbs(&a).unwrap(),
                 (1, n),
-                &row_limbs(&r).unwrap(),
+                &wide_limbs::<3>(&r).unwrap(),
                 1,
                 &keep,
             );
@@ -450,18 +447,8 @@ fn limb_sums_at_the_bound() {
                 assert!(got.is_none());
             }
             // M^T a_u with n rows: M (n x 1), A (n x 1).
-            let a = DMat {
-                rows: n,
-                cols: 1,
-                num: vec![&a_max * &s; n],
-                exp: 0,
-            };
-            let m = DMat {
-                rows: n,
-                cols: 1,
-                num: vec![m_max.clone(); n],
-                exp: 0,
-            };
+            let a = filled(n, 1, &(&a_max * &s));
+            let m = filled(n, 1, &m_max);
             match a_limbs(&a) {
                 Some(al) => {
                     let ml = wide_limbs::<4>(&m).unwrap();

@@ -939,12 +939,12 @@ fn add_needs(s: &Search, excluded: &Excluded, cells: &[(Cell, u32)], needs: &mut
     use rayon::prelude::*;
     let new: Vec<(CellKey, (BigRational, BigRational))> = cells
         .par_iter()
-        .filter(|(c, _)| !needs.contains_key(&CellKey::of(c)))
         .filter_map(|(c, _)| {
-            if s.over_budget().is_some() {
+            let key = CellKey::of(c);
+            if needs.contains_key(&key) || s.over_budget().is_some() {
                 return None;
             }
-            exact_needs(excluded, c).map(|n| (CellKey::of(c), n))
+            exact_needs(excluded, c).map(|n| (key, n))
         })
         .collect();
     needs.extend(new);

@@ -396,9 +396,7 @@ impl<'a> Engine<'a> {
     pub fn gram_column(&self, u: usize) -> Option<&[BigInt]> {
         let a = self.net.a.as_ref()?;
         Some(self.gram_columns[u].get_or_init(|| {
-            let limbs = self.a_limbs.get_or_init(|| a_limbs(a));
-            limbs
-                .as_ref()
+            self.measurement_limbs()
                 .map(|l| gram_column_limbs(l, a.rows, a.cols, u))
                 .or_else(|| gram_column_fixed(a, u))
                 .unwrap_or_else(|| gram_column_big(a, u))
@@ -447,11 +445,17 @@ pub fn gram_column_limbs(limbs: &[[i64; 2]], rows: usize, cols: usize, u: usize)
                 c1 += a0 * b1 + a1 * b0;
                 c2 += a1 * b1;
             }
-            BigInt::from(c0)
-                + (BigInt::from(c1) << LIMB_BITS)
-                + (BigInt::from(c2) << (2 * LIMB_BITS))
+            limb_sums(&[c0, c1, c2])
         })
         .collect()
+}
+
+/// `sum_s v_s 2^(56 s)`: the value of sums of 56-bit limb products.
+fn limb_sums(v: &[i128]) -> BigInt {
+    v.iter()
+        .enumerate()
+        .map(|(s, &x)| BigInt::from(x) << (s * LIMB_BITS as usize))
+        .sum()
 }
 
 /// Every entry of a matrix as `N` signed 56-bit limbs, `sum_j l_j
@@ -490,11 +494,6 @@ pub fn wide_limbs<const N: usize>(m: &DMat) -> Option<Vec<[i64; N]>> {
         .collect()
 }
 
-/// [`wide_limbs`] with three limbs (entries below `2^168`).
-pub fn row_limbs(m: &DMat) -> Option<Vec<[i64; 3]>> {
-    wide_limbs::<3>(m)
-}
-
 /// `M^T a_u` (`a_u` column `u` of `A`, `rows x cols`) from [`a_limbs`] of
 /// `A` and four-limb [`wide_limbs`] of `M` (`rows x k`), exactly, as in
 /// [`product_limbs`]: each row adds at most two products below `2^112` to
@@ -525,17 +524,15 @@ pub fn column_times_limbs(
                         acc[p + 1] += x * a1;
                     }
                 }
-                acc.iter()
-                    .enumerate()
-                    .map(|(s, &v)| BigInt::from(v) << (s * LIMB_BITS as usize))
-                    .sum()
+                limb_sums(&acc)
             })
             .collect(),
     )
 }
 
 /// `A D R` (the inner dimension masked by `keep`) from [`a_limbs`] of `A`
-/// (`rows x cols`) and [`row_limbs`] of `R` (`cols x k`), exactly: the
+/// (`rows x cols`) and three-limb [`wide_limbs`] of `R` (`cols x k`),
+/// exactly: the
 /// entry `sum_l a_l r_l` is `sum_s 2^(56 s) c_s` with `c_s = sum_l sum_{p +
 /// q = s} a_l[p] r_l[q]`; each `l` adds at most two products below `2^112`
 /// to a `c_s`, so with at most 8,192 inner indices every `c_s` stays below
@@ -563,12 +560,7 @@ pub fn product_limbs(
                 acc[2] += a0 * r2 + a1 * r1;
                 acc[3] += a1 * r2;
             }
-            out.push(
-                acc.iter()
-                    .enumerate()
-                    .map(|(s, &v)| BigInt::from(v) << (s * LIMB_BITS as usize))
-                    .sum(),
-            );
+            out.push(limb_sums(&acc));
         }
     }
     Some(out)
@@ -649,9 +641,8 @@ impl<'a> Engine<'a> {
     fn product_from_scratch(&self, a: &DMat, rows: &DMat, last: &[bool]) -> DMat {
         // The cached limbs are those of the network's `A`.
         debug_assert!(self.net.a.as_ref().is_some_and(|na| std::ptr::eq(na, a)));
-        let limbs = self.a_limbs.get_or_init(|| a_limbs(a));
-        let fast = limbs.as_ref().and_then(|al| {
-            let rl = row_limbs(rows)?;
+        let fast = self.measurement_limbs().and_then(|al| {
+            let rl = wide_limbs::<3>(rows)?;
             product_limbs(al, (a.rows, a.cols), &rl, rows.cols, last)
         });
         match fast {

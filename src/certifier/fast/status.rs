@@ -12,9 +12,10 @@
 //! The enclosure: where every corner coordinate is an integer of at most 53
 //! bits (exact in binary64; the usual case), the dot product is computed in
 //! plain binary64 from the rows' entries rounded to nearest (within a
-//! relative `2^-52`) and bounded with the a priori error bound
-//! [`super::cone::bounded`] (its error term, [`super::cone::sum_error`]); otherwise in intervals with outward rounding
-//! (entries enclosed as in [`super::zero::ZeroReal`]).
+//! relative `2^-52`) and bounded with the a priori error bound of
+//! [`super::cone::bounded`] ([`super::cone::sum_error`], taken once per
+//! neuron at its largest `t`); otherwise in intervals with outward
+//! rounding (entries enclosed as in [`super::zero::ZeroReal`]).
 
 use num_bigint::BigInt;
 
