@@ -488,6 +488,34 @@ fn verify_truncated_and_malformed_certificates() {
             2,
             "coordinates",
         ),
+        (
+            set(&|m| m["radius_witnesses"] = serde_json::json!([["1", "2"]])),
+            2,
+            "coordinates",
+        ),
+        (
+            set(&|m| {
+                m["version"] = 2.into();
+                m["radius_witnesses"] = serde_json::json!([["1/3"]]);
+            }),
+            2,
+            "version 3 added them",
+        ),
+        (
+            set(&|m| m["radius_witnesses"] = serde_json::json!([["1/3"], ["2/6"]])),
+            2,
+            "repeats an earlier point",
+        ),
+        (
+            set(&|m| {
+                m["radius_witnesses"] = (1..=65)
+                    .map(|i| serde_json::json!([format!("1/{i}")]))
+                    .collect::<Vec<_>>()
+                    .into()
+            }),
+            2,
+            "at most 64",
+        ),
         (set(&|m| m["claim"]["mode"] = "best".into()), 2, "mode"),
         (set(&|m| m["verdict"] = "HOLDS".into()), 2, "verdict"),
         (

@@ -18,6 +18,7 @@ use hvcert::exact::eval::ExactNet;
 use hvcert::format::certificate::Verdict;
 use hvcert::format::network::{Measurement, Network};
 use num_rational::BigRational;
+use num_traits::Signed;
 use proptest::prelude::*;
 
 fn agree(net: &Network, eps: Option<(BigRational, BigRational)>, thorough: bool) -> Verdict {
@@ -107,10 +108,14 @@ fn reference_like_networks_agree() {
     );
 }
 
+/// Radii about `x*` and about `-rho x*`.
+type Radii = (f64, f64);
+
 /// Certifies `net` in the sharpest mode (default resolution 1/512) and
 /// returns the certified and the true radii (about `x*`, about `-rho x*`),
-/// the true ones from the exhaustive oracle.
-fn sharpest_and_true_radii(net: &Network) -> ((f64, f64), (f64, f64)) {
+/// the true ones from the exhaustive oracle, and the lower bounds the
+/// certificate's radius witnesses prove (as the checker reports them).
+fn sharpest_and_true_radii(net: &Network) -> (Radii, Radii, (Option<f64>, Option<f64>)) {
     let opts = search_options(net, None, 48, q(1, 512), None);
     let (cert, sha) = certify(net, &opts);
     let report = check(&cert, net, &sha).unwrap_or_else(|e| panic!("checker rejects: {}", e.0));
@@ -120,8 +125,16 @@ fn sharpest_and_true_radii(net: &Network) -> ((f64, f64), (f64, f64)) {
     let rho = approx(&cert.claim.rho_lo);
     let truth = failure_radii(&exact, &land, rho);
     let got = (approx(&cert.claim.eps_x_star), approx(&cert.claim.eps_rho));
+    // Every witness is a failure the oracle's exact evaluator confirms.
+    for x in &cert.radius_witnesses {
+        assert!(!exact.descent_derivative(x).unwrap().0.is_negative());
+    }
+    let sqrt = |v: &Option<BigRational>| v.as_ref().map(|v| approx(v).sqrt());
+    let witnessed = report.sharpness.as_ref().map_or((None, None), |sh| {
+        (sqrt(&sh.below_x_star), sqrt(&sh.below_rho))
+    });
     eprintln!(
-        "{:?}: certified ({:.5}, {:.5}), true ({:.5}, {:.5}), rounds {:?}",
+        "{:?}: certified ({:.5}, {:.5}), true ({:.5}, {:.5}), witnessed {witnessed:?}, rounds {:?}",
         net.widths,
         got.0,
         got.1,
@@ -129,7 +142,7 @@ fn sharpest_and_true_radii(net: &Network) -> ((f64, f64), (f64, f64)) {
         truth.1,
         cert.stats.get("refinement_rounds")
     );
-    (got, truth)
+    (got, truth, witnessed)
 }
 
 /// Issue 13, item 2: the sharpest radii are within 2% of the true ones
@@ -150,13 +163,21 @@ fn sharpest_radii_are_within_two_percent_of_the_truth() {
             seed,
             target: None,
         });
-        let (got, truth) = sharpest_and_true_radii(&net);
-        for (g, t) in [(got.0, truth.0), (got.1, truth.1)] {
+        let (got, truth, witnessed) = sharpest_and_true_radii(&net);
+        for (g, t, w) in [(got.0, truth.0, witnessed.0), (got.1, truth.1, witnessed.1)] {
             assert!(g >= t, "certified {g} below the true radius {t}");
             assert!(
                 g <= 1.02 * t,
                 "certified {g} more than 2% above the true {t}"
             );
+            // A witness's bound is a true failure's distance: never above
+            // the true radius (up to binary64 display).
+            if let Some(w) = w {
+                assert!(
+                    w <= t * (1.0 + 1e-9),
+                    "witnessed {w} above the true radius {t}"
+                );
+            }
         }
     }
 }

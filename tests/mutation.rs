@@ -408,6 +408,20 @@ fn truth(s: &Subject, cert: &Certificate) -> Truth {
             return Truth::False(format!("(P2) fails along {w:?}"));
         }
     }
+    // Radius witnesses: failures of (P1) (not 0, not x*), inside E.
+    for x in &cert.radius_witnesses {
+        if x.iter().all(Zero::is_zero) || x == &s.xs {
+            return Truth::False("a radius witness at 0 or x*".into());
+        }
+        if s.exact.descent_derivative(x).unwrap().0.is_negative() {
+            return Truth::False("a radius witness where (P1) holds".into());
+        }
+        match in_e(s, cert, x) {
+            Tri::Inside => {}
+            Tri::Edge => return Truth::Undetermined("a radius witness at E's boundary".into()),
+            Tri::Outside => return Truth::False("a radius witness outside E".into()),
+        }
+    }
     if cert.verdict == Verdict::Violated {
         let Some(cx) = &cert.counterexample else {
             return Truth::False("violated without a counterexample".into());
@@ -960,6 +974,63 @@ fn mutants(s: &Subject) -> Vec<Mutant<'_>> {
             "counterexample kind",
             "counterexample dropped".into(),
             |v: &mut Value| { v["counterexample"] = Value::Null }
+        );
+    }
+    // Radius witnesses: each coordinate by one ulp and by 2^-60; the point
+    // replaced by 0, by x*, by twice itself; dropped; repeated; and the
+    // format version lowered to 2 (which has no witnesses).
+    if let Some(ws) = j["radius_witnesses"].as_array() {
+        for (wi, w) in ws.iter().enumerate() {
+            for (ci, c) in w.as_array().unwrap().iter().enumerate() {
+                let x: Q = c.as_str().unwrap().parse().unwrap();
+                for (how, new) in coordinate_steps(&x) {
+                    edit!(
+                        "radius witness coordinate",
+                        format!("witness {wi} coord {ci} {how}"),
+                        move |v: &mut Value| {
+                            v["radius_witnesses"][wi][ci] = new.to_string().into();
+                        }
+                    );
+                }
+            }
+            let doubled: Vec<Value> = w
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    let x: Q = c.as_str().unwrap().parse().unwrap();
+                    Value::String((x * Q::from_integer(2.into())).to_string())
+                })
+                .collect();
+            let xs: Vec<Value> = s.xs.iter().map(|v| Value::String(v.to_string())).collect();
+            let zero = vec![Value::String("0".into()); xs.len()];
+            for (what, p) in [("x*", xs), ("0", zero), ("twice itself", doubled)] {
+                edit!(
+                    "radius witness point",
+                    format!("witness {wi} -> {what}"),
+                    move |v: &mut Value| { v["radius_witnesses"][wi] = Value::Array(p.clone()) }
+                );
+            }
+            edit!(
+                "radius witness list",
+                format!("witness {wi} dropped"),
+                move |v: &mut Value| {
+                    v["radius_witnesses"].as_array_mut().unwrap().remove(wi);
+                }
+            );
+            edit!(
+                "radius witness list",
+                format!("witness {wi} repeated"),
+                move |v: &mut Value| {
+                    let w = v["radius_witnesses"][wi].clone();
+                    v["radius_witnesses"].as_array_mut().unwrap().push(w);
+                }
+            );
+        }
+        edit!(
+            "radius witness list",
+            "version 3 -> 2 with witnesses".into(),
+            |v: &mut Value| { v["version"] = Value::from(2) }
         );
     }
     // The verdict.

@@ -21,6 +21,7 @@ use hvcert::certifier::sample::{sample_network, SampleSpec};
 use hvcert::certifier::search::{search, Options, Progress, SearchResult};
 use hvcert::certifier::shard::{self, shard_info, LoadedPlan, MergeError};
 use hvcert::checker::geometry::Excluded;
+use hvcert::checker::sharpness::{self, Sharpness};
 use hvcert::checker::{check, check_within, CheckError, ExcusedPoint, Report, Unfinished};
 use hvcert::cli::{self, threads_arg, time_limit_arg};
 use hvcert::exact::dyadic::f64_to_rational;
@@ -1386,6 +1387,7 @@ fn print_summary(
             "eps_rho": c.claim.eps_rho.to_string(),
             "stationary_points_found": c.stats.get("stationary_points_found"),
             "excused_points": excused_points(loaded, c).iter().map(ExcusedPoint::to_json).collect::<Vec<_>>(),
+            "sharpness": witnessed(loaded, c).map(|sh| sh.to_json()),
             "counterexample": c.counterexample.as_ref().map(|x| x.point.iter().map(|v| v.to_string()).collect::<Vec<_>>()),
             "certificate": cert_path.display().to_string(),
             "certificate_bytes": size,
@@ -1455,6 +1457,13 @@ fn print_summary(
             "sharpest     eps1* = {} around x*, eps2* = {} around -rho_d x* (relative to |x*|)",
             dec(&claim.eps_x_star),
             dec(&claim.eps_rho)
+        );
+    }
+    if let Some(sh) = witnessed(loaded, c) {
+        outln!(
+            out,
+            "witnessed    {}",
+            sh.describe(&claim.eps_x_star, &claim.eps_rho)
         );
     }
     for p in &excused {
@@ -1572,6 +1581,7 @@ fn preflight(
         shard: None,
         verdict: Verdict::Violated,
         cover: None,
+        radius_witnesses: Vec::new(),
         counterexample: Some(Counterexample {
             kind: CounterexampleKind::Point,
             point: target,
@@ -1603,6 +1613,21 @@ fn excused_points(loaded: &LoadedNetwork, c: &Certificate) -> Vec<ExcusedPoint> 
         .iter()
         .map(|p| ExcusedPoint::new(p, &e))
         .collect()
+}
+
+/// What the certificate's radius witnesses bound (distances only: the
+/// search evaluated them exactly, and the self-check re-evaluates them).
+fn witnessed(loaded: &LoadedNetwork, c: &Certificate) -> Option<Sharpness> {
+    if c.radius_witnesses.is_empty() {
+        return None;
+    }
+    let e = Excluded::of_claim(&loaded.network, &c.claim);
+    let (below_x_star, below_rho) = sharpness::bounds(&e, &c.radius_witnesses);
+    Some(Sharpness {
+        witnesses: c.radius_witnesses.len(),
+        below_x_star,
+        below_rho,
+    })
 }
 
 fn main() -> ExitCode {

@@ -140,6 +140,12 @@ fn summary(r: &Report) -> String {
     for p in &r.excused {
         s.push_str(&format!("\nexcused stationary point: {}", p.describe()));
     }
+    if let Some(sh) = &r.sharpness {
+        s.push_str(&format!(
+            "\nradius witnesses: {}",
+            sh.describe(&r.eps_x_star, &r.eps_rho)
+        ));
+    }
     if let Some(ce) = &r.counterexample {
         s.push_str(&format!("\ncounterexample: {ce}"));
     }
@@ -214,6 +220,7 @@ fn main() -> ExitCode {
                 "residual_not_listed": not_listed(r),
                 "counterexample": r.counterexample,
                 "excused_points": r.excused.iter().map(hvcert::checker::ExcusedPoint::to_json).collect::<Vec<_>>(),
+                "sharpness": r.sharpness.as_ref().map(|sh| sh.to_json()),
                 "seconds": r.seconds,
             }),
             Outcome::Rejected(m) => serde_json::json!({"status": "rejected", "reason": m}),

@@ -157,7 +157,7 @@ impl HuntResult {
 // ---------------------------------------------------------------------------
 // The binary64 model (proposals only).
 
-struct F64Net {
+pub(crate) struct F64Net {
     k: usize,
     /// `(rows, cols, row-major entries)` of `W_1 .. W_d`.
     layers: Vec<(usize, usize, Vec<f64>)>,
@@ -202,7 +202,7 @@ fn norm2f(a: &[f64]) -> f64 {
 }
 
 impl F64Net {
-    fn new(net: &Network) -> F64Net {
+    pub(crate) fn new(net: &Network) -> F64Net {
         let mut layers = Vec::new();
         let mut prev = net.latent;
         for (w, &n) in net.weights.iter().zip(&net.widths) {
@@ -274,14 +274,18 @@ impl F64Net {
         e
     }
 
-    fn objective(&self, x: &[f64]) -> f64 {
-        let g = self.forward(x, None).1;
-        let r: Vec<f64> = self
-            .measure(&g)
+    /// `A g - y`.
+    fn residual(&self, g: &[f64]) -> Vec<f64> {
+        self.measure(g)
             .iter()
             .zip(&self.y)
             .map(|(a, b)| a - b)
-            .collect();
+            .collect()
+    }
+
+    fn objective(&self, x: &[f64]) -> f64 {
+        let g = self.forward(x, None).1;
+        let r = self.residual(&g);
         0.5 * norm2f(&r)
     }
 
@@ -289,12 +293,7 @@ impl F64Net {
     fn eval(&self, x: &[f64]) -> (f64, Vec<f64>, Bits, Vec<Vec<f64>>) {
         let (pre, g) = self.forward(x, None);
         let bits = Self::strict(&pre);
-        let r: Vec<f64> = self
-            .measure(&g)
-            .iter()
-            .zip(&self.y)
-            .map(|(a, b)| a - b)
-            .collect();
+        let r = self.residual(&g);
         let v = self.lambda_tr(&bits, &self.measure_tr(&r));
         (0.5 * norm2f(&r), v, bits, pre)
     }
@@ -302,13 +301,37 @@ impl F64Net {
     /// `g_P(x)`.
     fn pattern_gradient(&self, bits: &Bits, x: &[f64]) -> Vec<f64> {
         let g = self.forward(x, Some(bits)).1;
-        let r: Vec<f64> = self
-            .measure(&g)
-            .iter()
-            .zip(&self.y)
-            .map(|(a, b)| a - b)
-            .collect();
+        let r = self.residual(&g);
         self.lambda_tr(bits, &self.measure_tr(&r))
+    }
+
+    /// The strict pattern of `x` in binary64 (a proposal only).
+    pub(crate) fn strict_bits(&self, x: &[f64]) -> Vec<Vec<bool>> {
+        Self::strict(&self.forward(x, None).0)
+    }
+
+    /// Binary64 screen of a point `x` on the zero set of neuron `index` of
+    /// layer `layer` (1-based), whose row is `c`: whether `-vbar_x` (with
+    /// the neuron off, as in the strict pattern) enters its positive side
+    /// and the gradients of the two sides disagree there, so that
+    /// `D_{-vbar_x} f(x) >= 0` is likely (F3). A proposal only.
+    pub(crate) fn crease_valley(&self, x: &[f64], layer: usize, index: usize, c: &[f64]) -> bool {
+        let (pre, g) = self.forward(x, None);
+        let mut p0 = Self::strict(&pre);
+        if layer == 0 || layer > p0.len() || index >= p0[layer - 1].len() {
+            return false;
+        }
+        p0[layer - 1][index] = false;
+        let mut p1 = p0.clone();
+        p1[layer - 1][index] = true;
+        let r = self.residual(&g);
+        let atr = self.measure_tr(&r);
+        let g0 = self.lambda_tr(&p0, &atr);
+        let g1 = self.lambda_tr(&p1, &atr);
+        let enters = dotf(c, &g0) <= 0.0;
+        let agree = dotf(&g0, &g1);
+        let norms = (norm2f(&g0) * norm2f(&g1)).sqrt();
+        enters && agree <= 1e-6 * norms
     }
 
     /// `b_P = Lambda_P^T A^T y`.
@@ -1155,6 +1178,7 @@ pub fn certificate(
             kind: found.kind,
             point: found.point.clone(),
         }),
+        radius_witnesses: Vec::new(),
         stats,
     }
 }

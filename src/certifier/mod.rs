@@ -9,3 +9,4 @@ pub mod sample;
 pub mod search;
 pub mod shard;
 pub mod sweep;
+pub mod witness;

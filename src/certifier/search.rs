@@ -24,6 +24,7 @@ use num_traits::{Signed, Zero};
 
 use crate::certifier::fast::cone::Decision;
 use crate::certifier::fast::Tiers;
+use crate::certifier::witness;
 use crate::checker::geometry::{Cell, Excluded};
 use crate::checker::patterns::{Branch, CellPatterns, Engine, Statuses};
 use crate::checker::rules::Context;
@@ -413,6 +414,26 @@ impl SqrtApprox for BigRational {
 }
 
 impl Search<'_> {
+    /// Whether the region point `xc` of `pattern` (`Q_P xc = b_P` exactly)
+    /// is a nonzero stationary point with no neuron exactly zero: with strict
+    /// pattern `P` it is (F5); with another strict pattern `S`,
+    /// `vbar = Q_S xc - b_S` (F2, F5) decides. One exact forward pass.
+    fn is_stationary(&self, xc: &[BigRational], pattern: &Pattern) -> bool {
+        match self.exact.strict_pattern_without_zeros(xc) {
+            Ok(Some(strict)) => {
+                &strict == pattern
+                    || self
+                        .ctx
+                        .engine
+                        .quadratic(&strict)
+                        .gradient(xc)
+                        .iter()
+                        .all(Zero::is_zero)
+            }
+            _ => false,
+        }
+    }
+
     /// The time or memory bound that is exceeded, if one is.
     fn over_budget(&self) -> Option<&'static str> {
         if self.deadline.is_some_and(|d| Instant::now() >= d) {
@@ -1292,12 +1313,15 @@ pub fn search(
     // 4. Refinement rounds.
     let mut needs: Needs = HashMap::new();
     let (mut m1, mut m2) = (None, None);
+    // Sharpest mode: exact failure points met by the rounds.
+    let mut witnesses = witness::Witnesses::default();
     // Whether the (P1) trees come from the search (not left undecided
     // after an early counterexample): only then are there radii to set.
     let searched = counterexample.is_none();
     if searched && sharpest {
         let mut prev: Option<(f64, f64)> = None;
         let mut stalls = 0;
+        let screen = crate::certifier::hunt::F64Net::new(net);
         loop {
             let cells = all_undecided(&trees);
             add_needs(&s, &excluded, &cells, &mut needs);
@@ -1341,6 +1365,43 @@ pub fn search(
                 m1.as_ref().map_or(0.0, |m| approx(m).sqrt()),
                 m2.as_ref().map_or(0.0, |m| approx(m).sqrt()),
             );
+            // Exact failure points near the radii: once both radii are
+            // within `1 / SHARP_STOP` of what such points prove
+            // unreachable, refining cannot gain more.
+            let zero = BigRational::zero();
+            let radii_sq = (m1.as_ref().unwrap_or(&zero), m2.as_ref().unwrap_or(&zero));
+            let with_needs: Vec<(Cell, BigRational, BigRational)> = cells
+                .iter()
+                .filter_map(|(c, _)| {
+                    let (d1, d2) = needs.get(&CellKey::of(c))?;
+                    Some((c.clone(), d1.clone(), d2.clone()))
+                })
+                .collect();
+            witness::search_round(
+                &witness::Sources {
+                    exact: &exact,
+                    screen: &screen,
+                    ctx: &s.ctx,
+                    is_stationary: &|x: &[BigRational], p: &Pattern| s.is_stationary(x, p),
+                },
+                &excluded,
+                &with_needs,
+                radii_sq,
+                s.deadline,
+                &mut witnesses,
+            );
+            let (l1, l2) = crate::checker::sharpness::bounds(
+                &witness::at_radii(&excluded, radii_sq.0, radii_sq.1),
+                &witnesses.points,
+            );
+            let near = |r: f64, l: &Option<BigRational>| {
+                r == 0.0
+                    || l.as_ref()
+                        .is_some_and(|l| approx(l).sqrt() * (1.0 + 1.0 / SHARP_STOP) >= r)
+            };
+            if near(r.0, &l1) && near(r.1, &l2) {
+                break;
+            }
             let keep = 1.0 - 1.0 / SHARP_STOP;
             let dropped = prev.is_none_or(|p| {
                 (p.0 > 0.0 && r.0 <= keep * p.0) || (p.1 > 0.0 && r.1 <= keep * p.1)
@@ -1499,24 +1560,15 @@ pub fn search(
         region_points
             .par_iter()
             .filter(|(xc, pattern)| {
-                s.over_budget().is_none()
-                    && xc != &target
-                    && match exact.strict_pattern_without_zeros(xc) {
-                        Ok(Some(strict)) => {
-                            &strict == pattern
-                                || s.ctx
-                                    .engine
-                                    .quadratic(&strict)
-                                    .gradient(xc)
-                                    .iter()
-                                    .all(Zero::is_zero)
-                        }
-                        _ => false,
-                    }
+                s.over_budget().is_none() && xc != &target && s.is_stationary(xc, pattern)
             })
             .map(|(xc, _)| xc)
             .collect()
     };
+    // Failure points for the radius witnesses: those of the rounds and the
+    // stationary points found (`vbar = 0`, so `D_{-vbar} f = 0`, F3).
+    let mut failures = witnesses.points.clone();
+    failures.extend(stationary_found.iter().map(|x| x.to_vec()));
     for xc in stationary_found {
         let (a, b) = final_excluded.dist2_sq_ends(xc);
         let n2 = approx(&final_excluded.target_norm2);
@@ -1571,6 +1623,24 @@ pub fn search(
                     break 'outer;
                 }
             }
+        }
+    }
+    // The best witness per ball, inside the final E. A failure point
+    // outside it is a counterexample (the cells that held it were left
+    // undecided: `unknown` becomes `violated`).
+    let mut radius_witnesses = Vec::new();
+    if sharpest && searched && counterexample.is_none() {
+        if let Some(x) = failures
+            .iter()
+            .find(|x| final_excluded.surely_outside(x) && !stationary.contains(x))
+        {
+            counterexample = Some(Counterexample {
+                kind: CounterexampleKind::Point,
+                point: x.clone(),
+            });
+        } else {
+            failures.retain(|x| final_excluded.contains(x));
+            radius_witnesses = witness::best(&final_excluded, &failures);
         }
     }
     let undecided = !residual.is_empty() || !zero_residual.is_empty();
@@ -1662,6 +1732,7 @@ pub fn search(
                 .collect(),
         }),
         counterexample,
+        radius_witnesses,
         stats,
     };
     SearchResult {

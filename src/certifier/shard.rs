@@ -778,6 +778,7 @@ pub fn merge(
     // stopping rule follows the radii over the whole sphere, which no shard
     // sees), as in a one-machine run; the shards ran the first pass only.
     let mut rounds_seconds = None;
+    let mut radius_witnesses = Vec::new();
     if claim.mode == ClaimMode::Sharpest && counterexample.is_none() {
         let resolution = match (plan, &first_resolution) {
             (Some(p), _) => p.resolution.clone(),
@@ -818,6 +819,7 @@ pub fn merge(
         let c = r.certificate;
         claim = c.claim;
         counterexample = c.counterexample;
+        radius_witnesses = c.radius_witnesses;
         let cover = c.cover.expect("the search makes a cover");
         max_depth_out = cover.max_depth;
         faces = cover.faces;
@@ -869,6 +871,7 @@ pub fn merge(
             faces,
         }),
         counterexample,
+        radius_witnesses,
         stats,
     };
     Ok(Merged {

@@ -9,6 +9,7 @@
 pub mod geometry;
 pub mod patterns;
 pub mod rules;
+pub mod sharpness;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -103,6 +104,8 @@ pub struct Report {
     /// outside `E`), with their distances to the centres.
     pub excused: Vec<ExcusedPoint>,
     pub patterns_examined: usize,
+    /// What the certificate's radius witnesses prove (`None` without any).
+    pub sharpness: Option<sharpness::Sharpness>,
     pub seconds: f64,
     /// A shard certificate: which shard, and how many parts it covers (its
     /// verdict is about those parts only).
@@ -415,6 +418,14 @@ pub fn check_within(
         Some(c) => Some(check_counterexample(&exact, &excluded, claim, c)?),
         None => None,
     };
+    let sharpness = if cert.radius_witnesses.is_empty() {
+        None
+    } else {
+        Some(
+            sharpness::check_witnesses(&exact, &excluded, &cert.radius_witnesses)
+                .map_err(Rejection)?,
+        )
+    };
     match cert.verdict {
         Verdict::Holds | Verdict::Unknown => {
             if cert.cover.is_none() {
@@ -464,6 +475,7 @@ pub fn check_within(
             .map(|s| ExcusedPoint::new(s, &excluded))
             .collect(),
         patterns_examined: w.ctx.engine.cached_patterns(),
+        sharpness,
         seconds: start.elapsed().as_secs_f64(),
         shard: cert
             .shard

@@ -1,7 +1,9 @@
-//! The certificate file, format v2 (format page: `docs/certificate-format.md`).
+//! The certificate file, format v3 (format page: `docs/certificate-format.md`).
 //! Version 2 adds a proof of the Cone rule (descent across a neuron of a
-//! lower layer); a version 1 file is read and checked with the same rules
-//! (a superset of its own).
+//! lower layer); version 3 adds `radius_witnesses` (exact failure points
+//! that bound the radii from below). Version 1 and 2 files are read and
+//! checked with the same rules (a superset of theirs); a witness in one is
+//! refused.
 //!
 //! JSON with every number on the path to a verdict an exact rational string.
 //! The cover is one bisection tree per cube face, written as a preorder token
@@ -17,7 +19,7 @@ use crate::exact::dyadic::Dyadic;
 use crate::exact::rational::parse_rational;
 
 pub const FORMAT_NAME: &str = "hvcert-certificate";
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// The oldest version this checker reads.
 pub const OLDEST_VERSION: u32 = 1;
 /// Deepest tree a checker accepts (splits from a face's root to a leaf).
@@ -34,6 +36,9 @@ pub const MAX_STATS_BYTES: usize = 1 << 20;
 /// Most listed `claim.stationary_points` (each costs an exact evaluation of
 /// the network, and every region point is compared with them).
 pub const MAX_STATIONARY_POINTS: usize = 1024;
+/// Most `radius_witnesses` a certificate may carry (the certifier writes at
+/// most one per ball).
+pub const MAX_RADIUS_WITNESSES: usize = 64;
 /// Largest latent dimension a certificate may cover. A box has `2^(k-1)`
 /// corners and every node of a tree evaluates each neuron at each corner,
 /// so the checker's work per token grows as `2^(k-1)`: with `k <= 6` a
@@ -50,7 +55,7 @@ pub enum CertError {
     Json(String),
     #[error("not an hvcert certificate (format field is {0:?})")]
     Format(String),
-    #[error("unsupported certificate version {0} (this checker reads versions 1 and 2)")]
+    #[error("unsupported certificate version {0} (this checker reads versions 1 to 3)")]
     Version(u64),
     #[error("{field}: {value:?} is not an exact rational")]
     Rational { field: String, value: String },
@@ -435,6 +440,10 @@ pub struct Certificate {
     pub shard: Option<ShardInfo>,
     pub cover: Option<Cover>,
     pub counterexample: Option<Counterexample>,
+    /// Points where (P1) fails (`D_{-vbar} f >= 0`, not `0`, not `x*`),
+    /// inside `E`: each bounds a radius from below (version 3; the checker
+    /// re-evaluates them, and they never make a verdict).
+    pub radius_witnesses: Vec<Vec<BigRational>>,
     /// Informational only (never used for the verdict).
     pub stats: serde_json::Map<String, serde_json::Value>,
 }
@@ -453,6 +462,8 @@ struct JsonCert {
     shard: Option<JsonShard>,
     cover: Option<JsonCover>,
     counterexample: Option<JsonCounterexample>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    radius_witnesses: Vec<Vec<String>>,
     #[serde(default)]
     stats: serde_json::Map<String, serde_json::Value>,
 }
@@ -528,11 +539,11 @@ impl Certificate {
             Some(FORMAT_NAME) => {}
             other => return Err(CertError::Format(format!("{other:?}"))),
         }
-        match obj.get("version").and_then(|v| v.as_u64()) {
-            Some(v) if (OLDEST_VERSION as u64..=FORMAT_VERSION as u64).contains(&v) => {}
+        let version = match obj.get("version").and_then(|v| v.as_u64()) {
+            Some(v) if (OLDEST_VERSION as u64..=FORMAT_VERSION as u64).contains(&v) => v,
             Some(v) => return Err(CertError::Version(v)),
             None => return Err(invalid("version: missing or not an integer")),
-        }
+        };
         let j: JsonCert =
             serde_json::from_value(value).map_err(|e| CertError::Json(e.to_string()))?;
         let k = j.network.latent;
@@ -642,6 +653,29 @@ impl Certificate {
                 })
             }
         };
+        if version < 3 && !j.radius_witnesses.is_empty() {
+            return Err(invalid(format!(
+                "radius_witnesses: a version {version} certificate has none (version 3 added them)"
+            )));
+        }
+        if j.radius_witnesses.len() > MAX_RADIUS_WITNESSES {
+            return Err(invalid(format!(
+                "radius_witnesses: {} points, at most {MAX_RADIUS_WITNESSES} are accepted",
+                j.radius_witnesses.len()
+            )));
+        }
+        let radius_witnesses = j
+            .radius_witnesses
+            .iter()
+            .map(|p| rational_vec("radius_witnesses", p, k))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (i, p) in radius_witnesses.iter().enumerate() {
+            if radius_witnesses[..i].contains(p) {
+                return Err(invalid(format!(
+                    "radius_witnesses[{i}] repeats an earlier point"
+                )));
+            }
+        }
         Ok(Certificate {
             network_sha256: j.network.sha256,
             network_path: j.network.path,
@@ -658,6 +692,7 @@ impl Certificate {
             shard,
             cover,
             counterexample,
+            radius_witnesses,
             stats: j.stats,
         })
     }
@@ -719,6 +754,11 @@ impl Certificate {
                 .into(),
                 point: c.point.iter().map(r).collect(),
             }),
+            radius_witnesses: self
+                .radius_witnesses
+                .iter()
+                .map(|p| p.iter().map(r).collect())
+                .collect(),
             stats: self.stats.clone(),
         };
         let mut s = serde_json::to_string_pretty(&j).expect("serializing a certificate");

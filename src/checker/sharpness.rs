@@ -1,0 +1,184 @@
+//! Radius witnesses (format version 3): how far the claimed radii are from
+//! the smallest ones any certificate could claim.
+//!
+//! A witness is a point `x` with `x != 0`, `x != x*` and
+//! `D_{-vbar_x} f(x) >= 0`, evaluated exactly (F3): (P1) fails at `x`. A
+//! claim with the same rho enclosure holds only if `x` lies in its `E`
+//! (only `x*` may be excused outside `E`, SPEC §2), that is in the open ball
+//! `B(x*, eps1 |x*|)` or in the open ball around `-rho x*` for every `rho`
+//! of the enclosure (both ends, by convexity: [`Excluded::in_ball2`]).
+//! Hence, with `d1 = |x - x*| / |x*|` and `d2` the larger of
+//! `|x + rho x*| / |x*|` at the two ends:
+//!
+//! - every claim that holds with `eps1 <= d1` has `eps2 > d2`;
+//! - every claim that holds with `eps2 <= d2` has `eps1 > d1`.
+//!
+//! Taking the claimed radii for the other ball: witnesses with `d1 >=` the
+//! claimed `eps1` prove that no holding claim with that `eps1` (or a
+//! smaller one) has `eps2 <= d2`; symmetrically for `eps1`. The checker
+//! reports the largest such `d2` and `d1` (exact squares, shown rounded
+//! down). A witness outside the claimed `E` contradicts the claim: the
+//! certificate is rejected (it is a counterexample, which belongs in
+//! `counterexample` with the verdict `violated`).
+//!
+//! Witnesses never make a verdict; they only tell how sharp it is.
+
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::{Signed, Zero};
+
+use crate::checker::geometry::Excluded;
+use crate::exact::eval::ExactNet;
+
+/// What the witnesses prove about the radii (squared, relative to
+/// `|x*|^2`): `below_x_star` is the largest `d1^2` of a witness outside the
+/// claimed ball around `-rho x*` (no holding claim with that `eps2` has
+/// `eps1 <= d1`), `below_rho` the largest `d2^2` of a witness outside the
+/// claimed ball around `x*`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Sharpness {
+    pub witnesses: usize,
+    pub below_x_star: Option<BigRational>,
+    pub below_rho: Option<BigRational>,
+}
+
+/// Re-evaluates every witness exactly; `Err` (a one-line reason) for a
+/// point that is zero, `x*`, not a failure of (P1), or outside `E`.
+pub fn check_witnesses(
+    exact: &ExactNet,
+    excluded: &Excluded,
+    witnesses: &[Vec<BigRational>],
+) -> Result<Sharpness, String> {
+    let mut out = Sharpness {
+        witnesses: witnesses.len(),
+        ..Sharpness::default()
+    };
+    for (i, x) in witnesses.iter().enumerate() {
+        if x.iter().all(Zero::is_zero) {
+            return Err(format!("radius_witnesses[{i}] is the origin"));
+        }
+        if x == &excluded.target {
+            return Err(format!(
+                "radius_witnesses[{i}] is x*, which is excused: it bounds no radius"
+            ));
+        }
+        let (d, _) = exact
+            .descent_derivative(x)
+            .map_err(|e| format!("radius_witnesses[{i}]: {e}"))?;
+        if d.is_negative() {
+            return Err(format!(
+                "radius_witnesses[{i}]: D_-vbar f = {d} < 0 there, so (P1) does not fail at it"
+            ));
+        }
+        if !excluded.contains(x) {
+            return Err(format!(
+                "radius_witnesses[{i}] lies outside E and (P1) fails there: the claim is false (a counterexample, not a witness)"
+            ));
+        }
+    }
+    let (below_x_star, below_rho) = bounds(excluded, witnesses);
+    out.below_x_star = below_x_star;
+    out.below_rho = below_rho;
+    Ok(out)
+}
+
+/// `(below_x_star, below_rho)` of [`Sharpness`] for points already known
+/// to be failures of (P1): distances only.
+pub fn bounds(
+    excluded: &Excluded,
+    points: &[Vec<BigRational>],
+) -> (Option<BigRational>, Option<BigRational>) {
+    let n2 = &excluded.target_norm2;
+    let (mut below_x_star, mut below_rho) = (None::<BigRational>, None::<BigRational>);
+    for x in points {
+        let d1 = excluded.dist1_sq(x) / n2;
+        let (a, b) = excluded.dist2_sq_ends(x);
+        let d2 = a.max(b) / n2;
+        // Outside the claimed first ball (`d1 >= eps1^2`, relative): then
+        // it bounds eps2; and symmetrically.
+        if !excluded.in_ball1(x) && below_rho.as_ref().is_none_or(|m| &d2 > m) {
+            below_rho = Some(d2.clone());
+        }
+        if !excluded.in_ball2(x) && below_x_star.as_ref().is_none_or(|m| &d1 > m) {
+            below_x_star = Some(d1);
+        }
+    }
+    (below_x_star, below_rho)
+}
+
+impl Sharpness {
+    /// One line: what the witnesses prove, the bounds rounded down.
+    pub fn describe(&self, eps1: &BigRational, eps2: &BigRational) -> String {
+        let show = |v: &BigRational| crate::exact::rational::rational_to_decimal(v, 6);
+        let mut parts = Vec::new();
+        if let Some(l) = &self.below_rho {
+            parts.push(format!(
+                "with eps1 <= {} no claim holds unless eps2 > {}",
+                show(eps1),
+                sqrt_floor_decimal(l, 6)
+            ));
+        }
+        if let Some(l) = &self.below_x_star {
+            parts.push(format!(
+                "with eps2 <= {} no claim holds unless eps1 > {}",
+                show(eps2),
+                sqrt_floor_decimal(l, 6)
+            ));
+        }
+        if parts.is_empty() {
+            parts.push("they bound neither radius".into());
+        }
+        format!(
+            "(P1) fails at {} witness point(s) inside E: {}",
+            self.witnesses,
+            parts.join("; ")
+        )
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        let sq = |v: &Option<BigRational>| v.as_ref().map(|v| v.to_string());
+        let dec = |v: &Option<BigRational>| v.as_ref().map(|v| sqrt_floor_decimal(v, 6));
+        serde_json::json!({
+            "witnesses": self.witnesses,
+            "eps_x_star_exceeds": dec(&self.below_x_star),
+            "eps_x_star_exceeds_squared": sq(&self.below_x_star),
+            "eps_rho_exceeds": dec(&self.below_rho),
+            "eps_rho_exceeds_squared": sq(&self.below_rho),
+        })
+    }
+}
+
+/// `sqrt(v)` rounded down to `places` decimals (`v >= 0`), exactly: a lower
+/// bound, as the witnesses' bounds must be shown.
+pub fn sqrt_floor_decimal(v: &BigRational, places: usize) -> String {
+    if places == 0 {
+        return (v.numer() / v.denom())
+            .max(BigInt::zero())
+            .sqrt()
+            .to_string();
+    }
+    if !v.is_positive() {
+        return format!("{:.*}", places, 0.0);
+    }
+    let scale = num_traits::pow(BigInt::from(10), places);
+    let n = (v.numer() * &scale * &scale / v.denom()).sqrt();
+    let int = &n / &scale;
+    let frac = (&n % &scale).to_string();
+    format!("{int}.{}{frac}", "0".repeat(places - frac.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn square_roots_round_down() {
+        let r = |n: i64, d: i64| BigRational::new(n.into(), d.into());
+        assert_eq!(sqrt_floor_decimal(&r(1, 4), 3), "0.500");
+        assert_eq!(sqrt_floor_decimal(&r(2, 1), 6), "1.414213");
+        assert_eq!(sqrt_floor_decimal(&r(1, 10000), 4), "0.0100");
+        assert_eq!(sqrt_floor_decimal(&r(0, 1), 2), "0.00");
+        // Just below a square: never rounded up to it.
+        assert_eq!(sqrt_floor_decimal(&r(24_999_999, 100_000_000), 4), "0.4999");
+    }
+}
