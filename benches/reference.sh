@@ -3,7 +3,9 @@
 # network in certificates/ (release build) and print one row per network:
 # verdict, sharpest radii, cells by rule, deepest level, certify time, verify
 # time and certificate size. Certificates go to a temporary folder; the
-# shipped ones are left alone.
+# shipped ones are left alone. Besides the shipped networks, the compressive
+# k = 2, 50/500, m = 100 network of issue 14 (`certify sample ... --seed
+# 9002`, 600 KB, so sampled here rather than shipped) is measured too.
 #   usage: benches/reference.sh [extra certify flags...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +15,9 @@ trap 'rm -rf "$out"' EXIT
 printf '%-22s %-8s %-9s %-9s %7s %7s %6s %6s %6s %7s %5s %5s %9s %9s %6s %10s %s\n' \
     network verdict eps1 eps2 region crease cone pairs excl undec zero depth certify_s verify_s v/c cert_bytes \
     'cone_tiers(b64 proved+failed/mpfr/exact)'
-for net in certificates/*.bin; do
+./target/release/certify sample --latent 2 --widths 50,500 --measurements 100 --seed 9002 \
+    --out "$out/k2-50-500-m100-s9002.bin" > /dev/null
+for net in certificates/*.bin "$out/k2-50-500-m100-s9002.bin"; do
     name=$(basename "$net" .bin)
     cert="$out/$name.cert.json"
     extra=()

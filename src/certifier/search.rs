@@ -58,12 +58,14 @@ pub const MAX_SHARP_ROUNDS: u32 = 16;
 /// `--eps` mode: undecided cells are refined past `--resolution` down to
 /// `resolution / 2^GIVEN_EXTRA_LEVELS`, one level per round.
 pub const GIVEN_EXTRA_LEVELS: u32 = 8;
-/// Sharpest mode: the rounds stop once neither radius drops by at least
-/// `1 / SHARP_STOP` of itself (0.5%: the drops shrink about geometrically,
-/// so what is left to gain is about the last drop, well under 1%).
+/// Sharpest mode: a ball's rounds stop once its radius no longer drops by
+/// at least `1 / SHARP_STOP` of itself (0.5%: the drops shrink about
+/// geometrically, so what is left to gain is about the last drop, well
+/// under 1%), or once it is within `1 / SHARP_STOP` of the bound its radius
+/// witnesses prove ([`crate::certifier::witness`]).
 const SHARP_STOP: f64 = 200.0;
-/// Sharpest mode: the rounds stop after this many successive rounds without
-/// a drop. A radius can creep (0.2% a round) for a few rounds before its
+/// Sharpest mode: a ball's rounds stop after this many successive rounds
+/// without a drop of its radius. A radius can creep (0.2% a round) for a few rounds before its
 /// cells resolve: measured on `default.bin` cut into 4 shards, 2 or 3
 /// stalls stop at `eps2* = 0.301`, 4 reach `eps2* = 0` (as one machine does).
 const SHARP_STALLS: u32 = 4;
@@ -1099,8 +1101,10 @@ fn residual_counterexample(
 ///    containing every undecided bounded cell), re-open the undecided cells
 ///    whose need is within 3% of their ball's radius, refine them one
 ///    resolution level finer (ignoring `--resolution` for them), and repeat
-///    until neither radius drops by 0.5% in [`SHARP_STALLS`] successive
-///    rounds (or [`MAX_SHARP_ROUNDS`], the depth limit, the budget). A shard
+///    while a ball is unsettled: its radius is not 0, not within 0.5% of
+///    what its radius witnesses prove, and dropped by 0.5% within the last
+///    [`SHARP_STALLS`] rounds; only unsettled balls' cells are re-opened
+///    (at most [`MAX_SHARP_ROUNDS`]; the depth limit, the budget). A shard
 ///    ([`Options::parts`]) stops after computing its radii: its rounds run
 ///    in the merge ([`Options::resume`]). `--eps` mode: while undecided cells
 ///    remain, try their points as counterexamples, then refine them one
@@ -1319,8 +1323,9 @@ pub fn search(
     // after an early counterexample): only then are there radii to set.
     let searched = counterexample.is_none();
     if searched && sharpest {
-        let mut prev: Option<(f64, f64)> = None;
-        let mut stalls = 0;
+        // Per ball: its radius at its last drop, and the rounds since.
+        let mut prev: [Option<f64>; 2] = [None, None];
+        let mut stalls = [0u32; 2];
         let screen = crate::certifier::hunt::F64Net::new(net);
         loop {
             let cells = all_undecided(&trees);
@@ -1399,21 +1404,23 @@ pub fn search(
                     || l.as_ref()
                         .is_some_and(|l| approx(l).sqrt() * (1.0 + 1.0 / SHARP_STOP) >= r)
             };
-            if near(r.0, &l1) && near(r.1, &l2) {
-                break;
-            }
+            // Each ball settles on its own: radius 0, within 1 / SHARP_STOP
+            // of its witnessed bound, or SHARP_STALLS rounds without a drop
+            // of 1 / SHARP_STOP (one round may not move a radius: the
+            // sub-cell holding the failure can keep the old farthest
+            // vertex). The rounds re-open the cells of unsettled balls only.
             let keep = 1.0 - 1.0 / SHARP_STOP;
-            let dropped = prev.is_none_or(|p| {
-                (p.0 > 0.0 && r.0 <= keep * p.0) || (p.1 > 0.0 && r.1 <= keep * p.1)
-            });
-            // One round may not move a radius (the sub-cell holding the
-            // failure can keep the old farthest vertex).
-            stalls = if dropped { 0 } else { stalls + 1 };
-            if stalls >= SHARP_STALLS || rounds > MAX_SHARP_ROUNDS || s.stopped() {
-                break;
+            let mut settled = [false; 2];
+            for (b, (r, l)) in [(r.0, &l1), (r.1, &l2)].into_iter().enumerate() {
+                let dropped = prev[b].is_none_or(|p| p > 0.0 && r <= keep * p);
+                stalls[b] = if dropped { 0 } else { stalls[b] + 1 };
+                if dropped {
+                    prev[b] = Some(r);
+                }
+                settled[b] = near(r, l) || stalls[b] >= SHARP_STALLS;
             }
-            if dropped {
-                prev = Some(r);
+            if settled == [true; 2] || rounds > MAX_SHARP_ROUNDS || s.stopped() {
+                break;
             }
             // Re-open the cells that set a radius (within 3% of it).
             let f = BigRational::new(
@@ -1430,9 +1437,9 @@ pub fn search(
                 };
                 let near1 = d1 <= d2;
                 let hot = if near1 {
-                    t1.as_ref().is_some_and(|t| d1 >= t)
+                    !settled[0] && t1.as_ref().is_some_and(|t| d1 >= t)
                 } else {
-                    t2.as_ref().is_some_and(|t| d2 >= t)
+                    !settled[1] && t2.as_ref().is_some_and(|t| d2 >= t)
                 };
                 if hot && d < opts.max_depth {
                     reopen.push((c, d));
