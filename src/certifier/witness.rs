@@ -1,16 +1,15 @@
 //! Sharpest mode: exact failure points that bound the radii from below.
 //!
 //! A point `x != 0`, `x != x*` with `D_{-vbar_x} f(x) >= 0` (exact, F3)
-//! fails (P1), so every claim that holds with this rho enclosure has `x`
-//! inside `E`: inside `B(x*, eps1 |x*|)`, or inside the ball around
-//! `-rho x*` for every `rho` of the enclosure (the farther end decides, as
-//! in [`Excluded::in_ball2`]). So while `x` stays outside the first ball,
-//! no radius `eps2` at or below `x`'s distance to the farther centre can
-//! hold, and symmetrically. The refinement rounds look for such points in
-//! the undecided cells that set a radius, stop once both radii are within
-//! `1 / SHARP_STOP` of what the points prove unreachable (refining further
-//! could not gain more), and the certificate keeps the best point per ball
-//! (`radius_witnesses`) for the checker to re-evaluate.
+//! fails (P1), so every claim that holds has `x` inside its `E` (the
+//! argument is in [`crate::checker::sharpness`]): while `x` stays outside
+//! the first ball, no radius `eps2` at or below `x`'s distance to the
+//! nearest `-rho x*` can hold, and symmetrically. The refinement rounds look
+//! for such points in the undecided cells that set a radius, a ball settles
+//! once its radius is within `1 / SHARP_STOP` of what the points prove
+//! unreachable (refining further could not gain more), and the certificate
+//! keeps the best point per ball (`radius_witnesses`) for the checker to
+//! re-evaluate.
 //!
 //! Candidates come from the few cells with the largest need per ball:
 //! dyadic points exactly on the zero set of each free neuron, near the
@@ -318,8 +317,8 @@ impl Near {
         }
     }
 
-    /// Relative squared distances to `x*` and to the farther `-rho x*`
-    /// (as [`sharpness::bounds`]), in binary64.
+    /// Relative squared distances to `x*` and to the nearer `-rho x*` of
+    /// the enclosure's ends (about [`sharpness::bounds`]), in binary64.
     fn dists(&self, x: &[f64]) -> (f64, f64) {
         let sq = |s: f64| -> f64 {
             x.iter()
@@ -327,7 +326,7 @@ impl Near {
                 .map(|(a, t)| (a + s * t) * (a + s * t))
                 .sum()
         };
-        let d2 = sq(self.rho[0]).max(sq(self.rho[1]));
+        let d2 = sq(self.rho[0]).min(sq(self.rho[1]));
         (sq(-1.0) / self.norm2, d2 / self.norm2)
     }
 }

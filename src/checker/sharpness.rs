@@ -2,24 +2,26 @@
 //! the smallest ones any certificate could claim.
 //!
 //! A witness is a point `x` with `x != 0`, `x != x*` and
-//! `D_{-vbar_x} f(x) >= 0`, evaluated exactly (F3): (P1) fails at `x`. A
-//! claim with the same rho enclosure holds only if `x` lies in its `E`
-//! (only `x*` may be excused outside `E`, SPEC §2), that is in the open ball
-//! `B(x*, eps1 |x*|)` or in the open ball around `-rho x*` for every `rho`
-//! of the enclosure (both ends, by convexity: [`Excluded::in_ball2`]).
-//! Hence, with `d1 = |x - x*| / |x*|` and `d2` the larger of
-//! `|x + rho x*| / |x*|` at the two ends:
+//! `D_{-vbar_x} f(x) >= 0`, evaluated exactly (F3): (P1) fails at `x`. Any
+//! claim that holds, with any rho enclosure that contains `rho_d`, has `x`
+//! in its `E` (only `x*` may be excused outside `E`, SPEC §2): in the open
+//! ball `B(x*, eps1 |x*|)`, or in the open ball around `-rho x*` for every
+//! `rho` of its enclosure, hence for `rho = rho_d`. Let `d1 = |x - x*| /
+//! |x*|` and `d2` the least `|x + rho x*| / |x*|` over this certificate's
+//! enclosure ([`Excluded::min_dist2_sq`]), which contains `rho_d` (the
+//! checker verifies the enclosure), so `|x + rho_d x*| >= d2 |x*|`. Then:
 //!
 //! - every claim that holds with `eps1 <= d1` has `eps2 > d2`;
 //! - every claim that holds with `eps2 <= d2` has `eps1 > d1`.
 //!
-//! Taking the claimed radii for the other ball: witnesses with `d1 >=` the
-//! claimed `eps1` prove that no holding claim with that `eps1` (or a
-//! smaller one) has `eps2 <= d2`; symmetrically for `eps1`. The checker
-//! reports the largest such `d2` and `d1` (exact squares, shown rounded
-//! down). A witness outside the claimed `E` contradicts the claim: the
-//! certificate is rejected (it is a counterexample, which belongs in
-//! `counterexample` with the verdict `violated`).
+//! Taking this certificate's radii for the other ball: a witness with `d1
+//! >=` the claimed `eps1` proves that no holding claim with that `eps1` (or
+//! a smaller one) has `eps2 <= d2`; one with `d2 >=` the claimed `eps2`,
+//! that no holding claim with that `eps2` or less has `eps1 <= d1`. The
+//! checker reports the largest such `d2` and `d1` (exact squares, shown
+//! rounded down). A witness outside this certificate's `E` contradicts its
+//! claim: the certificate is rejected (that is a counterexample, which
+//! belongs in `counterexample` with the verdict `violated`).
 //!
 //! Witnesses never make a verdict; they only tell how sharp it is.
 
@@ -31,10 +33,10 @@ use crate::checker::geometry::Excluded;
 use crate::exact::eval::ExactNet;
 
 /// What the witnesses prove about the radii (squared, relative to
-/// `|x*|^2`): `below_x_star` is the largest `d1^2` of a witness outside the
-/// claimed ball around `-rho x*` (no holding claim with that `eps2` has
-/// `eps1 <= d1`), `below_rho` the largest `d2^2` of a witness outside the
-/// claimed ball around `x*`.
+/// `|x*|^2`): `below_x_star` is the largest `d1^2` of a witness at least
+/// the claimed `eps2` from every `-rho x*` (no holding claim with that
+/// `eps2` has `eps1 <= d1`), `below_rho` the largest `d2^2` of a witness at
+/// least the claimed `eps1` from `x*`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Sharpness {
     pub witnesses: usize,
@@ -91,15 +93,15 @@ pub fn bounds(
     let n2 = &excluded.target_norm2;
     let (mut below_x_star, mut below_rho) = (None::<BigRational>, None::<BigRational>);
     for x in points {
-        let d1 = excluded.dist1_sq(x) / n2;
-        let (a, b) = excluded.dist2_sq_ends(x);
-        let d2 = a.max(b) / n2;
-        // Outside the claimed first ball (`d1 >= eps1^2`, relative): then
-        // it bounds eps2; and symmetrically.
-        if !excluded.in_ball1(x) && below_rho.as_ref().is_none_or(|m| &d2 > m) {
-            below_rho = Some(d2.clone());
+        let (d1, d2) = (excluded.dist1_sq(x), excluded.min_dist2_sq(x));
+        // At least the claimed eps1 from x* (relative): it bounds eps2; at
+        // least the claimed eps2 from every -rho x*: it bounds eps1.
+        let (bounds_rho, bounds_x_star) = (d1 >= excluded.r1_sq, d2 >= excluded.r2_sq);
+        let (d1, d2) = (d1 / n2, d2 / n2);
+        if bounds_rho && below_rho.as_ref().is_none_or(|m| &d2 > m) {
+            below_rho = Some(d2);
         }
-        if !excluded.in_ball2(x) && below_x_star.as_ref().is_none_or(|m| &d1 > m) {
+        if bounds_x_star && below_x_star.as_ref().is_none_or(|m| &d1 > m) {
             below_x_star = Some(d1);
         }
     }
