@@ -133,7 +133,8 @@ fn rounds_stop_at_the_witnessed_radius() {
     for x in &cert.radius_witnesses {
         assert!(!exact.descent_derivative(x).unwrap().0.is_negative());
     }
-    // Five passes (the first and four rounds), where the stall rule alone
-    // took nine.
-    assert_eq!(cert.stats["refinement_rounds"], 5, "{:?}", cert.stats);
+    // At most six passes (the ball around x* goes on to 0 after the other
+    // settles), where the stall rule alone took nine.
+    let rounds = cert.stats["refinement_rounds"].as_u64().unwrap();
+    assert!(rounds <= 6, "{rounds} passes");
 }
