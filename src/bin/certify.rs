@@ -1387,7 +1387,7 @@ fn print_summary(
             "eps_rho": c.claim.eps_rho.to_string(),
             "stationary_points_found": c.stats.get("stationary_points_found"),
             "excused_points": excused_points(loaded, c).iter().map(ExcusedPoint::to_json).collect::<Vec<_>>(),
-            "sharpness": witnessed(loaded, c).map(|sh| sh.to_json()),
+            "sharpness": witnessed(loaded, c).map(|sh| sh.to_json(&c.claim.eps_x_star, &c.claim.eps_rho)),
             "counterexample": c.counterexample.as_ref().map(|x| x.point.iter().map(|v| v.to_string()).collect::<Vec<_>>()),
             "certificate": cert_path.display().to_string(),
             "certificate_bytes": size,

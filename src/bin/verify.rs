@@ -220,7 +220,7 @@ fn main() -> ExitCode {
                 "residual_not_listed": not_listed(r),
                 "counterexample": r.counterexample,
                 "excused_points": r.excused.iter().map(hvcert::checker::ExcusedPoint::to_json).collect::<Vec<_>>(),
-                "sharpness": r.sharpness.as_ref().map(|sh| sh.to_json()),
+                "sharpness": r.sharpness.as_ref().map(|sh| sh.to_json(&r.eps_x_star, &r.eps_rho)),
                 "seconds": r.seconds,
             }),
             Outcome::Rejected(m) => serde_json::json!({"status": "rejected", "reason": m}),

@@ -1659,7 +1659,8 @@ pub fn search(
                 point: x.clone(),
             });
         } else {
-            failures.retain(|x| final_excluded.contains(x));
+            // x* is excused: it bounds no radius.
+            failures.retain(|x| final_excluded.contains(x) && x != &target);
             radius_witnesses = witness::best(&final_excluded, &failures);
         }
     }

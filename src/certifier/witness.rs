@@ -265,7 +265,10 @@ pub(crate) fn search_round(
                         continue;
                     }
                     let x: Vec<BigRational> = cand.point.iter().map(Dyadic::to_rational).collect();
-                    if x.iter().all(Zero::is_zero) || found.tried.contains(&x) {
+                    if x.iter().all(Zero::is_zero)
+                        || x == excluded.target
+                        || found.tried.contains(&x)
+                    {
                         continue;
                     }
                     confirms += 1;

@@ -4,7 +4,10 @@
 //! A witness is a point `x` with `x != 0`, `x != x*` and
 //! `D_{-vbar_x} f(x) >= 0`, evaluated exactly (F3): (P1) fails at `x`. Any
 //! claim that holds, with any rho enclosure that contains `rho_d`, has `x`
-//! in its `E` (only `x*` may be excused outside `E`, SPEC §2): in the open
+//! in its `E` (only `x*` may be excused outside `E`: the claim's form, as
+//! the checker enforces it for `claim.stationary_points` in
+//! [`crate::checker::check`]; a future form that excused other points would
+//! break this argument): in the open
 //! ball `B(x*, eps1 |x*|)`, or in the open ball around `-rho x*` for every
 //! `rho` of its enclosure, hence for `rho = rho_d`. Let `d1 = |x - x*| /
 //! |x*|` and `d2` the least `|x + rho x*| / |x*|` over this certificate's
@@ -74,7 +77,7 @@ pub fn check_witnesses(
         }
         if !excluded.contains(x) {
             return Err(format!(
-                "radius_witnesses[{i}] lies outside E and (P1) fails there: the claim is false (a counterexample, not a witness)"
+                "radius_witnesses[{i}] is not inside E for every rho of the enclosure, yet (P1) fails there: a witness must lie inside E"
             ));
         }
     }
@@ -111,7 +114,9 @@ pub fn bounds(
 impl Sharpness {
     /// One line: what the witnesses prove, the bounds rounded down.
     pub fn describe(&self, eps1: &BigRational, eps2: &BigRational) -> String {
-        let show = |v: &BigRational| crate::exact::rational::rational_to_decimal(v, 6);
+        // The conditioning radius rounded down too: shown rounded up, the
+        // line would claim the bound for radii the certificate does not reach.
+        let show = |v: &BigRational| sqrt_floor_decimal(&(v * v), 6);
         let mut parts = Vec::new();
         if let Some(l) = &self.below_rho {
             parts.push(format!(
@@ -137,15 +142,21 @@ impl Sharpness {
         )
     }
 
-    pub fn to_json(&self) -> serde_json::Value {
+    /// The bounds as JSON: `eps_rho_exceeds` holds for every claim with
+    /// `eps_x_star <= with_eps_x_star_at_most` (this certificate's), and
+    /// `eps_x_star_exceeds` for every claim with `eps_rho <=
+    /// with_eps_rho_at_most`; decimals rounded down, squares exact.
+    pub fn to_json(&self, eps1: &BigRational, eps2: &BigRational) -> serde_json::Value {
         let sq = |v: &Option<BigRational>| v.as_ref().map(|v| v.to_string());
         let dec = |v: &Option<BigRational>| v.as_ref().map(|v| sqrt_floor_decimal(v, 6));
         serde_json::json!({
             "witnesses": self.witnesses,
-            "eps_x_star_exceeds": dec(&self.below_x_star),
-            "eps_x_star_exceeds_squared": sq(&self.below_x_star),
             "eps_rho_exceeds": dec(&self.below_rho),
             "eps_rho_exceeds_squared": sq(&self.below_rho),
+            "with_eps_x_star_at_most": eps1.to_string(),
+            "eps_x_star_exceeds": dec(&self.below_x_star),
+            "eps_x_star_exceeds_squared": sq(&self.below_x_star),
+            "with_eps_rho_at_most": eps2.to_string(),
         })
     }
 }
