@@ -342,10 +342,13 @@ type Level = (f64, f64);
 /// re-opens) decides its cells with (sharpest mode). It grows with the
 /// task's undecided cells at the resolution, and the task runs depth first
 /// on one thread, so its tree follows from its root and its starting level.
-/// The second field is the depth past which the task does not split: in a
-/// refinement round [`ROUND_LEVELS`] below the re-opened cell, `u32::MAX`
-/// in the first pass.
-struct Prune(Level, u32);
+struct Prune {
+    level: Level,
+    /// The depth past which the task does not split: in a refinement round
+    /// [`ROUND_LEVELS`] below the re-opened cell, `u32::MAX` in the first
+    /// pass.
+    depth_cap: u32,
+}
 
 fn dyadic_f64(v: &Dyadic) -> f64 {
     use num_traits::ToPrimitive;
@@ -385,7 +388,7 @@ impl Pruning {
     }
 
     /// Records an undecided cell at the resolution in a task's level.
-    fn force(Prune(f, _): &mut Prune, (d1, d2): (f64, f64)) {
+    fn force(Prune { level: f, .. }: &mut Prune, (d1, d2): (f64, f64)) {
         if d1 <= d2 {
             f.0 = f.0.max(d1);
         } else {
@@ -638,7 +641,7 @@ impl Search<'_> {
             None => None,
         };
         if let (Some(n), Some(p)) = (needs, &prune) {
-            if Pruning::covered(n, p.0) {
+            if Pruning::covered(n, p.level) {
                 self.count(Rule::Undecided, depth);
                 self.progress.pruned.fetch_add(1, Ordering::Relaxed);
                 return Node::Leaf(Rule::Undecided);
@@ -651,7 +654,7 @@ impl Search<'_> {
             self.count(rule, depth);
             return Node::Leaf(rule);
         }
-        let capped = prune.as_ref().is_some_and(|p| depth >= p.1);
+        let capped = prune.as_ref().is_some_and(|p| depth >= p.depth_cap);
         if depth >= self.opts.max_depth || self.small(&cell) || capped {
             if let (Some(n), Some(p)) = (needs, prune.as_deref_mut()) {
                 Pruning::force(p, n);
@@ -1322,7 +1325,10 @@ pub fn search(
         rounds = 1;
         // Sharpest: each unit with its own growing pruning level.
         by_units(&|unit, d| {
-            let mut prune = Prune((0.0, 0.0), u32::MAX);
+            let mut prune = Prune {
+                level: (0.0, 0.0),
+                depth_cap: u32::MAX,
+            };
             s.decide(unit, d, None, sharpest.then_some(&mut prune))
         })
     };
@@ -1383,16 +1389,16 @@ pub fn search(
                 m1.as_ref().map_or(0.0, |m| approx(m).sqrt()),
                 m2.as_ref().map_or(0.0, |m| approx(m).sqrt()),
             );
-            // Exact failure points near the radii: once both radii are
-            // within `1 / SHARP_STOP` of what such points prove
-            // unreachable, refining cannot gain more.
+            // Exact failure points near the radii: a ball within
+            // `1 / SHARP_STOP` of what such points prove unreachable settles
+            // (refining it cannot gain more).
             let zero = BigRational::zero();
             let radii_sq = (m1.as_ref().unwrap_or(&zero), m2.as_ref().unwrap_or(&zero));
-            let with_needs: Vec<(Cell, BigRational, BigRational)> = cells
+            let with_needs: Vec<(&Cell, &BigRational, &BigRational)> = cells
                 .iter()
                 .filter_map(|(c, _)| {
                     let (d1, d2) = needs.get(&CellKey::of(c))?;
-                    Some((c.clone(), d1.clone(), d2.clone()))
+                    Some((c, d1, d2))
                 })
                 .collect();
             witness::search_round(
@@ -1475,7 +1481,10 @@ pub fn search(
                 .map(|(c, d)| {
                     // Each cell with its own level, from the one the
                     // cells not re-opened set.
-                    let mut prune = Prune(kept, d.saturating_add(ROUND_LEVELS));
+                    let mut prune = Prune {
+                        level: kept,
+                        depth_cap: d.saturating_add(ROUND_LEVELS),
+                    };
                     (
                         CellKey::of(c),
                         s.decide(c.clone(), *d, None, Some(&mut prune)),

@@ -31,7 +31,7 @@ use crate::certifier::hunt::F64Net;
 use crate::checker::geometry::{Cell, Excluded};
 use crate::checker::rules::Context;
 use crate::checker::sharpness;
-use crate::exact::dyadic::Dyadic;
+use crate::exact::dyadic::{dyadic_dot, Dyadic};
 use crate::exact::eval::{ExactNet, Pattern};
 
 /// Patterns enumerated per cell for its free neurons (the crease points).
@@ -84,21 +84,22 @@ pub fn at_radii(excluded: &Excluded, r1sq: &BigRational, r2sq: &BigRational) -> 
 /// that proves the largest lower bound on each radius at `excluded`'s
 /// radii (the final ones), as the checker computes it.
 pub fn best(excluded: &Excluded, points: &[Vec<BigRational>]) -> Vec<Vec<BigRational>> {
-    let (l1, l2) = sharpness::bounds(excluded, points);
+    // Per ball: (bound, point), the first point reaching the largest bound.
+    let mut top: [Option<(BigRational, &Vec<BigRational>)>; 2] = [None, None];
+    for x in points {
+        let (b1, b2) = sharpness::bounds(excluded, std::slice::from_ref(x));
+        for (slot, bound) in top.iter_mut().zip([b1, b2]) {
+            if let Some(b) = bound {
+                if slot.as_ref().is_none_or(|(m, _)| &b > m) {
+                    *slot = Some((b, x));
+                }
+            }
+        }
+    }
     let mut out: Vec<Vec<BigRational>> = Vec::new();
-    for (ball, bound) in [(WitnessBall::XStar, l1), (WitnessBall::Rho, l2)] {
-        let Some(bound) = bound else { continue };
-        let hit = points.iter().find(|x| {
-            let (b1, b2) = sharpness::bounds(excluded, std::slice::from_ref(x));
-            match ball {
-                WitnessBall::XStar => b1 == Some(bound.clone()),
-                WitnessBall::Rho => b2 == Some(bound.clone()),
-            }
-        });
-        if let Some(x) = hit {
-            if !out.contains(x) {
-                out.push(x.clone());
-            }
+    for (_, x) in top.into_iter().flatten() {
+        if !out.contains(x) {
+            out.push(x.clone());
         }
     }
     out
@@ -109,14 +110,11 @@ pub fn best(excluded: &Excluded, points: &[Vec<BigRational>]) -> Vec<Vec<BigRati
 /// with `s` a dyadic approximation of `1 / |r|^2` (any `s > 0` keeps the
 /// point on the zero set, which is a cone).
 fn crease_point(row: &[Dyadic], v: &[Dyadic]) -> Option<Vec<Dyadic>> {
-    let rr = row.iter().fold(Dyadic::zero(), |s, a| s.add(&a.mul(a)));
+    let rr = dyadic_dot(row, row);
     if rr.is_zero() {
         return None;
     }
-    let rv = row
-        .iter()
-        .zip(v)
-        .fold(Dyadic::zero(), |s, (a, b)| s.add(&a.mul(b)));
+    let rv = dyadic_dot(row, v);
     let q = rr.round_down(SCALE_BITS);
     // 1 / (n 2^e) ~ (2^(2 SCALE_BITS) / n) 2^(-2 SCALE_BITS - e).
     let num = (BigInt::from(1) << (2 * SCALE_BITS) as usize) / &q.num;
@@ -200,7 +198,7 @@ fn candidates(ctx: &Context, cell: &Cell) -> Vec<Proposal> {
 pub(crate) fn search_round(
     src: &Sources,
     excluded: &Excluded,
-    cells: &[(Cell, BigRational, BigRational)],
+    cells: &[(&Cell, &BigRational, &BigRational)],
     radii_sq: (&BigRational, &BigRational),
     deadline: Option<Instant>,
     found: &mut Witnesses,
@@ -229,15 +227,15 @@ pub(crate) fn search_round(
             };
             (other >= other_radius && mine > bound).then_some(mine)
         };
-        let need = |c: &(Cell, BigRational, BigRational)| match ball {
+        let need = |c: &&(&Cell, &BigRational, &BigRational)| match ball {
             WitnessBall::XStar => c.1.clone(),
             WitnessBall::Rho => c.2.clone(),
         };
-        let mut mine: Vec<&(Cell, BigRational, BigRational)> = cells
+        let mut mine: Vec<&(&Cell, &BigRational, &BigRational)> = cells
             .iter()
             .filter(|(_, d1, d2)| (d1 <= d2) == (ball == WitnessBall::XStar))
             .collect();
-        mine.sort_by_key(|c| std::cmp::Reverse(need(c)));
+        mine.sort_by_cached_key(|c| std::cmp::Reverse(need(c)));
         let mut points: Vec<(f64, Vec<f64>, Proposal)> = Vec::new();
         for (cell, _, _) in mine.into_iter().take(CELLS_PER_BALL) {
             for proposal in candidates(src.ctx, cell) {
@@ -367,11 +365,7 @@ mod tests {
             },
         ];
         let x = crease_point(&row, &v).expect("nonzero row");
-        let dot = row
-            .iter()
-            .zip(&x)
-            .fold(Dyadic::zero(), |s, (a, b)| s.add(&a.mul(b)));
-        assert!(dot.is_zero());
+        assert!(dyadic_dot(&row, &x).is_zero());
         // The exact projection, to within the scale's relative error.
         let r: Vec<f64> = row
             .iter()

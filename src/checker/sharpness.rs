@@ -54,10 +54,6 @@ pub fn check_witnesses(
     excluded: &Excluded,
     witnesses: &[Vec<BigRational>],
 ) -> Result<Sharpness, String> {
-    let mut out = Sharpness {
-        witnesses: witnesses.len(),
-        ..Sharpness::default()
-    };
     for (i, x) in witnesses.iter().enumerate() {
         if x.iter().all(Zero::is_zero) {
             return Err(format!("radius_witnesses[{i}] is the origin"));
@@ -82,9 +78,11 @@ pub fn check_witnesses(
         }
     }
     let (below_x_star, below_rho) = bounds(excluded, witnesses);
-    out.below_x_star = below_x_star;
-    out.below_rho = below_rho;
-    Ok(out)
+    Ok(Sharpness {
+        witnesses: witnesses.len(),
+        below_x_star,
+        below_rho,
+    })
 }
 
 /// `(below_x_star, below_rho)` of [`Sharpness`] for points already known
