@@ -7,23 +7,26 @@
 # k = 2, 50/500, m = 100 network of issue 14 (`certify sample ... --seed
 # 9002`, 600 KB, so sampled here rather than shipped) is measured too.
 #   usage: benches/reference.sh [extra certify flags...]
+# With HVCERT_BIN=DIR the binaries in DIR (certify, verify) are measured
+# instead of a fresh release build (an older build, for A/B runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet --bin certify --bin verify
+bin=${HVCERT_BIN:-./target/release}
+[ -n "${HVCERT_BIN:-}" ] || cargo build --release --quiet --bin certify --bin verify
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 printf '%-22s %-8s %-9s %-9s %7s %7s %6s %6s %6s %7s %5s %5s %9s %9s %6s %10s %s\n' \
     network verdict eps1 eps2 region crease cone pairs excl undec zero depth certify_s verify_s v/c cert_bytes \
     'cone_tiers(b64 proved+failed/mpfr/exact)'
-./target/release/certify sample --latent 2 --widths 50,500 --measurements 100 --seed 9002 \
+"$bin/certify" sample --latent 2 --widths 50,500 --measurements 100 --seed 9002 \
     --out "$out/k2-50-500-m100-s9002.bin" > /dev/null
 for net in certificates/*.bin "$out/k2-50-500-m100-s9002.bin"; do
     name=$(basename "$net" .bin)
     cert="$out/$name.cert.json"
     extra=()
     [ -f "certificates/$name.flags" ] && read -r -a extra < "certificates/$name.flags"
-    ./target/release/certify --net "$net" --out "$cert" --quiet --json --no-verify "${extra[@]}" "$@" > "$out/c.json"
-    ./target/release/verify "$cert" --json > "$out/v.json" || true
+    "$bin/certify" --net "$net" --out "$cert" --quiet --json --no-verify "${extra[@]}" "$@" > "$out/c.json"
+    "$bin/verify" "$cert" --json > "$out/v.json" || true
     python3 - "$name" "$out/c.json" "$out/v.json" "$cert" <<'PY'
 import json, os, sys
 name, cert = sys.argv[1], sys.argv[4]
