@@ -26,6 +26,20 @@
 //! between sampled points; and the global special points that lie in the
 //! cell.
 //!
+//! Between branches of depth-2 networks the rule may prove descent across
+//! first-layer creases with the gradient's exact jump
+//! (`crossing_descends`): on the cells only that test proves (the rule run
+//! again under `rules::without_crossing` rejects them) points ON every
+//! first-layer crease crossing the cell are added, and for `k = 3` where
+//! one meets another or the crease of a free last-layer neuron. The
+//! `crossing` families (depth 2, 8 to 15 last-layer neurons) are made for
+//! it. Planted in a scratch copy of the rule (2026-12-07): dropping the jump
+//! `s_v` along the first-layer rows is caught by every family; dropping the
+//! free last-layer neurons' part of `s_v` only by `crossing k=2`; dropping
+//! the `Delta2` term (last-layer neurons added with the first-layer ones)
+//! by none (like `J` below, a worst-case term that these samples never
+//! need).
+//!
 //! Three families: random networks with zoomed cells (`k = 2`, `k = 3`);
 //! `structured` depth-1 networks whose first neurons' creases all pass near
 //! `+-e1`, with cells around `+-e1` (several free last-layer neurons with
@@ -262,6 +276,11 @@ fn gains(net: &ExactNet, x: &[Q]) -> Vec<Q> {
 struct PointInfo {
     /// Last-layer neurons exactly zero at the point.
     last_zeros: usize,
+    /// `-vbar` crosses into more first-layer neurons (another branch) of a
+    /// depth-2 network: what `crossing_descends` is about.
+    first_crossing: bool,
+    /// ... and into a last-layer neuron too (its `Delta2`).
+    first_and_last: bool,
     /// `-vbar` crosses into more last-layer neurons only (same branch).
     crossing: bool,
     /// ... and one of them has a positive gain `w_v` (J > 0).
@@ -320,6 +339,10 @@ fn examine(net: &ExactNet, x: &[Q]) -> (Q, Pattern, PointInfo) {
         last_zeros: zeros.iter().filter(|n| n.layer == d).count(),
         ..PointInfo::default()
     };
+    if d == 2 && fp.bits[0] != strict.bits[0] {
+        info.first_crossing = true;
+        info.first_and_last = fp.bits[1] != strict.bits[1];
+    }
     if fp != strict && fp.bits[..d - 1] == strict.bits[..d - 1] {
         info.crossing = true;
         let w = gains(net, x);
@@ -535,6 +558,56 @@ fn cross(a: &[Q], b: &[Q]) -> Vec<Q> {
     ]
 }
 
+/// Points of a cell ON the creases of first-layer neurons (the crossings of
+/// `crossing_descends`), at several radii: each crease alone, and for `k =
+/// 3` where it meets another first-layer crease or the crease of a free
+/// last-layer neuron of a branch.
+fn first_layer_points(
+    net: &ExactNet,
+    cell: &Cell,
+    branches: &[Branch],
+    rng: &mut Rng,
+) -> Vec<Vec<Q>> {
+    let k = cell.k();
+    let ts = radii(cell, rng, true);
+    let w1 = &net.layers[0];
+    let rows: Vec<Vec<Q>> = (0..w1.rows)
+        .map(|v| rationals(&w1.row_dyadics(v)))
+        .collect();
+    let mut dirs = Vec::new();
+    let mut hit = Vec::new();
+    for (v, c) in rows.iter().enumerate() {
+        let d = crease_directions(cell, c, rng);
+        if !d.is_empty() {
+            hit.push(v);
+        }
+        dirs.extend(d);
+    }
+    if k == 3 {
+        for (i, &v) in hit.iter().enumerate() {
+            let mut others: Vec<Vec<Q>> = hit[i + 1..].iter().map(|&u| rows[u].clone()).collect();
+            for br in branches {
+                others.extend(br.free().take(12).map(|u| branch_row(br, u)));
+            }
+            for o in &others {
+                let c = cross(&rows[v], o);
+                for s in [1, -1] {
+                    let d: Vec<Q> = c.iter().map(|x| x * q(s, 1)).collect();
+                    if let Some(p) = on_face(cell, &d) {
+                        dirs.push(p);
+                    }
+                }
+            }
+        }
+    }
+    dirs.dedup();
+    let mut pts = Vec::new();
+    for p in dirs.iter().take(300) {
+        pts.extend(ts.iter().map(|t| scale(t, p)));
+    }
+    pts
+}
+
 /// Exact points of an accepted cell (see the module documentation).
 fn cell_points(
     net: &ExactNet,
@@ -633,6 +706,12 @@ struct Tally {
     accepted_free: usize,
     /// ... and `A != I` (where gains can be positive).
     accepted_free_a: usize,
+    /// Accepted cells that only `crossing_descends` proves (the rule
+    /// without it rejects them), and on them the points where `-vbar`
+    /// crosses a first-layer crease (and a last-layer one with it).
+    crossing_cells: usize,
+    first_crossings: usize,
+    first_and_last: usize,
     /// Accepted cells that only `branch_descends` can have proved.
     witness_cells: usize,
     points: usize,
@@ -681,7 +760,12 @@ impl World<'_> {
         let free = branches.iter().any(|b| b.free().next().is_some());
         t.accepted_free += usize::from(free);
         t.accepted_free_a += usize::from(free && self.net.a.is_some());
+        let crossing_only = rules::without_crossing(|| ctx.cone(cell, &branches).is_err());
+        t.crossing_cells += usize::from(crossing_only);
         let mut pts = cell_points(self.net, cell, &branches, rng, dense);
+        if crossing_only {
+            pts.extend(first_layer_points(self.net, cell, &branches, rng));
+        }
         pts.extend(self.special.iter().filter(|x| in_cell(cell, x)).cloned());
         let mut witness = false;
         for x in &pts {
@@ -701,6 +785,10 @@ impl World<'_> {
                 t.j_unsure += usize::from(info.j_fails.is_none());
             }
             t.witness_points += usize::from(info.witness);
+            if crossing_only {
+                t.first_crossings += usize::from(info.first_crossing);
+                t.first_and_last += usize::from(info.first_and_last);
+            }
             witness |= info.witness;
             assert!(
                 der.is_negative(),
@@ -861,8 +949,8 @@ fn run_network(network: &Network, rng: &mut Rng, cells: Cells, t: &mut Tally) ->
 
 fn report(name: &str, t: &Tally, secs: f64) {
     eprintln!(
-        "cone_descent {name}: {} networks, {} cells ({} enumerated), Cone accepted {} ({} with a free last-layer neuron, {} of them with A != I; {} holding a witness)",
-        t.networks, t.cells, t.tried, t.accepted, t.accepted_free, t.accepted_free_a, t.witness_cells
+        "cone_descent {name}: {} networks, {} cells ({} enumerated), Cone accepted {} ({} with a free last-layer neuron, {} of them with A != I; {} holding a witness; {} only by crossing_descends, with {} first-layer crossings checked, {} of them into a last-layer neuron too)",
+        t.networks, t.cells, t.tried, t.accepted, t.accepted_free, t.accepted_free_a, t.witness_cells, t.crossing_cells, t.first_crossings, t.first_and_last
     );
     eprintln!(
         "  {} points checked: {} on a last-layer crease, {} on two, {} where -vbar crosses a last-layer crease, {} of them with a positive gain w_v ({} with two; |g_S| <= J at {}, undecided at {}), {} witnesses; targets: {} points where (P1) fails, {} harmful crossings, {} meetings of two creases with positive gains; {secs:.1} s",
@@ -870,11 +958,27 @@ fn report(name: &str, t: &Tally, secs: f64) {
     );
 }
 
+/// Depth 2 with a wide last layer (8 to 15 neurons): cells on a first-layer
+/// crease then hold several free last-layer neurons, whose terms the jump
+/// `s_v` of `crossing_descends` must bound.
+fn wide_depth2(rng: &mut Rng, k: usize) -> Network {
+    let n1 = k + rng.below(3);
+    let n2 = 8 + rng.below(8);
+    let m = if rng.below(3) == 0 {
+        0
+    } else {
+        1 + rng.below(7)
+    };
+    quarter_network(rng, k, vec![n1, n2], m)
+}
+
 /// Which networks and cells a run draws.
 #[derive(Clone, Copy)]
 enum Family {
     /// `handmade`, every `n`-th network `sampled` (0: none), zoomed cells.
     Random(usize),
+    /// [`wide_depth2`] networks, zoomed cells.
+    WideDepth2,
     /// `structured` networks, `centred_cell`s.
     Structured,
 }
@@ -889,6 +993,7 @@ fn run(name: &str, seed: u64, k: usize, networks: usize, cells: usize, family: F
                 (sampled(&mut rng, k), Cells::Zoomed(cells))
             }
             Family::Random(_) => (handmade(&mut rng, k), Cells::Zoomed(cells)),
+            Family::WideDepth2 => (wide_depth2(&mut rng, k), Cells::Zoomed(cells)),
             Family::Structured => (structured(&mut rng, k), Cells::Centred(cells)),
         };
         run_network(&network, &mut rng, cells, &mut t);
@@ -974,6 +1079,48 @@ fn cone_descends_any_jump_direction() {
     assert!(
         text.contains("2 passed"),
         "the two families did not both run"
+    );
+}
+
+/// Descent across first-layer creases (`crossing_descends`) on depth-2
+/// networks with many last-layer neurons.
+#[test]
+fn cone_descends_crossing_k2() {
+    let t = run(
+        "crossing k=2",
+        0x5eed_2002,
+        2,
+        size(400, 150),
+        30,
+        Family::WideDepth2,
+    );
+    assert!(
+        t.crossing_cells >= size(30, 8),
+        "too few cells that only crossing_descends proves"
+    );
+    assert!(
+        t.first_crossings >= size(300, 60),
+        "too few first-layer crossings checked"
+    );
+}
+
+#[test]
+fn cone_descends_crossing_k3() {
+    let t = run(
+        "crossing k=3",
+        0x5eed_2003,
+        3,
+        size(300, 100),
+        30,
+        Family::WideDepth2,
+    );
+    assert!(
+        t.crossing_cells >= size(30, 8),
+        "too few cells that only crossing_descends proves"
+    );
+    assert!(
+        t.first_crossings >= size(300, 60),
+        "too few first-layer crossings checked"
     );
 }
 

@@ -372,8 +372,8 @@ fn unusable_input() {
             "not an hvcert certificate",
         ),
         (
-            good.replace("\"version\": 1", "\"version\": 4"),
-            "unsupported certificate version 4",
+            good.replace("\"version\": 1", "\"version\": 5"),
+            "unsupported certificate version 5",
         ),
         (
             good.replace("\"stats\": {}", "\"stats\": {}, \"bonus\": 1"),

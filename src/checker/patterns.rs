@@ -90,6 +90,9 @@ pub struct CellPatterns {
 pub type StatusScreen =
     dyn Fn(&[Vec<BigInt>], &DMat, &[bool]) -> Vec<Option<Option<bool>>> + Send + Sync;
 
+/// The last-layer bits and `omega` of [`Engine::omega`].
+pub type Omega = (Vec<bool>, Vec<BigInt>);
+
 /// Shared caches over one network (thread-safe; results never depend on
 /// what is cached).
 pub struct Engine<'a> {
@@ -107,6 +110,12 @@ pub struct Engine<'a> {
     pub aty: DVec,
     /// For `A != I`: columns of `A^T A`, computed when first needed.
     gram_columns: Vec<OnceLock<Vec<BigInt>>>,
+    /// For `A != I`, per first-layer neuron `v` of a depth-2 network: the
+    /// last-layer bits and `omega = A D (W_2)_{.v}` computed last (a base
+    /// for updates; see [`Engine::omega`]).
+    omegas: Mutex<HashMap<usize, Arc<Omega>>>,
+    /// For `A != I`: upper bounds of the norms of `A`'s columns.
+    column_norms: OnceLock<Vec<Dyadic>>,
     /// For `A != I`: `A` split into two 56-bit limbs per entry, when every
     /// entry fits (see [`gram_column_limbs`]).
     a_limbs: OnceLock<Option<Vec<[i64; 2]>>>,
@@ -129,6 +138,8 @@ impl<'a> Engine<'a> {
             gram_columns: (0..net.a.as_ref().map_or(0, |a| a.cols))
                 .map(|_| OnceLock::new())
                 .collect(),
+            omegas: Mutex::new(HashMap::new()),
+            column_norms: OnceLock::new(),
             a_limbs: OnceLock::new(),
             status_screen: OnceLock::new(),
         }
@@ -389,6 +400,73 @@ impl<'a> Engine<'a> {
         let d = self.net.depth();
         let rows = self.layer_rows(&p.bits[..d - 1]);
         Some(self.measurement_matrix(a, &p.bits[..d - 1], &rows, &p.bits[d - 1]))
+    }
+
+    /// `omega = A D (W_2)_{.v}` for the last-layer bits `on` (`D` keeps
+    /// the neurons that are on) and first-layer neuron `v` of a depth-2
+    /// network, as integers with exponent `e_A + e_W2` (`None` for `A = I`):
+    /// from the last one computed for `v` by one update per differing bit,
+    /// `omega += ±(W_2)_{uv} a_u`, or from scratch.
+    pub fn omega(&self, on: &[bool], v: usize) -> Option<Arc<Omega>> {
+        let a = self.net.a.as_ref()?;
+        let w2 = &self.net.layers[1];
+        const MAX_FLIPS: usize = 64;
+        let base = self.omegas.lock().expect("cache lock").get(&v).cloned();
+        let flips =
+            |b: &(Vec<bool>, Vec<BigInt>)| b.0.iter().zip(on).filter(|(x, y)| x != y).count();
+        let add = |o: &mut [BigInt], u: usize, sign: bool| {
+            let wu = &w2.num[u * w2.cols + v];
+            if wu.is_zero() {
+                return;
+            }
+            for (i, x) in o.iter_mut().enumerate() {
+                let t = &a.num[i * a.cols + u] * wu;
+                if sign {
+                    *x += t;
+                } else {
+                    *x -= t;
+                }
+            }
+        };
+        let omega = match base {
+            Some(b) if flips(&b) == 0 => return Some(b),
+            Some(b) if flips(&b) <= MAX_FLIPS => {
+                let mut o = b.1.clone();
+                for (u, (&was, &now)) in b.0.iter().zip(on).enumerate() {
+                    if was != now {
+                        add(&mut o, u, now);
+                    }
+                }
+                o
+            }
+            _ => {
+                let mut o = vec![BigInt::zero(); a.rows];
+                for (u, &bit) in on.iter().enumerate() {
+                    if bit {
+                        add(&mut o, u, true);
+                    }
+                }
+                o
+            }
+        };
+        let out = Arc::new((on.to_vec(), omega));
+        insert_bounded(&self.omegas, v, out.clone(), ROWS_CACHE_MAX);
+        Some(out)
+    }
+
+    /// Upper bounds of the Euclidean norms of the columns of `A` (`None`
+    /// for `A = I`).
+    pub fn column_norms(&self) -> Option<&[Dyadic]> {
+        let a = self.net.a.as_ref()?;
+        Some(self.column_norms.get_or_init(|| {
+            (0..a.cols)
+                .map(|u| {
+                    let col: Vec<BigInt> =
+                        (0..a.rows).map(|i| a.num[i * a.cols + u].clone()).collect();
+                    crate::exact::dyadic::norm_up(&col, a.exp)
+                })
+                .collect()
+        }))
     }
 
     /// Column `u` of `A^T A` (integers with exponent `2 e_A`; `None` for

@@ -16,7 +16,7 @@ use super::geometry::{
 use super::patterns::{
     column_times_limbs, mat_vec, wide_limbs, Branch, CellPatterns, Engine, Quadratic, Statuses,
 };
-use crate::exact::dyadic::{determinant, dyadic_dot, DMat, Dyadic};
+use crate::exact::dyadic::{determinant, dyadic_dot, norm_up, DMat, Dyadic};
 use crate::exact::eval::Pattern;
 use crate::exact::fixed::Fx;
 use crate::format::certificate::Ball;
@@ -44,6 +44,21 @@ pub const PAIR_BITS: u64 = 8;
 pub fn pair_nu_zero() -> bool {
     static ZERO: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *ZERO.get_or_init(|| std::env::var_os("HVCERT_TEST_PAIR_NU").is_some_and(|v| v == "zero"))
+}
+
+thread_local! {
+    static NO_CROSSING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Test hook: runs `f` with `Context::crossing_descends` switched off on
+/// this thread, so that tests can tell the cells only it proves (the rule
+/// is weaker without it, so sound either way). Nothing else calls it.
+#[doc(hidden)]
+pub fn without_crossing<T>(f: impl FnOnce() -> T) -> T {
+    NO_CROSSING.with(|c| c.set(true));
+    let out = f();
+    NO_CROSSING.with(|c| c.set(false));
+    out
 }
 
 /// What a cell's proof relied on, for the sharpness check: the largest
@@ -111,6 +126,11 @@ type Errors = (Vec<Dyadic>, Vec<Dyadic>);
 /// last-layer neuron `v` is at most `a t + b` at every point `x = tp` of the
 /// cell where `z_v(x) = 0`, under every consistent pattern of the branch.
 type Gain = (usize, Dyadic, Dyadic);
+
+/// Lines `(wl, wh)` in `t` with `wl(t) <= w_v(tp) <= wh(t)` on the cell, for
+/// a free last-layer neuron `v` under every consistent pattern of its branch
+/// that turns it on (see [`Context::cone`]).
+type WLines = ((Dyadic, Dyadic), (Dyadic, Dyadic));
 
 /// Every consistent gradient of a branch, as `g_P(tp) = h_b(tp) + m(t) +
 /// e` with `|e_i| <= rad_i(t)` on the radial interval: a centre `m(t) = t
@@ -301,21 +321,43 @@ fn general_position(rows: &DMat, which: impl Iterator<Item = usize>, k: usize) -
     }
 }
 
-/// An upper bound of the Euclidean norm of the dyadic vector `num 2^exp`,
-/// within about `2^-64` of it relative: the integer square root (rounded
-/// up) of the squared norm scaled by `2^128` (a short numerator such as
-/// `(1, 1)` would otherwise be rounded from `sqrt 2` up to 2).
-fn norm_up(num: &[BigInt], exp: i64) -> Dyadic {
-    let n2: BigInt = num.iter().map(|v| v * v).sum::<BigInt>() << 128usize;
-    let mut s = n2.sqrt();
-    if &s * &s < n2 {
-        s += 1;
+/// Whether every `k` rows made of all of `fixed` and `k - fixed.len()` of
+/// `cands` are linearly independent (integer rows; scaling a row by a power
+/// of two changes nothing); `false` also when there are too many subsets.
+pub fn independent_with(fixed: &[&[BigInt]], cands: &[&[BigInt]], k: usize) -> bool {
+    let r = match k.checked_sub(fixed.len()) {
+        Some(r) if r > 0 => r,
+        _ => return false,
+    };
+    let n = cands.len();
+    if n < r {
+        // No such `k` rows at all.
+        return true;
     }
-    Dyadic {
-        num: s,
-        exp: exp - 64,
+    let mut count = 1usize;
+    for i in 0..r {
+        count = count.saturating_mul(n - i) / (i + 1);
     }
-    .round_up(CONE_BITS)
+    if count > GENERAL_POSITION_SUBSETS {
+        return false;
+    }
+    let mut idx: Vec<usize> = (0..r).collect();
+    loop {
+        let m: Vec<BigInt> = (fixed.iter().copied())
+            .chain(idx.iter().map(|&i| cands[i]))
+            .flat_map(|row| row.iter().cloned())
+            .collect();
+        if determinant(&m, k).is_zero() {
+            return false;
+        }
+        let Some(p) = (0..r).rev().find(|&p| idx[p] < n - r + p) else {
+            return true;
+        };
+        idx[p] += 1;
+        for q in p + 1..r {
+            idx[q] = idx[q - 1] + 1;
+        }
+    }
 }
 
 /// About `sqrt(v)` for `v >= 0` (a weight, not a bound: any value will do).
@@ -769,8 +811,10 @@ impl Context<'_> {
     /// branches the Crease rule's direction logic applies: for branches `p <
     /// q`, a neuron of the lowest layer where they differ is a ridge for all
     /// of `p`'s patterns, or the two branches together pass one of the
-    /// three tests below (the joint cone, the componentwise pair bound, or
-    /// descent across a neuron of that layer, `Context::pair_descends`).
+    /// tests below (the joint cone, the componentwise pair bound, descent
+    /// across a neuron of that layer, `Context::pair_descends`, or, in a
+    /// depth-2 network, descent across first-layer neurons with the
+    /// gradient's exact jump, `Context::crossing_descends`).
     ///
     /// Soundness. Let `x = tp` be in the cell (`t > 0`) and `P` consistent
     /// with `x`. Its bits before the last layer are one of the `branches`
@@ -816,8 +860,8 @@ impl Context<'_> {
     /// `<c_v, g_S(x)> < 0` (as in the Crease rule): no ridge of `S`'s branch,
     /// so the pair's joint bound (cone or componentwise, around `p`'s
     /// reference with the shift between the references added) or the
-    /// descent across one of those neurons (`Context::pair_descends`) was
-    /// checked.
+    /// descent across one of those neurons (`Context::pair_descends`, or
+    /// `Context::crossing_descends` across all of them) was checked.
     /// So `D_{-vbar} f(x) = -<g_S(x), g_P'(x)>` is negative on the whole
     /// cell (F4). Bounds are rounded outward (directed rounding of dyadics);
     /// the final quadratics are exact. With `A = I`: `M_b^T a_u = 0` for a
@@ -850,10 +894,13 @@ impl Context<'_> {
         at_vertices: bool,
     ) -> Result<BallUse, String> {
         let k = cell.k();
-        let (enclosures, gains): (Vec<_>, Vec<_>) = terms
-            .iter()
-            .map(|t| self.branch_enclosure(cell, t, at_vertices))
-            .unzip();
+        let (mut enclosures, mut gains, mut w_lines) = (Vec::new(), Vec::new(), Vec::new());
+        for t in terms {
+            let (e, g, w) = self.branch_enclosure(cell, t, at_vertices);
+            enclosures.push(e);
+            gains.push(g);
+            w_lines.push(w);
+        }
         let errors: Vec<Errors> = enclosures.iter().map(Enclosure::symmetric).collect();
         for (bi, ((q, e), br)) in quads.iter().zip(&errors).zip(branches).enumerate() {
             let enc = &enclosures[bi];
@@ -909,7 +956,15 @@ impl Context<'_> {
                                 v,
                                 at_vertices,
                             )
-                        });
+                        })
+                    || self.crossing_descends(
+                        cell,
+                        p,
+                        (&quads[i], &enclosures[i]),
+                        (&terms[i], &w_lines[i]),
+                        &added,
+                        at_vertices,
+                    );
                 if !proved {
                     return Err(format!(
                         "branches {i} and {j}: no ridge at layer {lowest}, and neither the joint gradient cone nor the descent across that layer is proved"
@@ -1015,7 +1070,7 @@ impl Context<'_> {
         cell: &Cell,
         terms: &BranchTerms,
         at_vertices: bool,
-    ) -> (Enclosure, Vec<Gain>) {
+    ) -> (Enclosure, Vec<Gain>, Vec<WLines>) {
         let engine = self.engine;
         let zero = Dyadic::zero();
         let mut bounds = Bounds::new(cell.k());
@@ -1028,7 +1083,7 @@ impl Context<'_> {
             coupling,
         } = terms;
         // Per free v: lines with wl_v(t) <= w_v(tp) <= wh_v(t) on the cell.
-        let mut w_lines: Vec<((Dyadic, Dyadic), (Dyadic, Dyadic))> = Vec::new();
+        let mut w_lines: Vec<WLines> = Vec::new();
         match &engine.net.a {
             Some(_) if !free.is_empty() => {
                 for (x, z) in mu.iter().zip(zeta) {
@@ -1076,7 +1131,7 @@ impl Context<'_> {
                 bounds.add_between(i, lower_min0(cell, &l), upper_max0(cell, &h));
             }
         }
-        (bounds.enclosure(), gains)
+        (bounds.enclosure(), gains, w_lines)
     }
 
     /// Whether `<g_P, g_Q> > 0` on the cell for every `P` of one branch and
@@ -1199,6 +1254,185 @@ impl Context<'_> {
         let ja = top(harmful.iter().map(|h| h.1.clone()).collect());
         let jb = top(harmful.iter().map(|h| h.2.clone()).collect());
         test(&ja, &jb)
+    }
+
+    /// Between branches `p < q` of a depth-2 network (`q` turns on the
+    /// first-layer neurons `Delta1` = `added`, off in `p`): descent across
+    /// them with the gradient's exact jump, without bounding the two
+    /// branches' enclosures apart (see [`Context::cone`]).
+    ///
+    /// Soundness. Let `x` be in the cell with strict pattern `S` in branch
+    /// `p`, and let the F3 pattern `P'` of `-vbar = -g_S(x)` be in branch
+    /// `q`. Every `v` in `Delta1` has `z_v(x) = <c_v, x> = 0` (`c_v` row `v`
+    /// of `W_1`) and is on in `P'` because `<c_v, -g_S(x)> > 0`. In the last
+    /// layer `P'` adds to `S` a set `Delta2` of neurons with `z_u(x) = 0`.
+    /// For a pattern `P` consistent with `x`, `Lambda_P x = G(x)` (F2), so
+    /// `g_P(x) = Lambda_P^T rho` with the same `rho = A^T (A G(x) - y)` for
+    /// `S` and `P'`. With `Lambda_P = D_2 W_2 D_1 W_1`:
+    ///   `g_P'(x) - g_S(x) = sum_{v in Delta1} s_v c_v + sum_{u in Delta2} rho_u r_u`,
+    ///   `s_v = sum_{u on in P'} (W_2)_{uv} rho_u`,
+    /// `r_u` the last-layer rows under `p`'s bits (`D_1' - D_1` picks the
+    /// `c_v`; `D_2' - D_2` picks the `u`). As `<g_S, c_v> < 0`,
+    ///   `<g_S, g_P'> >= |g_S| (|g_S| - J)`, `J = sum_v |c_v| max(s_v, 0) +
+    ///   sum_{u in Delta2} |r_u| |rho_u|`,
+    /// positive when `|h_p + m_p| > |rad_p| + J` on the cell (then `|g_S| >=
+    /// |h_p + m_p| - |rad_p|`, the enclosure of `p`), which `centre_margin`
+    /// checks with `J` bounded by a line in `t`:
+    /// - `rho_u = w_u(x)` of [`Context::cone`]. A neuron on in `P'` is on
+    ///   in `p`'s statuses or free there (`z_u(x)` is the same under both
+    ///   branches where every `z_v` of `Delta1` vanishes). The fixed-on part
+    ///   of `s_v` is `<omega, A G(x) - y>` with `omega = A D_on (W_2)_{.v}`:
+    ///   `<M_b^T omega, x> - <omega, y> + sum_{u free, on in S} <omega,
+    ///   a_u> z_u(x)`, the last sum at most `t |omega| sum_u |a_u| zeta_u`
+    ///   (Cauchy-Schwarz, `0 <= z_u <= t zeta_u`; `A = I`: `omega_u =
+    ///   (W_2)_{uv}` on `u` fixed on, no such sum); the free part at most
+    ///   `sum_{u free} max(0, (W_2)_{uv} w_u)` with `w_u` between its lines.
+    /// - `Delta2` holds free neurons of `p`. If every `k` of the rows `c_v`
+    ///   (`v` in `Delta1`) and `r_u` (`u` free) that contain all the `c_v`
+    ///   are linearly independent, `|Delta1| + |Delta2| <= k - 1` at `x !=
+    ///   0`, so the `k - 1 - |Delta1|` largest slopes and offsets of the
+    ///   lines `|r_u| |w_u|` bound the sum; otherwise all of them.
+    fn crossing_descends(
+        &self,
+        cell: &Cell,
+        p: &Branch,
+        (quad, enc): (&Quadratic, &Enclosure),
+        (terms, w_lines): (&BranchTerms, &[WLines]),
+        added: &[(usize, usize)],
+        at_vertices: bool,
+    ) -> bool {
+        let net = self.engine.net;
+        let k = cell.k();
+        if net.depth() != 2 || added.is_empty() || added.len() >= k || NO_CROSSING.with(|c| c.get())
+        {
+            return false;
+        }
+        if added.iter().any(|&(l, _)| l != 1) {
+            return false;
+        }
+        let zero = Dyadic::zero();
+        let (w1, w2) = (&net.layers[0], &net.layers[1]);
+        let on: Vec<usize> = (0..p.status.len())
+            .filter(|&u| p.status[u] == Some(true))
+            .collect();
+        let on_bits: Vec<bool> = p.status.iter().map(|s| *s == Some(true)).collect();
+        let clamp = |(a, b): (Dyadic, Dyadic)| (a.max(zero.clone()), b.max(zero.clone()));
+        let (mut ja, mut jb) = (zero.clone(), zero.clone());
+        for &(_, v) in added {
+            let w2v = |u: usize| Dyadic {
+                num: w2.num[u * w2.cols + v].clone(),
+                exp: w2.exp,
+            };
+            // The fixed-on part: <s, x> - c0 + sum_u kappa_u z_u(x).
+            // <s, x> - c0 plus at most t * coupling from the free neurons.
+            let (s_vec, c0, coupling): (Vec<Dyadic>, Dyadic, Dyadic) = match &net.a {
+                None => {
+                    let rows = &p.rows;
+                    let mut s_num = vec![BigInt::zero(); k];
+                    let mut c_num = BigInt::zero();
+                    for &u in &on {
+                        let wu = &w2.num[u * w2.cols + v];
+                        if wu.is_zero() {
+                            continue;
+                        }
+                        for (o, r) in s_num.iter_mut().zip(rows.row(u)) {
+                            *o += wu * r;
+                        }
+                        c_num += wu * &net.y.num[u];
+                    }
+                    (
+                        s_num
+                            .into_iter()
+                            .map(|num| Dyadic {
+                                num,
+                                exp: w2.exp + rows.exp,
+                            })
+                            .collect(),
+                        Dyadic {
+                            num: c_num,
+                            exp: w2.exp + net.y.exp,
+                        },
+                        zero.clone(),
+                    )
+                }
+                Some(a) => {
+                    // omega = A D_on (W_2)_{.v} (exponent a.exp + w2.exp).
+                    let (_, omega) = &*self.engine.omega(&on_bits, v).expect("A != I");
+                    let oexp = a.exp + w2.exp;
+                    let m = self.engine.measurement(&p.base_pattern()).expect("A != I");
+                    let s_vec = (0..k)
+                        .map(|j| Dyadic {
+                            num: (0..a.rows)
+                                .map(|i| &m.num[i * m.cols + j] * &omega[i])
+                                .sum(),
+                            exp: m.exp + oexp,
+                        })
+                        .collect();
+                    let c0 = Dyadic {
+                        num: omega.iter().zip(&net.y.num).map(|(o, y)| o * y).sum(),
+                        exp: oexp + net.y.exp,
+                    };
+                    // sum_u <omega, a_u> z_u <= t |omega| sum_u |a_u| zeta_u.
+                    let norms = self.engine.column_norms().expect("A != I");
+                    let on = norm_up(omega, oexp);
+                    let coupling = (terms.free.iter().zip(&terms.zeta))
+                        .fold(zero.clone(), |s, (&u, z)| s.add(&norms[u].mul(z)))
+                        .round_up(CONE_BITS);
+                    (s_vec, c0, on.mul(&coupling).round_up(CONE_BITS))
+                }
+            };
+            let (sa, mut sb) = affine_max(cell, &s_vec, &c0, at_vertices);
+            let mut sa = sa.add(&coupling).round_up(CONE_BITS);
+            for (ui, &u) in terms.free.iter().enumerate() {
+                // max(0, (W_2)_{uv} w_u) <= an upper line of its larger end.
+                let c = w2v(u);
+                let ((la, lb), (ha, hb)) = &w_lines[ui];
+                let (ea, eb) = if c.is_negative() { (la, lb) } else { (ha, hb) };
+                let (ma, mb) = upper_max0(cell, &(c.mul(ea), c.mul(eb)));
+                sa = sa.add(&ma).round_up(CONE_BITS);
+                sb = sb.add(&mb).round_up(CONE_BITS);
+            }
+            let (sa, sb) = clamp(upper_max0(cell, &(sa, sb)));
+            let cn = norm_up(w1.row(v), w1.exp);
+            ja = ja.add(&cn.mul(&sa)).round_up(CONE_BITS);
+            jb = jb.add(&cn.mul(&sb)).round_up(CONE_BITS);
+        }
+        // Delta2: the lines |r_u| |w_u| <= |r_u| (max(|la|, |ha|) t + max(|lb|, |hb|)).
+        let mut slopes = Vec::new();
+        let mut offsets = Vec::new();
+        for (ui, &u) in terms.free.iter().enumerate() {
+            let ((la, lb), (ha, hb)) = &w_lines[ui];
+            let n = norm_up(p.rows.row(u), p.rows.exp);
+            slopes.push(n.mul(&la.abs().max(ha.abs())).round_up(CONE_BITS));
+            offsets.push(n.mul(&lb.abs().max(hb.abs())).round_up(CONE_BITS));
+        }
+        let top = |xs: &[Dyadic], budget: usize| {
+            let mut xs = xs.to_vec();
+            xs.sort_by(|a, b| b.cmp(a));
+            xs.into_iter()
+                .take(budget)
+                .fold(zero.clone(), |s, x| s.add(&x))
+                .round_up(CONE_BITS)
+        };
+        let e2 = errors_squared(&enc.rad, &Dyadic::from_int(1));
+        let test = |budget: usize| {
+            let ja = ja.add(&top(&slopes, budget)).round_up(CONE_BITS);
+            let jb = jb.add(&top(&offsets, budget)).round_up(CONE_BITS);
+            let j2 = [
+                ja.mul(&ja),
+                ja.mul(&jb).mul(&Dyadic::from_int(2)),
+                jb.mul(&jb),
+            ];
+            centre_margin(cell, quad, Some(&enc.mid), &[e2.clone(), j2])
+        };
+        // The k - 1 - |Delta1| largest where the rows are in general
+        // position (examined only when that bound suffices), else all.
+        if !test(k - 1 - added.len()) {
+            return false;
+        }
+        let fixed: Vec<&[BigInt]> = added.iter().map(|&(_, v)| w1.row(v)).collect();
+        let cands: Vec<&[BigInt]> = terms.free.iter().map(|&u| p.rows.row(u)).collect();
+        independent_with(&fixed, &cands, k) || test(cands.len())
     }
 
     /// Between branches `p < q` (`q` turns on neurons of a lowest layer `l <

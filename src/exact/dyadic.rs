@@ -768,6 +768,23 @@ pub fn solve_integer_system(q: &[BigInt], n: usize, b: &[BigInt]) -> Option<Vec<
     Some(x)
 }
 
+/// An upper bound of the Euclidean norm of the dyadic vector `num 2^exp`,
+/// within about `2^-64` of it relative: the integer square root (rounded
+/// up) of the squared norm scaled by `2^128` (a short numerator such as
+/// `(1, 1)` would otherwise be rounded from `sqrt 2` up to 2).
+pub fn norm_up(num: &[BigInt], exp: i64) -> Dyadic {
+    let n2: BigInt = num.iter().map(|v| v * v).sum::<BigInt>() << 128usize;
+    let mut s = n2.sqrt();
+    if &s * &s < n2 {
+        s += 1;
+    }
+    Dyadic {
+        num: s,
+        exp: exp - 64,
+    }
+    .round_up(96)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,10 @@
-//! The certificate file, format v3 (format page: `docs/certificate-format.md`).
+//! The certificate file, format v4 (format page: `docs/certificate-format.md`).
 //! Version 2 adds a proof of the Cone rule (descent across a neuron of a
 //! lower layer); version 3 adds `radius_witnesses` (exact failure points
-//! that bound the radii from below). Version 1 and 2 files are read and
-//! checked with the same rules (a superset of theirs); a witness in one is
+//! that bound the radii from below); version 4 another proof of the Cone
+//! rule (descent across first-layer neurons with the gradient's exact
+//! jump, depth 2). Version 1 to 3 files are read and checked with the same
+//! rules (a superset of theirs); a witness in a version 1 or 2 file is
 //! refused.
 //!
 //! JSON with every number on the path to a verdict an exact rational string.
@@ -19,7 +21,7 @@ use crate::exact::dyadic::Dyadic;
 use crate::exact::rational::parse_rational;
 
 pub const FORMAT_NAME: &str = "hvcert-certificate";
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 /// The oldest version this checker reads.
 pub const OLDEST_VERSION: u32 = 1;
 /// Deepest tree a checker accepts (splits from a face's root to a leaf).

@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use super::real::{approx_f64, dot, dot_exact, nonpos, rmax, rmin, sum, Iv, Mp, Real};
 use crate::checker::geometry::Cell;
 use crate::checker::patterns::{Branch, CellPatterns, Engine, Quadratic};
-use crate::checker::rules::{pair_nu_zero, PAIR_BITS};
+use crate::checker::rules::{independent_with, pair_nu_zero, PAIR_BITS};
 use crate::exact::dyadic::{determinant, DMat, Dyadic};
 use crate::exact::eval::Pattern;
 use num_bigint::BigInt;
@@ -420,6 +420,8 @@ type Line<R> = (R, R);
 type Errors<R> = (Vec<R>, Vec<R>);
 /// `(v, a, b)`: `w_v <= a t + b` on the cell where `z_v = 0`.
 type Gain<R> = (usize, R, R);
+/// Lines `(wl, wh)` around `w_v` of a free last-layer neuron `v`.
+type WLines<R> = (Line<R>, Line<R>);
 
 fn row_iv<R: Real>(rows: &DMat, j: usize) -> Vec<Iv<R>> {
     rows.row(j)
@@ -1031,11 +1033,11 @@ impl<R: Real> Kernel<'_, R> {
         &self,
         terms: &BranchTerms<R>,
         at_vertices: bool,
-    ) -> (Enclosure<R>, Vec<Gain<R>>) {
+    ) -> (Enclosure<R>, Vec<Gain<R>>, Vec<WLines<R>>) {
         let zero = R::zero();
         let mut bounds = Bounds::new(self.k());
         let mut gains = Vec::new();
-        let mut w_lines: Vec<(Line<R>, Line<R>)> = Vec::new();
+        let mut w_lines: Vec<WLines<R>> = Vec::new();
         let BranchTerms {
             free,
             r,
@@ -1086,7 +1088,7 @@ impl<R: Real> Kernel<'_, R> {
                 bounds.add_between(i, self.lower_min0(&l), self.upper_max0(&h));
             }
         }
-        (bounds.enclosure(), gains)
+        (bounds.enclosure(), gains, w_lines)
     }
 
     fn cone_with(
@@ -1097,10 +1099,13 @@ impl<R: Real> Kernel<'_, R> {
         at_vertices: bool,
     ) -> Decision {
         let k = self.k();
-        let (enclosures, gains): (Vec<_>, Vec<_>) = terms
-            .iter()
-            .map(|t| self.branch_enclosure(t, at_vertices))
-            .unzip();
+        let (mut enclosures, mut gains, mut w_lines) = (Vec::new(), Vec::new(), Vec::new());
+        for t in terms {
+            let (e, g, w) = self.branch_enclosure(t, at_vertices);
+            enclosures.push(e);
+            gains.push(g);
+            w_lines.push(w);
+        }
         let errors: Vec<Errors<R>> = enclosures.iter().map(Enclosure::symmetric).collect();
         let mut unsure = false;
         for (bi, (q, e)) in quads.iter().zip(&errors).enumerate() {
@@ -1160,7 +1165,17 @@ impl<R: Real> Kernel<'_, R> {
                         )
                     });
                 }
-                let d = d.unless_unsure(ridge_unsure);
+                let d = d
+                    .or(|| {
+                        self.crossing_descends(
+                            p,
+                            (&quads[i], &enclosures[i]),
+                            (&terms[i], &w_lines[i]),
+                            &added,
+                            at_vertices,
+                        )
+                    })
+                    .unless_unsure(ridge_unsure);
                 match d {
                     Failed => return Failed,
                     Unsure => unsure = true,
@@ -1474,6 +1489,149 @@ impl<R: Real> Kernel<'_, R> {
             j2,
         ];
         self.centre_margin(quad_p, Some(&enc_p.mid), &terms)
+    }
+
+    /// Between branches of a depth-2 network: descent across first-layer
+    /// neurons with the gradient's exact jump (the checker's
+    /// `crossing_descends`, read there).
+    fn crossing_descends(
+        &self,
+        p: &Branch,
+        (quad, enc): (&FQuad<R>, &Enclosure<R>),
+        (terms, w_lines): (&BranchTerms<R>, &[WLines<R>]),
+        added: &[(usize, usize)],
+        at_vertices: bool,
+    ) -> Decision {
+        let net = self.engine.net;
+        let k = self.k();
+        if net.depth() != 2
+            || added.is_empty()
+            || added.len() >= k
+            || added.iter().any(|&(l, _)| l != 1)
+        {
+            return Failed;
+        }
+        let zero = R::zero();
+        let (w1, w2) = (&net.layers[0], &net.layers[1]);
+        let on: Vec<usize> = (0..p.status.len())
+            .filter(|&u| p.status[u] == Some(true))
+            .collect();
+        let on_bits: Vec<bool> = p.status.iter().map(|s| *s == Some(true)).collect();
+        let (mut ja, mut jb) = (zero.clone(), zero.clone());
+        for &(_, v) in added {
+            let w2v = |u: usize| Iv::<R>::of_parts(&w2.num[u * w2.cols + v], w2.exp);
+            // <s, x> - c0 plus at most t * coupling from the free neurons.
+            let (s_vec, c0, coupling): (Vec<Iv<R>>, Iv<R>, R) = match &net.a {
+                None => {
+                    let mut s_vec = vec![Iv::zero(); k];
+                    let mut c0 = Iv::zero();
+                    for &u in &on {
+                        let c = w2v(u);
+                        for (o, r) in s_vec.iter_mut().zip(row_iv::<R>(&p.rows, u)) {
+                            *o = o.add(&c.mul(&r));
+                        }
+                        c0 = c0.add(&c.mul(&self.tables.y[u]));
+                    }
+                    (s_vec, c0, R::zero())
+                }
+                Some(a) => {
+                    let (_, omega) = &*self.engine.omega(&on_bits, v).expect("A != I");
+                    let omega: Vec<Iv<R>> = omega
+                        .iter()
+                        .map(|o| Iv::of_parts(o, a.exp + w2.exp))
+                        .collect();
+                    let m: Vec<Vec<Iv<R>>> = match &quad.m {
+                        Some(m) => m.clone(),
+                        None => {
+                            let m = self.engine.measurement(&p.base_pattern()).expect("A != I");
+                            (0..m.rows).map(|i| row_iv(&m, i)).collect()
+                        }
+                    };
+                    let s_vec = (0..k)
+                        .map(|j| {
+                            m.iter()
+                                .zip(&omega)
+                                .fold(Iv::zero(), |acc, (mi, o)| acc.add(&mi[j].mul(o)))
+                        })
+                        .collect();
+                    let c0 = dot(&omega, &self.tables.y);
+                    let norms = self.engine.column_norms().expect("A != I");
+                    let on = sum(omega.iter().map(|x| x.sqr().hi), true).sqrt(true);
+                    let coupling = sum(
+                        terms
+                            .free
+                            .iter()
+                            .zip(&terms.zeta)
+                            .map(|(&u, z)| R::dyadic(&norms[u], true).mul(z, true)),
+                        true,
+                    );
+                    (s_vec, c0, on.mul(&coupling, true))
+                }
+            };
+            let (sa, mut sb) = self.affine_max(&s_vec, &c0, at_vertices);
+            let mut sa = sa.add(&coupling, true);
+            for (ui, &u) in terms.free.iter().enumerate() {
+                let c = w2v(u);
+                let (wl, wh) = &w_lines[ui];
+                // The largest of c w over c's ends and w's lines, per
+                // coefficient (an upper line for t >= 0).
+                let up = |(a, b): &Line<R>| {
+                    (
+                        rmax(c.lo.mul(a, true), c.hi.mul(a, true)),
+                        rmax(c.lo.mul(b, true), c.hi.mul(b, true)),
+                    )
+                };
+                let (h1, h2) = (up(wl), up(wh));
+                let (ma, mb) = self.upper_max0(&(rmax(h1.0, h2.0), rmax(h1.1, h2.1)));
+                sa = sa.add(&ma, true);
+                sb = sb.add(&mb, true);
+            }
+            let (sa, sb) = self.upper_max0(&(sa, sb));
+            let (sa, sb) = (rmax(sa, zero.clone()), rmax(sb, zero.clone()));
+            let row = row_iv::<R>(w1, v);
+            let cn = sum(row.iter().map(|x| x.sqr().hi), true).sqrt(true);
+            ja = ja.add(&cn.mul(&sa, true), true);
+            jb = jb.add(&cn.mul(&sb, true), true);
+        }
+        let mut slopes = Vec::new();
+        let mut offsets = Vec::new();
+        for (ui, &u) in terms.free.iter().enumerate() {
+            let ((la, lb), (ha, hb)) = &w_lines[ui];
+            let row = row_iv::<R>(&p.rows, u);
+            let n = sum(row.iter().map(|x| x.sqr().hi), true).sqrt(true);
+            slopes.push(n.mul(&rmax(la.abs(), ha.abs()), true));
+            offsets.push(n.mul(&rmax(lb.abs(), hb.abs()), true));
+        }
+        if slopes.iter().chain(&offsets).any(|x| x.is_nan()) || ja.is_nan() || jb.is_nan() {
+            return Unsure;
+        }
+        let top = |xs: &[R], budget: usize| {
+            let mut xs = xs.to_vec();
+            xs.sort_by(|a, b| b.partial_cmp(a).unwrap_or(std::cmp::Ordering::Equal));
+            sum(xs.into_iter().take(budget), true)
+        };
+        let e2 = Self::errors_squared(&enc.rad, &R::int(1));
+        let test = |budget: usize| {
+            let ja = ja.add(&top(&slopes, budget), true);
+            let jb = jb.add(&top(&offsets, budget), true);
+            let j2 = [
+                ja.mul(&ja, true),
+                ja.mul(&jb, true).pow2(1, true),
+                jb.mul(&jb, true),
+            ];
+            self.centre_margin(quad, Some(&enc.mid), &[e2.clone(), j2])
+        };
+        let first = test(k - 1 - added.len());
+        if first != Proved {
+            return first;
+        }
+        let fixed: Vec<&[BigInt]> = added.iter().map(|&(_, v)| w1.row(v)).collect();
+        let cands: Vec<&[BigInt]> = terms.free.iter().map(|&u| p.rows.row(u)).collect();
+        if independent_with(&fixed, &cands, k) {
+            Proved
+        } else {
+            test(cands.len())
+        }
     }
 
     /// Within one branch: `|h| > |e| + J` (see the checker's
