@@ -51,8 +51,10 @@ thread_local! {
 }
 
 /// Test hook: runs `f` with `Context::crossing_descends` switched off on
-/// this thread, so that tests can tell the cells only it proves (the rule
-/// is weaker without it, so sound either way). Nothing else calls it.
+/// this thread only (the rule is then weaker, so sound either way), so that
+/// tests can tell the cells only it proves; `f` must not panic (the switch
+/// would stay off) and the certifier's fast tiers do not read it. Nothing
+/// but tests calls it.
 #[doc(hidden)]
 pub fn without_crossing<T>(f: impl FnOnce() -> T) -> T {
     NO_CROSSING.with(|c| c.set(true));
@@ -1291,7 +1293,8 @@ impl Context<'_> {
     ///   (`v` in `Delta1`) and `r_u` (`u` free) that contain all the `c_v`
     ///   are linearly independent, `|Delta1| + |Delta2| <= k - 1` at `x !=
     ///   0`, so the `k - 1 - |Delta1|` largest slopes and offsets of the
-    ///   lines `|r_u| |w_u|` bound the sum; otherwise all of them.
+    ///   lines `|r_u| |w_u|` bound the sum; otherwise all of them. (`A =
+    ///   I`: `w_u = z_u - y_u = -y_u` where `z_u = 0`.)
     fn crossing_descends(
         &self,
         cell: &Cell,
@@ -1323,7 +1326,6 @@ impl Context<'_> {
                 num: w2.num[u * w2.cols + v].clone(),
                 exp: w2.exp,
             };
-            // The fixed-on part: <s, x> - c0 + sum_u kappa_u z_u(x).
             // <s, x> - c0 plus at most t * coupling from the free neurons.
             let (s_vec, c0, coupling): (Vec<Dyadic>, Dyadic, Dyadic) = match &net.a {
                 None => {
@@ -1397,14 +1399,19 @@ impl Context<'_> {
             ja = ja.add(&cn.mul(&sa)).round_up(CONE_BITS);
             jb = jb.add(&cn.mul(&sb)).round_up(CONE_BITS);
         }
-        // Delta2: the lines |r_u| |w_u| <= |r_u| (max(|la|, |ha|) t + max(|lb|, |hb|)).
+        // Delta2: the lines |r_u| |w_u| <= |r_u| (max(|la|, |ha|) t +
+        // max(|lb|, |hb|)); with A = I, w_u = -y_u exactly where z_u = 0.
         let mut slopes = Vec::new();
         let mut offsets = Vec::new();
         for (ui, &u) in terms.free.iter().enumerate() {
             let ((la, lb), (ha, hb)) = &w_lines[ui];
             let n = norm_up(p.rows.row(u), p.rows.exp);
-            slopes.push(n.mul(&la.abs().max(ha.abs())).round_up(CONE_BITS));
-            offsets.push(n.mul(&lb.abs().max(hb.abs())).round_up(CONE_BITS));
+            let (wa, wb) = match &net.a {
+                None => (zero.clone(), self.engine.aty.entry(u).abs()),
+                Some(_) => (la.abs().max(ha.abs()), lb.abs().max(hb.abs())),
+            };
+            slopes.push(n.mul(&wa).round_up(CONE_BITS));
+            offsets.push(n.mul(&wb).round_up(CONE_BITS));
         }
         let top = |xs: &[Dyadic], budget: usize| {
             let mut xs = xs.to_vec();

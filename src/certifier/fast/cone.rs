@@ -1599,8 +1599,12 @@ impl<R: Real> Kernel<'_, R> {
             let ((la, lb), (ha, hb)) = &w_lines[ui];
             let row = row_iv::<R>(&p.rows, u);
             let n = sum(row.iter().map(|x| x.sqr().hi), true).sqrt(true);
-            slopes.push(n.mul(&rmax(la.abs(), ha.abs()), true));
-            offsets.push(n.mul(&rmax(lb.abs(), hb.abs()), true));
+            let (wa, wb) = match &net.a {
+                None => (zero.clone(), self.tables.aty[u].mag()),
+                Some(_) => (rmax(la.abs(), ha.abs()), rmax(lb.abs(), hb.abs())),
+            };
+            slopes.push(n.mul(&wa, true));
+            offsets.push(n.mul(&wb, true));
         }
         if slopes.iter().chain(&offsets).any(|x| x.is_nan()) || ja.is_nan() || jb.is_nan() {
             return Unsure;
