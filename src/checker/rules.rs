@@ -401,7 +401,12 @@ fn div_up(a: &Dyadic, b: &Dyadic) -> Dyadic {
 /// u_i)^2 <= sum_i u_i^2 / lambda_i` for any `lambda_i > 0` summing to at
 /// most 1, so the rule checks one quadratic: `|c|^2 - sum_i f_i T_i > 0`
 /// with `f_i >= 1 / lambda_i`. The weights `lambda_i` (proportional to the
-/// sizes at a typical radius) only affect how sharp the test is.
+/// sizes at a typical radius) only affect how sharp the test is. Or, since
+/// format version 4, the sizes summed as lines: `sqrt(T_i(t)) <= a_i t +
+/// b_i` for `t >= 0` ([`size_line`]), so `|c| > L(t) = sum_i (a_i t + b_i)
+/// >= 0` follows from one quadratic, `|c|^2 - L^2 > 0` (sharper where the
+/// weights fit the radius where `|c|` is least badly, e.g. the whole rays
+/// `[0, inf)` whose weights come from their leading terms).
 fn centre_margin(
     cell: &Cell,
     quad: &Quadratic,
@@ -440,20 +445,51 @@ fn centre_margin(
     }
     let mut all = vec![[dd, zero.clone(), zero.clone()]];
     all.extend(terms.iter().cloned());
-    // Sizes at a typical radius: the middle of a bounded interval; the
-    // leading terms of an unbounded one.
+    let plain = (alpha, beta, gamma);
+    if weighted_positive(cell, &all, None, &plain) {
+        return true;
+    }
+    // Or the sizes summed as lines: sqrt(T_i(t)) <= a_i t + b_i (t >= 0),
+    // so |c| > L = sum_i (a_i t + b_i) >= 0 follows from |c|^2 - L^2 > 0.
+    if let Some((la, lb)) = size_line(cell, &all) {
+        let (alpha, beta, gamma) = &plain;
+        if quadratic_positive(
+            &alpha.sub(&la.mul(&la)),
+            &beta.add(&la.mul(&lb).mul(&Dyadic::from_int(2))),
+            &gamma.sub(&lb.mul(&lb)),
+            &cell.t_lo,
+            cell.t_hi.as_ref(),
+        ) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether `alpha t^2 - beta t + gamma - sum_i f_i T_i(t) > 0` on the radial
+/// interval, with Cauchy-Schwarz weights `f_i` (`sum_i 1 / f_i <= 1`, so the
+/// quadratic bounds `|c|^2 - (sum_i sqrt(T_i))^2` from below wherever the
+/// sizes are below `|c|`) proportional to the inverse sizes at radius `at`,
+/// or by default at the middle of a bounded interval and the leading terms
+/// of an unbounded one. Any weights are sound; they only affect sharpness.
+fn weighted_positive(
+    cell: &Cell,
+    all: &[[Dyadic; 3]],
+    at: Option<&Dyadic>,
+    (alpha, beta, gamma): &(Dyadic, Dyadic, Dyadic),
+) -> bool {
+    let zero = Dyadic::zero();
     let sizes: Vec<Dyadic> = all
         .iter()
         .map(|[a, b, c]| {
-            let v = match &cell.t_hi {
-                Some(h) => {
-                    let t = cell.t_lo.add(h).half();
-                    a.mul(&t).mul(&t).add(&b.mul(&t)).add(c)
-                }
-                None if all.iter().any(|x| x[0].is_positive()) => a.clone(),
-                None => c.clone(),
+            let at_t = |t: &Dyadic| a.mul(t).mul(t).add(&b.mul(t)).add(c);
+            let v = match (at, &cell.t_hi) {
+                (Some(t), _) => at_t(t),
+                (None, Some(h)) => at_t(&cell.t_lo.add(h).half()),
+                (None, None) if all.iter().any(|x| x[0].is_positive()) => a.clone(),
+                (None, None) => c.clone(),
             };
-            sqrt_approx(&v.round_up(64))
+            sqrt_approx(&v.max(zero.clone()).round_up(64))
         })
         .collect();
     // Weights f_i = total / size_i over the terms in use, with sizes first
@@ -472,7 +508,7 @@ fn centre_margin(
         .map(|&i| sizes[i].clone().max(floor.clone()))
         .collect();
     let total = raised.iter().fold(zero.clone(), |s, x| s.add(x));
-    let (mut alpha, mut beta, mut gamma) = (alpha, beta, gamma);
+    let (mut alpha, mut beta, mut gamma) = (alpha.clone(), beta.clone(), gamma.clone());
     for (&i, x) in used.iter().zip(&raised) {
         let [a, b, c] = &all[i];
         let f = if raw.is_positive() {
@@ -485,6 +521,59 @@ fn centre_margin(
         gamma = gamma.sub(&f.mul(c));
     }
     quadratic_positive(&alpha, &beta, &gamma, &cell.t_lo, cell.t_hi.as_ref())
+}
+
+/// `(a, b)`, both `>= 0`, with `sum_i sqrt(T_i(t)) <= a t + b` on the cell's
+/// radial interval, for `T_i(t) = A_i t^2 + B_i t + C_i >= 0` there: per
+/// term `a_i = sqrt(A_i)` and `b_i = sqrt(C_i)`, or, when `B_i > 0`, `b_i =
+/// max(sqrt(C_i), B_i / (2 sqrt(A_i)))` (then `(a_i t + b_i)^2 >= T_i` for
+/// `t >= 0`); a term with `A_i = 0 < B_i` is bounded by its value at
+/// `t_hi` (`None` on an unbounded interval). Square roots rounded outward.
+fn size_line(cell: &Cell, terms: &[[Dyadic; 3]]) -> Option<(Dyadic, Dyadic)> {
+    let zero = Dyadic::zero();
+    let (mut la, mut lb) = (zero.clone(), zero.clone());
+    for [a, b, c] in terms {
+        let c = c.clone().max(zero.clone());
+        let (a_down, a_up) = sqrt_bounds(&a.clone().max(zero.clone()));
+        let b_i = if !b.is_positive() {
+            sqrt_bounds(&c).1
+        } else if a_down.is_positive() {
+            let q = div_up(b, &a_down.mul(&Dyadic::from_int(2)));
+            sqrt_bounds(&c).1.max(q)
+        } else {
+            let h = cell.t_hi.as_ref()?;
+            sqrt_bounds(&a.mul(h).mul(h).add(&b.mul(h)).add(&c).max(zero.clone())).1
+        };
+        la = la.add(&a_up).round_up(CONE_BITS);
+        lb = lb.add(&b_i).round_up(CONE_BITS);
+    }
+    Some((la, lb))
+}
+
+/// `(floor, ceil)` of `sqrt(v)` to about 64 bits, for `v >= 0`.
+fn sqrt_bounds(v: &Dyadic) -> (Dyadic, Dyadic) {
+    if !v.is_positive() {
+        return (Dyadic::zero(), Dyadic::zero());
+    }
+    // v = n 2^e with e even after a shift; sqrt(n 2^128) 2^((e - 128) / 2).
+    let (mut n, mut e) = (v.num.clone(), v.exp);
+    if e.rem_euclid(2) == 1 {
+        n <<= 1usize;
+        e -= 1;
+    }
+    let big = n << 128usize;
+    let s = big.sqrt();
+    let exact = &s * &s == big;
+    let exp = (e - 128) / 2;
+    let down = Dyadic {
+        num: s.clone(),
+        exp,
+    };
+    let up = Dyadic {
+        num: if exact { s } else { s + 1 },
+        exp,
+    };
+    (down.round_down(CONE_BITS), up.round_up(CONE_BITS))
 }
 
 /// `sum_i (a_i t + b_i)^2` as `[A, B, C]`, scaled by `factor`.

@@ -1275,14 +1275,14 @@ impl<R: Real> Kernel<'_, R> {
             }
         }
         let sq: Vec<Iv<R>> = qc.iter().map(Iv::sqr).collect();
-        let mut alpha = sum(sq.iter().map(|s| s.lo.clone()), false);
-        let mut alpha_mag = sum(sq.iter().map(|s| s.hi.clone()), true);
+        let alpha = sum(sq.iter().map(|s| s.lo.clone()), false);
+        let alpha_mag = sum(sq.iter().map(|s| s.hi.clone()), true);
         let cross: Vec<Iv<R>> = qc.iter().zip(&b).map(|(x, y)| x.mul(y)).collect();
-        let mut beta = sum(cross.iter().map(|s| s.hi.clone()), true).pow2(1, true);
-        let mut beta_mag = sum(cross.iter().map(Iv::mag), true).pow2(1, true);
+        let beta = sum(cross.iter().map(|s| s.hi.clone()), true).pow2(1, true);
+        let beta_mag = sum(cross.iter().map(Iv::mag), true).pow2(1, true);
         let bsq: Vec<Iv<R>> = b.iter().map(Iv::sqr).collect();
-        let mut gamma = sum(bsq.iter().map(|s| s.lo.clone()), false);
-        let mut gamma_mag = sum(bsq.iter().map(|s| s.hi.clone()), true);
+        let gamma = sum(bsq.iter().map(|s| s.lo.clone()), false);
+        let gamma_mag = sum(bsq.iter().map(|s| s.hi.clone()), true);
         // delta_d^2 = t^2 sum_i (sum_j |Q_ij| half_j)^2.
         let mut dd = zero.clone();
         for row in &quad.q {
@@ -1294,20 +1294,55 @@ impl<R: Real> Kernel<'_, R> {
         }
         let mut all = vec![[dd, zero.clone(), zero.clone()]];
         all.extend(terms.iter().cloned());
+        let plain = (
+            alpha.clone(),
+            beta.clone(),
+            gamma.clone(),
+            [alpha_mag, beta_mag, gamma_mag],
+        );
+        self.weighted(&all, None, &plain).or(|| {
+            // The checker's `size_line`: the sizes summed as lines.
+            let Some((la, lb)) = self.size_line(&all) else {
+                return Failed;
+            };
+            let (alpha, beta, gamma, [am, bm, gm]) = &plain;
+            let (fa, fb, fc) = (
+                la.mul(&la, true),
+                la.mul(&lb, true).pow2(1, true),
+                lb.mul(&lb, true),
+            );
+            self.decide(
+                &alpha.sub(&fa, false),
+                &beta.add(&fb, true),
+                &gamma.sub(&fc, false),
+                [am.add(&fa, true), bm.add(&fb, true), gm.add(&fc, true)],
+            )
+        })
+    }
+
+    /// The checker's `weighted_positive`, decided with [`Kernel::decide`].
+    fn weighted(&self, all: &[[R; 3]], at: Option<&R>, plain: &(R, R, R, [R; 3])) -> Decision {
+        let c = &self.c;
+        let zero = R::zero();
+        let (alpha, beta, gamma, [alpha_mag, beta_mag, gamma_mag]) = plain;
+        let (mut alpha, mut beta, mut gamma) = (alpha.clone(), beta.clone(), gamma.clone());
+        let (mut alpha_mag, mut beta_mag, mut gamma_mag) =
+            (alpha_mag.clone(), beta_mag.clone(), gamma_mag.clone());
         let leading = all.iter().any(|x| x[0].is_pos());
         let sizes: Vec<R> = all
             .iter()
             .map(|[a, b, cc]| {
-                let v = match &c.t_hi {
-                    Some(h) => {
-                        let t = c.t_lo.add(h, true).pow2(-1, true);
-                        a.mul(&t, true)
-                            .mul(&t, true)
-                            .add(&b.mul(&t, true), true)
-                            .add(cc, true)
-                    }
-                    None if leading => a.clone(),
-                    None => cc.clone(),
+                let at_t = |t: &R| {
+                    a.mul(t, true)
+                        .mul(t, true)
+                        .add(&b.mul(t, true), true)
+                        .add(cc, true)
+                };
+                let v = match (at, &c.t_hi) {
+                    (Some(t), _) => at_t(t),
+                    (None, Some(h)) => at_t(&c.t_lo.add(h, true).pow2(-1, true)),
+                    (None, None) if leading => a.clone(),
+                    (None, None) => cc.clone(),
                 };
                 rmax(v, zero.clone()).sqrt(true)
             })
@@ -1340,6 +1375,35 @@ impl<R: Real> Kernel<'_, R> {
             gamma_mag = gamma_mag.add(&fc.abs(), true);
         }
         self.decide(&alpha, &beta, &gamma, [alpha_mag, beta_mag, gamma_mag])
+    }
+
+    /// The checker's `size_line`: `(a, b)` with `sum_i sqrt(T_i(t)) <= a t +
+    /// b` on the radial interval (rounded up; `None` where a term with `A_i
+    /// = 0 < B_i` meets an unbounded interval).
+    fn size_line(&self, terms: &[[R; 3]]) -> Option<(R, R)> {
+        let zero = R::zero();
+        let (mut la, mut lb) = (zero.clone(), zero.clone());
+        for [a, b, c] in terms {
+            let c = rmax(c.clone(), zero.clone());
+            let a = rmax(a.clone(), zero.clone());
+            let b_i = if !b.is_pos() {
+                c.sqrt(true)
+            } else if a.sqrt(false).is_pos() {
+                let q = b.div(&a.sqrt(false).pow2(1, false), true);
+                rmax(c.sqrt(true), q)
+            } else {
+                let h = self.c.t_hi.as_ref()?;
+                let v = a
+                    .mul(h, true)
+                    .mul(h, true)
+                    .add(&b.mul(h, true), true)
+                    .add(&c, true);
+                rmax(v, zero.clone()).sqrt(true)
+            };
+            la = la.add(&a.sqrt(true), true);
+            lb = lb.add(&b_i, true);
+        }
+        Some((la, lb))
     }
 
     /// `sum_i (a_i t + b_i)^2` as `[A, B, C]`, scaled by `factor`, rounded up.
