@@ -740,24 +740,48 @@ fn pattern_quads<R: Data>(
         .collect()
 }
 
+/// The determinant of a square interval matrix, enclosed (cofactor
+/// expansion along the first row: `n!` products, for small `n`).
+fn det_iv<R: Real>(m: &[Vec<Iv<R>>]) -> Iv<R> {
+    let n = m.len();
+    match n {
+        0 => Iv::point(R::int(1)),
+        1 => m[0][0].clone(),
+        2 => m[0][0].mul(&m[1][1]).sub(&m[0][1].mul(&m[1][0])),
+        _ => {
+            let mut acc: Option<Iv<R>> = None;
+            for j in 0..n {
+                let minor: Vec<Vec<Iv<R>>> = m[1..]
+                    .iter()
+                    .map(|row| {
+                        row.iter()
+                            .enumerate()
+                            .filter(|&(c, _)| c != j)
+                            .map(|(_, v)| v.clone())
+                            .collect()
+                    })
+                    .collect();
+                let term = m[0][j].mul(&det_iv(&minor));
+                acc = Some(match acc {
+                    None => term,
+                    Some(a) if j % 2 == 0 => a.add(&term),
+                    Some(a) => a.sub(&term),
+                });
+            }
+            acc.expect("n >= 3")
+        }
+    }
+}
+
 impl<R: Real> Kernel<'_, R> {
     /// Whether the solution of `Q x = b` certainly lies outside the cell
-    /// (Cramer's rule in intervals, `k <= 3`; `false` when unsure).
+    /// (Cramer's rule in intervals, determinants by cofactor expansion,
+    /// `k <= 6`; `false` when unsure).
     fn region_point_outside(&self, quad: &FQuad<R>, cell: &Cell) -> bool {
         let q = &quad.q;
-        let det2 = |a: &Iv<R>, b: &Iv<R>, c: &Iv<R>, d: &Iv<R>| a.mul(d).sub(&b.mul(c));
-        let det = |m: &[Vec<Iv<R>>]| -> Iv<R> {
-            match m.len() {
-                1 => m[0][0].clone(),
-                2 => det2(&m[0][0], &m[0][1], &m[1][0], &m[1][1]),
-                _ => m[0][0]
-                    .mul(&det2(&m[1][1], &m[1][2], &m[2][1], &m[2][2]))
-                    .sub(&m[0][1].mul(&det2(&m[1][0], &m[1][2], &m[2][0], &m[2][2])))
-                    .add(&m[0][2].mul(&det2(&m[1][0], &m[1][1], &m[2][0], &m[2][1]))),
-            }
-        };
+        let det = |m: &[Vec<Iv<R>>]| det_iv(m);
         let k = q.len();
-        if k > 3 {
+        if k > 6 {
             return false;
         }
         let d = det(q);
@@ -1780,5 +1804,54 @@ impl<R: Real> Kernel<'_, R> {
             result = result.or(|| test(&ja, &jb));
         }
         result.unless_unsure(unsure)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use num_bigint::BigInt;
+
+    /// `det_iv` encloses the exact determinant (`determinant` on integers)
+    /// of random integer matrices up to 6 x 6, scaled by a power of two.
+    #[test]
+    fn det_iv_encloses_the_exact_determinant() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % 2001) as i64 - 1000
+        };
+        for n in 1..=6 {
+            for _ in 0..50 {
+                let ints: Vec<i64> = (0..n * n).map(|_| next()).collect();
+                let exact = determinant(
+                    &ints.iter().map(|&v| BigInt::from(v)).collect::<Vec<_>>(),
+                    n,
+                );
+                // Entries v / 1024, so the determinant is exact / 1024^n.
+                let m: Vec<Vec<Iv<f64>>> = (0..n)
+                    .map(|i| {
+                        (0..n)
+                            .map(|j| Iv::of_parts(&BigInt::from(ints[i * n + j]), -10))
+                            .collect()
+                    })
+                    .collect();
+                let d = det_iv(&m);
+                let e = Dyadic {
+                    num: exact,
+                    exp: -10 * n as i64,
+                }
+                .to_rational();
+                let q = |x: f64| crate::exact::dyadic::f64_to_rational(x).expect("finite");
+                assert!(
+                    q(d.lo) <= e && e <= q(d.hi),
+                    "n = {n}: {e} not in [{}, {}]",
+                    d.lo,
+                    d.hi
+                );
+            }
+        }
     }
 }
