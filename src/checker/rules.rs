@@ -293,34 +293,8 @@ const GENERAL_POSITION_SUBSETS: usize = 4096;
 /// (nonzero integer determinants); `false` also when there are too many
 /// subsets to examine.
 fn general_position(rows: &DMat, which: impl Iterator<Item = usize>, k: usize) -> bool {
-    let which: Vec<usize> = which.collect();
-    let n = which.len();
-    // C(n, k), stopping early once past the limit.
-    let mut count = 1usize;
-    for i in 0..k {
-        count = count.saturating_mul(n - i) / (i + 1);
-    }
-    if count > GENERAL_POSITION_SUBSETS {
-        return false;
-    }
-    let mut idx: Vec<usize> = (0..k).collect();
-    loop {
-        let m: Vec<BigInt> = idx
-            .iter()
-            .flat_map(|&i| rows.row(which[i]).iter().cloned())
-            .collect();
-        if determinant(&m, k).is_zero() {
-            return false;
-        }
-        // Next k-subset in lexicographic order.
-        let Some(p) = (0..k).rev().find(|&p| idx[p] < n - k + p) else {
-            return true;
-        };
-        idx[p] += 1;
-        for q in p + 1..k {
-            idx[q] = idx[q - 1] + 1;
-        }
-    }
+    let cands: Vec<&[BigInt]> = which.map(|j| rows.row(j)).collect();
+    independent_with(&[], &cands, k)
 }
 
 /// Whether every `k` rows made of all of `fixed` and `k - fixed.len()` of
