@@ -9,10 +9,9 @@ use std::collections::BTreeMap;
 use hvcert::checker::geometry::{Cell, Excluded};
 use hvcert::checker::patterns::Engine;
 use hvcert::checker::rules::{Context, CONE_BRANCHES};
-use hvcert::exact::dyadic::{f64_to_rational, Dyadic};
+use hvcert::exact::dyadic::Dyadic;
 use hvcert::exact::eval::ExactNet;
 use hvcert::format::certificate::{Certificate, Node, Rule};
-use num_rational::BigRational;
 
 fn walk(node: &Node, cell: Cell, path: &mut Vec<Cell>, out: &mut Vec<Vec<Cell>>) {
     match node {
@@ -50,18 +49,7 @@ fn main() {
     let net = &loaded.network;
     let exact = ExactNet::new(net).expect("exact");
     let claim = &cert.claim;
-    let target: Vec<BigRational> = net
-        .target
-        .iter()
-        .map(|&v| f64_to_rational(v).expect("finite"))
-        .collect();
-    let excluded = Excluded::new(
-        target,
-        &claim.eps_x_star,
-        &claim.eps_rho,
-        claim.rho_lo.clone(),
-        claim.rho_hi.clone(),
-    );
+    let excluded = Excluded::of_claim(net, claim);
     let engine = Engine::new(&exact);
     let ctx = Context {
         engine: &engine,

@@ -412,8 +412,7 @@ impl<'a> Engine<'a> {
         let w2 = &self.net.layers[1];
         const MAX_FLIPS: usize = 64;
         let base = self.omegas.lock().expect("cache lock").get(&v).cloned();
-        let flips =
-            |b: &(Vec<bool>, Vec<BigInt>)| b.0.iter().zip(on).filter(|(x, y)| x != y).count();
+        let flips = |b: &Omega| b.0.iter().zip(on).filter(|(x, y)| x != y).count();
         let add = |o: &mut [BigInt], u: usize, sign: bool| {
             let wu = &w2.num[u * w2.cols + v];
             if wu.is_zero() {

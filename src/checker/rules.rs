@@ -420,7 +420,7 @@ fn centre_margin(
     let mut all = vec![[dd, zero.clone(), zero.clone()]];
     all.extend(terms.iter().cloned());
     let plain = (alpha, beta, gamma);
-    if weighted_positive(cell, &all, None, &plain) {
+    if weighted_positive(cell, &all, &plain) {
         return true;
     }
     // Or the sizes summed as lines: sqrt(T_i(t)) <= a_i t + b_i (t >= 0),
@@ -443,25 +443,25 @@ fn centre_margin(
 /// Whether `alpha t^2 - beta t + gamma - sum_i f_i T_i(t) > 0` on the radial
 /// interval, with Cauchy-Schwarz weights `f_i` (`sum_i 1 / f_i <= 1`, so the
 /// quadratic bounds `|c|^2 - (sum_i sqrt(T_i))^2` from below wherever the
-/// sizes are below `|c|`) proportional to the inverse sizes at radius `at`,
-/// or by default at the middle of a bounded interval and the leading terms
-/// of an unbounded one. Any weights are sound; they only affect sharpness.
+/// sizes are below `|c|`) proportional to the inverse sizes at a typical
+/// radius: the middle of a bounded interval, the leading terms of an
+/// unbounded one. Any weights are sound; they only affect sharpness.
 fn weighted_positive(
     cell: &Cell,
     all: &[[Dyadic; 3]],
-    at: Option<&Dyadic>,
     (alpha, beta, gamma): &(Dyadic, Dyadic, Dyadic),
 ) -> bool {
     let zero = Dyadic::zero();
     let sizes: Vec<Dyadic> = all
         .iter()
         .map(|[a, b, c]| {
-            let at_t = |t: &Dyadic| a.mul(t).mul(t).add(&b.mul(t)).add(c);
-            let v = match (at, &cell.t_hi) {
-                (Some(t), _) => at_t(t),
-                (None, Some(h)) => at_t(&cell.t_lo.add(h).half()),
-                (None, None) if all.iter().any(|x| x[0].is_positive()) => a.clone(),
-                (None, None) => c.clone(),
+            let v = match &cell.t_hi {
+                Some(h) => {
+                    let t = cell.t_lo.add(h).half();
+                    a.mul(&t).mul(&t).add(&b.mul(&t)).add(c)
+                }
+                None if all.iter().any(|x| x[0].is_positive()) => a.clone(),
+                None => c.clone(),
             };
             sqrt_approx(&v.max(zero.clone()).round_up(64))
         })
@@ -1383,6 +1383,8 @@ impl Context<'_> {
             .collect();
         let on_bits: Vec<bool> = p.status.iter().map(|s| *s == Some(true)).collect();
         let clamp = |(a, b): (Dyadic, Dyadic)| (a.max(zero.clone()), b.max(zero.clone()));
+        // M_b of p's base pattern, once for all added neurons (A != I).
+        let m = self.engine.measurement(&p.base_pattern());
         let (mut ja, mut jb) = (zero.clone(), zero.clone());
         for &(_, v) in added {
             let w2v = |u: usize| Dyadic {
@@ -1424,7 +1426,7 @@ impl Context<'_> {
                     // omega = A D_on (W_2)_{.v} (exponent a.exp + w2.exp).
                     let (_, omega) = &*self.engine.omega(&on_bits, v).expect("A != I");
                     let oexp = a.exp + w2.exp;
-                    let m = self.engine.measurement(&p.base_pattern()).expect("A != I");
+                    let m = m.as_ref().expect("A != I");
                     let s_vec = (0..k)
                         .map(|j| Dyadic {
                             num: (0..a.rows)
@@ -1439,11 +1441,11 @@ impl Context<'_> {
                     };
                     // sum_u <omega, a_u> z_u <= t |omega| sum_u |a_u| zeta_u.
                     let norms = self.engine.column_norms().expect("A != I");
-                    let on = norm_up(omega, oexp);
+                    let omega_norm = norm_up(omega, oexp);
                     let coupling = (terms.free.iter().zip(&terms.zeta))
                         .fold(zero.clone(), |s, (&u, z)| s.add(&norms[u].mul(z)))
                         .round_up(CONE_BITS);
-                    (s_vec, c0, on.mul(&coupling).round_up(CONE_BITS))
+                    (s_vec, c0, omega_norm.mul(&coupling).round_up(CONE_BITS))
                 }
             };
             let (sa, mut sb) = affine_max(cell, &s_vec, &c0, at_vertices);

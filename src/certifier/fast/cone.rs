@@ -779,12 +779,11 @@ impl<R: Real> Kernel<'_, R> {
     /// `k <= 6`; `false` when unsure).
     fn region_point_outside(&self, quad: &FQuad<R>, cell: &Cell) -> bool {
         let q = &quad.q;
-        let det = |m: &[Vec<Iv<R>>]| det_iv(m);
         let k = q.len();
         if k > 6 {
             return false;
         }
-        let d = det(q);
+        let d = det_iv(q);
         if !(d.lo.is_pos() || d.hi.is_neg()) {
             return false;
         }
@@ -801,7 +800,7 @@ impl<R: Real> Kernel<'_, R> {
                         r
                     })
                     .collect();
-                det(&m)
+                det_iv(&m)
             })
             .collect();
         // With D = det(Q): x = X / D. Multiply through by |D| (positive):
@@ -1324,7 +1323,7 @@ impl<R: Real> Kernel<'_, R> {
             gamma.clone(),
             [alpha_mag, beta_mag, gamma_mag],
         );
-        self.weighted(&all, None, &plain).or(|| {
+        self.weighted(&all, &plain).or(|| {
             // The checker's `size_line`: the sizes summed as lines.
             let Some((la, lb)) = self.size_line(&all) else {
                 return Failed;
@@ -1345,7 +1344,7 @@ impl<R: Real> Kernel<'_, R> {
     }
 
     /// The checker's `weighted_positive`, decided with [`Kernel::decide`].
-    fn weighted(&self, all: &[[R; 3]], at: Option<&R>, plain: &(R, R, R, [R; 3])) -> Decision {
+    fn weighted(&self, all: &[[R; 3]], plain: &(R, R, R, [R; 3])) -> Decision {
         let c = &self.c;
         let zero = R::zero();
         let (alpha, beta, gamma, [alpha_mag, beta_mag, gamma_mag]) = plain;
@@ -1356,17 +1355,16 @@ impl<R: Real> Kernel<'_, R> {
         let sizes: Vec<R> = all
             .iter()
             .map(|[a, b, cc]| {
-                let at_t = |t: &R| {
-                    a.mul(t, true)
-                        .mul(t, true)
-                        .add(&b.mul(t, true), true)
-                        .add(cc, true)
-                };
-                let v = match (at, &c.t_hi) {
-                    (Some(t), _) => at_t(t),
-                    (None, Some(h)) => at_t(&c.t_lo.add(h, true).pow2(-1, true)),
-                    (None, None) if leading => a.clone(),
-                    (None, None) => cc.clone(),
+                let v = match &c.t_hi {
+                    Some(h) => {
+                        let t = c.t_lo.add(h, true).pow2(-1, true);
+                        a.mul(&t, true)
+                            .mul(&t, true)
+                            .add(&b.mul(&t, true), true)
+                            .add(cc, true)
+                    }
+                    None if leading => a.clone(),
+                    None => cc.clone(),
                 };
                 rmax(v, zero.clone()).sqrt(true)
             })
@@ -1605,6 +1603,14 @@ impl<R: Real> Kernel<'_, R> {
             .filter(|&u| p.status[u] == Some(true))
             .collect();
         let on_bits: Vec<bool> = p.status.iter().map(|s| *s == Some(true)).collect();
+        // M_b of p's base pattern, once for all added neurons (A != I).
+        let m: Option<Vec<Vec<Iv<R>>>> = net.a.as_ref().map(|_| match &quad.m {
+            Some(m) => m.clone(),
+            None => {
+                let m = self.engine.measurement(&p.base_pattern()).expect("A != I");
+                (0..m.rows).map(|i| row_iv(&m, i)).collect()
+            }
+        });
         let (mut ja, mut jb) = (zero.clone(), zero.clone());
         for &(_, v) in added {
             let w2v = |u: usize| Iv::<R>::of_parts(&w2.num[u * w2.cols + v], w2.exp);
@@ -1628,13 +1634,7 @@ impl<R: Real> Kernel<'_, R> {
                         .iter()
                         .map(|o| Iv::of_parts(o, a.exp + w2.exp))
                         .collect();
-                    let m: Vec<Vec<Iv<R>>> = match &quad.m {
-                        Some(m) => m.clone(),
-                        None => {
-                            let m = self.engine.measurement(&p.base_pattern()).expect("A != I");
-                            (0..m.rows).map(|i| row_iv(&m, i)).collect()
-                        }
-                    };
+                    let m = m.as_ref().expect("A != I");
                     let s_vec = (0..k)
                         .map(|j| {
                             m.iter()
@@ -1644,7 +1644,7 @@ impl<R: Real> Kernel<'_, R> {
                         .collect();
                     let c0 = dot(&omega, &self.tables.y);
                     let norms = self.engine.column_norms().expect("A != I");
-                    let on = sum(omega.iter().map(|x| x.sqr().hi), true).sqrt(true);
+                    let omega_norm = sum(omega.iter().map(|x| x.sqr().hi), true).sqrt(true);
                     let coupling = sum(
                         terms
                             .free
@@ -1653,7 +1653,7 @@ impl<R: Real> Kernel<'_, R> {
                             .map(|(&u, z)| R::dyadic(&norms[u], true).mul(z, true)),
                         true,
                     );
-                    (s_vec, c0, on.mul(&coupling, true))
+                    (s_vec, c0, omega_norm.mul(&coupling, true))
                 }
             };
             let (sa, mut sb) = self.affine_max(&s_vec, &c0, at_vertices);
