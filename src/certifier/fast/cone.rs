@@ -196,8 +196,57 @@ impl<R: Real> FCell<R> {
 pub struct FQuad<R> {
     q: Vec<Vec<Iv<R>>>,
     b: Vec<Iv<R>>,
-    /// `M_b = A Lambda_b` (rows), when computed here (`A != I`).
-    m: Option<Vec<Vec<Iv<R>>>>,
+    /// `M_b = A Lambda_b` when computed here in binary64 (`A != I`).
+    m: Option<MidRad>,
+}
+
+/// A binary64 matrix in midpoint-radius form: entry `(i, c)` lies within
+/// `rad[i k + c]` of `mid[i k + c]` (exact binary64 numbers, row-major,
+/// `k` columns).
+pub struct MidRad {
+    mid: Vec<f64>,
+    rad: Vec<f64>,
+    k: usize,
+}
+
+impl MidRad {
+    fn rows(&self) -> usize {
+        self.mid.len() / self.k
+    }
+    /// Column `c` as `(midpoint, radius)` pairs.
+    fn column(&self, c: usize) -> impl Iterator<Item = (f64, f64)> + '_ {
+        let k = self.k;
+        (0..self.rows()).map(move |i| (self.mid[i * k + c], self.rad[i * k + c]))
+    }
+}
+
+/// An enclosure of `sum_i x_i y_i` for `x_i` within `xr_i` of `xm_i` and
+/// `y_i` within `yr_i` of `ym_i` (all binary64): `|x y - xm ym|` is at
+/// most `|xm| yr + |ym| xr + xr yr`, so the sum lies within `E = sum_i
+/// (|xm_i| yr_i + |ym_i| xr_i + xr_i yr_i)` of `sum_i xm_i ym_i`. Both sums are computed
+/// in binary64 over rounded products of exact numbers, so each is within
+/// [`sum_error`] of its computed value (the second's terms are
+/// nonnegative: its computed sum is its computed magnitude). Non-finite
+/// inputs give an infinite or NaN interval (undecided downstream).
+fn mid_rad_dot(
+    xs: impl Iterator<Item = (f64, f64)>,
+    ys: impl Iterator<Item = (f64, f64)>,
+) -> Iv<f64> {
+    let (mut p, mut t, mut e, mut n) = (0.0f64, 0.0f64, 0.0f64, 0usize);
+    for ((xm, xr), (ym, yr)) in xs.zip(ys) {
+        let q = xm * ym;
+        p += q;
+        t += q.abs();
+        e += xm.abs() * yr;
+        e += ym.abs() * xr;
+        e += xr * yr;
+        n += 1;
+    }
+    let rad = sum_error(t, n).add(&e.add(&sum_error(e, 3 * n), true), true);
+    Iv {
+        lo: p.sub(&rad, false),
+        hi: p.add(&rad, true),
+    }
 }
 
 /// How a number type gets a branch's `Q_b`, `b_b`: MPFR converts the
@@ -217,6 +266,21 @@ pub trait Data: Real {
     fn branch_quad(engine: &Engine, tables: &Tables<Self>, br: &Branch) -> FQuad<Self> {
         let last: Vec<bool> = br.status.iter().map(|s| *s == Some(true)).collect();
         Self::pattern_quad(engine, tables, &br.prefix, &br.rows, &last)
+    }
+
+    /// `M_b^T a_u` (column `u` of `A`) from `quad`'s own `M_b`, where it
+    /// has one (`None`: the caller uses the Gram matrix).
+    fn column_times(
+        _quad: &FQuad<Self>,
+        _tables: &Tables<Self>,
+        _u: usize,
+    ) -> Option<Vec<Iv<Self>>> {
+        None
+    }
+
+    /// `quad`'s own `M_b` as rows of intervals, where it has one.
+    fn m_rows(_quad: &FQuad<Self>) -> Option<Vec<Vec<Iv<Self>>>> {
+        None
     }
 }
 
@@ -239,13 +303,19 @@ impl<const P: u32> Data for Mp<P> {
 }
 
 /// The error bound of [`bounded`]: `(t + n eta)(n + 6) 2^-52 + n eta`
-/// rounded up (nondecreasing in `t`).
+/// rounded up (nondecreasing in `t`), with `n eta` replaced by the larger
+/// normal number `2^-1000` (`n < 2^74`): arithmetic on subnormals is slow on
+/// x86 and this runs for every entry of every binary64 `M_b`.
 pub(super) fn sum_error(t: f64, n: usize) -> f64 {
-    let eta = f64::from_bits(1);
+    const TINY: f64 = 9.332636185032189e-302; // 2^-1000
+    debug_assert_eq!(TINY, 2f64.powi(-1000));
+    if n >= 1 << 52 {
+        return f64::INFINITY;
+    }
     let nf = n as f64;
-    let slack = t.add(&nf.mul(&eta, true), true);
-    let factor = (nf + 6.0).mul(&f64::EPSILON, true);
-    slack.mul(&factor, true).add(&nf.mul(&eta, true), true)
+    // (n + 6) 2^-52: exact (an integer below 2^53 times a power of two).
+    let factor = (nf + 6.0) * f64::EPSILON;
+    t.add(&TINY, true).mul(&factor, true).add(&TINY, true)
 }
 
 /// `sum_j p_j` computed in binary64 as `s` with `t` the computed sum of
@@ -262,6 +332,35 @@ pub(super) fn bounded(s: f64, t: f64, n: usize) -> Iv<f64> {
 }
 
 impl Data for f64 {
+    fn column_times(quad: &FQuad<f64>, tables: &Tables<f64>, u: usize) -> Option<Vec<Iv<f64>>> {
+        let (m, a) = (quad.m.as_ref()?, tables.a.as_ref()?);
+        let cols = tables.a_cols;
+        Some(
+            (0..m.k)
+                .map(|c| mid_rad_dot(m.column(c), (0..m.rows()).map(|i| (a[i * cols + u], 0.0))))
+                .collect(),
+        )
+    }
+
+    fn m_rows(quad: &FQuad<f64>) -> Option<Vec<Vec<Iv<f64>>>> {
+        let m = quad.m.as_ref()?;
+        Some(
+            m.mid
+                .chunks(m.k)
+                .zip(m.rad.chunks(m.k))
+                .map(|(mid, rad)| {
+                    mid.iter()
+                        .zip(rad)
+                        .map(|(x, r)| Iv {
+                            lo: x.sub(r, false),
+                            hi: x.add(r, true),
+                        })
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+
     fn pattern_quad(
         engine: &Engine,
         tables: &Tables<f64>,
@@ -368,30 +467,28 @@ impl Data for f64 {
                 if !pb.s.iter().chain(&pb.t).all(|v| v.is_finite()) {
                     return exact();
                 }
-                let m: Vec<Vec<Iv<f64>>> = (0..mrows)
-                    .map(|i| {
-                        (0..k)
-                            .map(|c| bounded(pb.s[i * k + c], pb.t[i * k + c], pb.ops))
-                            .collect()
-                    })
-                    .collect();
+                // Entry (i, c) of M within sum_error(t, ops) of s.
+                let m = MidRad {
+                    mid: pb.s.clone(),
+                    rad: pb.t.iter().map(|&t| sum_error(t, pb.ops)).collect(),
+                    k,
+                };
                 tables
                     .bases
                     .lock()
                     .expect("lock")
                     .insert(prefix.to_vec(), Arc::new(pb));
-                for c in 0..k {
+                // y_i within hi - lo of lo.
+                let y = || tables.y.iter().map(|y| (y.lo, y.hi.sub(&y.lo, true)));
+                for (c, bc) in b.iter_mut().enumerate() {
+                    // The upper triangle, mirrored.
+                    #[allow(clippy::needless_range_loop)]
                     for d in c..k {
-                        let v = m
-                            .iter()
-                            .fold(Iv::zero(), |acc, row| acc.add(&row[c].mul(&row[d])));
-                        q[c][d] = v.clone();
-                        q[d][c] = v;
+                        let v = mid_rad_dot(m.column(c), m.column(d));
+                        q[d][c] = v.clone();
+                        q[c][d] = v;
                     }
-                    b[c] = m
-                        .iter()
-                        .zip(&tables.y)
-                        .fold(Iv::zero(), |acc, (row, y)| acc.add(&row[c].mul(y)));
+                    *bc = mid_rad_dot(m.column(c), y());
                 }
                 FQuad { q, b, m: Some(m) }
             }
@@ -773,7 +870,7 @@ fn det_iv<R: Real>(m: &[Vec<Iv<R>>]) -> Iv<R> {
     }
 }
 
-impl<R: Real> Kernel<'_, R> {
+impl<R: Data> Kernel<'_, R> {
     /// Whether the solution of `Q x = b` certainly lies outside the cell
     /// (Cramer's rule in intervals, determinants by cofactor expansion,
     /// `k <= 6`; `false` when unsure).
@@ -999,34 +1096,25 @@ impl<R: Real> Kernel<'_, R> {
         let (mut mu, mut coupling) = (Vec::new(), Vec::new());
         if self.engine.net.a.is_some() && !free.is_empty() {
             // m_u = M_b^T a_u (= sum_{j on in P_b} (A^T A)_{ju} r_j).
-            let on: Vec<(usize, Vec<Iv<R>>)> = match (&quad.m, &self.tables.a) {
-                (Some(_), Some(_)) => Vec::new(),
-                _ => (0..rows.rows)
+            let own = quad.m.is_some() && self.tables.a.is_some();
+            let on: Vec<(usize, Vec<Iv<R>>)> = match own {
+                true => Vec::new(),
+                false => (0..rows.rows)
                     .filter(|&j| br.status[j] == Some(true))
                     .map(|j| (j, row_iv(rows, j)))
                     .collect(),
             };
             for &u in &free {
                 let g = self.tables.gram(self.engine, u);
-                let mut acc = vec![Iv::zero(); self.k()];
-                match (&quad.m, &self.tables.a) {
-                    (Some(m), Some(a)) => {
-                        let cols = self.tables.a_cols;
-                        for (i, mi) in m.iter().enumerate() {
-                            let aiu = &a[i * cols + u];
-                            for (o, x) in acc.iter_mut().zip(mi) {
-                                *o = o.add(&x.scale(aiu));
-                            }
+                let acc = R::column_times(quad, self.tables, u).unwrap_or_else(|| {
+                    let mut acc = vec![Iv::zero(); self.k()];
+                    for (j, rj) in &on {
+                        for (o, x) in acc.iter_mut().zip(rj) {
+                            *o = o.add(&g[*j].mul(x));
                         }
                     }
-                    _ => {
-                        for (j, rj) in &on {
-                            for (o, x) in acc.iter_mut().zip(rj) {
-                                *o = o.add(&g[*j].mul(x));
-                            }
-                        }
-                    }
-                }
+                    acc
+                });
                 mu.push(acc);
                 let zero = R::zero();
                 let (mut least, mut most, mut most_off) =
@@ -1604,8 +1692,8 @@ impl<R: Real> Kernel<'_, R> {
             .collect();
         let on_bits: Vec<bool> = p.status.iter().map(|s| *s == Some(true)).collect();
         // M_b of p's base pattern, once for all added neurons (A != I).
-        let m: Option<Vec<Vec<Iv<R>>>> = net.a.as_ref().map(|_| match &quad.m {
-            Some(m) => m.clone(),
+        let m: Option<Vec<Vec<Iv<R>>>> = net.a.as_ref().map(|_| match R::m_rows(quad) {
+            Some(m) => m,
             None => {
                 let m = self.engine.measurement(&p.base_pattern()).expect("A != I");
                 (0..m.rows).map(|i| row_iv(&m, i)).collect()
@@ -1850,6 +1938,67 @@ mod tests {
                     "n = {n}: {e} not in [{}, {}]",
                     d.lo,
                     d.hi
+                );
+            }
+        }
+    }
+
+    /// `mid_rad_dot` encloses `sum_i x_i y_i` for points `x_i`, `y_i` at
+    /// the ends and midpoints of their ranges (exact rationals), with
+    /// magnitudes from `2^-1040` (products far below the smallest normal
+    /// number) to `2^500`, cancelling sums, and up to 600 terms.
+    #[test]
+    fn mid_rad_dot_encloses_every_point() {
+        use num_rational::BigRational;
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let q = |x: f64| crate::exact::dyadic::f64_to_rational(x).expect("finite");
+        for case in 0..300 {
+            let n = 1 + (next() % 600) as usize;
+            let scale = [-1040, -600, -30, 0, 40, 500][case % 6];
+            let mut value = || {
+                let m = (next() % 2_000_001) as f64 - 1_000_000.0;
+                m * 2f64.powi(scale - 20) * (1.0 + (next() % 1000) as f64 / 997.0)
+            };
+            // Odd cases: exact inputs (no radii), where only the rounding
+            // bounds count, with large terms that nearly cancel.
+            let exact_inputs = case % 2 == 1;
+            let mut xs: Vec<(f64, f64)> = (0..n)
+                .map(|i| (value(), if i % 3 == 0 { 0.0 } else { value().abs() }))
+                .collect();
+            let mut ys: Vec<(f64, f64)> = (0..n).map(|_| (value(), value().abs() / 64.0)).collect();
+            if exact_inputs {
+                for i in 0..n {
+                    xs[i].1 = 0.0;
+                    ys[i].1 = 0.0;
+                    if i % 2 == 1 {
+                        // x_i y_i close to -x_{i-1} y_{i-1}, not equal.
+                        xs[i].0 = -xs[i - 1].0 * (1.0 + 2f64.powi(-30));
+                        ys[i].0 = ys[i - 1].0 / 3.0;
+                        xs[i - 1].0 /= 1.0 / 3.0;
+                    }
+                }
+            }
+            let iv = mid_rad_dot(xs.iter().copied(), ys.iter().copied());
+            for pick in 0..3 {
+                let at = |(m, r): (f64, f64), i: usize| {
+                    let k = (i + pick) % 3;
+                    q(m) + q(r) * BigRational::from_integer(BigInt::from(k as i64 - 1))
+                };
+                let exact = xs.iter().zip(&ys).enumerate().fold(
+                    BigRational::from_integer(BigInt::from(0)),
+                    |acc, (i, (&x, &y))| acc + at(x, i) * at(y, i + 1),
+                );
+                assert!(
+                    q(iv.lo) <= exact && exact <= q(iv.hi),
+                    "case {case}: n = {n}, scale 2^{scale}: not enclosed by [{}, {}]",
+                    iv.lo,
+                    iv.hi
                 );
             }
         }
