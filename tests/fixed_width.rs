@@ -11,7 +11,7 @@ use hvcert::checker::patterns::{
     product_limbs, rank_one_updates, row_status, row_status_fixed, row_status_leading,
     small_corners, wide_limbs,
 };
-use hvcert::checker::rules::column_times;
+use hvcert::checker::rules::{column_times, zero_least_fixed};
 use hvcert::exact::dyadic::{DMat, DVec};
 use hvcert::exact::fixed::{Fx, LIMBS};
 use num_bigint::{BigInt, Sign};
@@ -546,4 +546,52 @@ fn sign_tests_on_a_cancelling_row() {
         .collect()];
     assert_eq!(row_status(&row, &corners), Some(true));
     assert_eq!(row_status_fixed(&row, &fc), Some(Some(true)));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    /// The Zero rule's least `<p, b_P>` at a corner (the sum of
+    /// `v_j = w_j <row_j, corner>` over neurons on in every pattern, plus
+    /// the negative `v_j` of those on in some): the fixed-width sign says
+    /// what the `BigInt` sum says, and it refuses only what does not fit.
+    #[test]
+    fn zero_least_matches_bigint(
+        rows in prop::collection::vec((prop::collection::vec(entry(), 3), entry(), any::<bool>(), any::<bool>()), 1..12),
+        corner in prop::collection::vec(corner_coordinate(), 3),
+    ) {
+        let m = DMat {
+            rows: rows.len(),
+            cols: 3,
+            num: rows.iter().flat_map(|r| r.0.clone()).collect(),
+            exp: 0,
+        };
+        let w: Vec<BigInt> = rows.iter().map(|r| r.1.clone()).collect();
+        let always: Vec<bool> = rows.iter().map(|r| r.2 && r.3).collect();
+        let some: Vec<bool> = rows.iter().map(|r| r.2).collect();
+        let mut least = BigInt::zero();
+        let mut big = w.iter().chain(&corner).any(|x| !fits(x));
+        for j in 0..rows.len() {
+            if !some[j] {
+                continue;
+            }
+            let dot: BigInt = m.row(j).iter().zip(&corner).map(|(a, b)| a * b).sum();
+            let v = &dot * &w[j];
+            let mut partial = BigInt::zero();
+            for (a, b) in m.row(j).iter().zip(&corner) {
+                partial += a * b;
+                big |= !fits(a) || !fits(&(a * b)) || !fits(&partial);
+            }
+            big |= !fits(&v);
+            if always[j] || v.sign() == Sign::Minus {
+                least += v;
+                big |= !fits(&least);
+            }
+        }
+        let w_fx: Option<Vec<Fx>> = w.iter().map(Fx::from_big).collect();
+        match zero_least_fixed(&m, &corner, w_fx.as_deref(), &always, &some) {
+            Some(positive) => prop_assert_eq!(positive, least.sign() == Sign::Plus),
+            None => prop_assert!(big, "fast path refused a computation that fits"),
+        }
+    }
 }

@@ -1681,18 +1681,27 @@ impl Context<'_> {
         // Positive multiples of the corners (the same factor for all).
         let corners = cell.corner_integers();
         let w = &self.engine.aty;
+        let w_fx = crate::exact::fixed::fx_all(&w.num);
         for (prefix, (always, some)) in &groups {
             let rows = self.engine.layer_rows(prefix);
             for (c, corner) in corners.iter().enumerate() {
-                let mut least = BigInt::zero();
-                for j in (0..rows.rows).filter(|&j| some[j]) {
-                    let dot: BigInt = rows.row(j).iter().zip(corner).map(|(a, b)| a * b).sum();
-                    let v = dot * &w.num[j];
-                    if always[j] || v.is_negative() {
-                        least += v;
+                let positive = match zero_least_fixed(&rows, corner, w_fx.as_deref(), always, some)
+                {
+                    Some(p) => p,
+                    None => {
+                        let mut least = BigInt::zero();
+                        for j in (0..rows.rows).filter(|&j| some[j]) {
+                            let dot: BigInt =
+                                rows.row(j).iter().zip(corner).map(|(a, b)| a * b).sum();
+                            let v = dot * &w.num[j];
+                            if always[j] || v.is_negative() {
+                                least += v;
+                            }
+                        }
+                        least.is_positive()
                     }
-                }
-                if !least.is_positive() {
+                };
+                if !positive {
                     let p = &cell.corners()[c];
                     let p: Vec<BigRational> = p.iter().map(Dyadic::to_rational).collect();
                     return Err(format!(
@@ -1707,4 +1716,30 @@ impl Context<'_> {
         }
         Ok(())
     }
+}
+
+/// [`Context::zero`]'s least `sum_j v_j` at one corner, in fixed width:
+/// whether it is positive (`None` when something does not fit; the caller
+/// then redoes it with `BigInt`, with the same result).
+pub fn zero_least_fixed(
+    rows: &DMat,
+    corner: &[BigInt],
+    w: Option<&[Fx]>,
+    always: &[bool],
+    some: &[bool],
+) -> Option<bool> {
+    let w = w?;
+    let corner = crate::exact::fixed::fx_all(corner)?;
+    let mut row = vec![Fx::ZERO; rows.cols];
+    let mut least = Fx::ZERO;
+    for j in (0..rows.rows).filter(|&j| some[j]) {
+        for (x, v) in row.iter_mut().zip(rows.row(j)) {
+            *x = Fx::from_big(v)?;
+        }
+        let v = crate::exact::fixed::fx_dot(&row, &corner)?.checked_mul(&w[j])?;
+        if always[j] || v.sign() == num_bigint::Sign::Minus {
+            least = least.checked_add(&v)?;
+        }
+    }
+    Some(least.sign() == num_bigint::Sign::Plus)
 }
