@@ -11,7 +11,8 @@ use hvcert::checker::patterns::{
     product_limbs, rank_one_updates, row_status, row_status_fixed, row_status_leading,
     small_corners, wide_limbs,
 };
-use hvcert::checker::rules::{column_times, zero_least_fixed};
+use hvcert::checker::rules::{column_times, independent_with, zero_least_fixed};
+use hvcert::exact::dyadic::{determinant, determinant_nonzero};
 use hvcert::exact::dyadic::{DMat, DVec};
 use hvcert::exact::fixed::{Fx, LIMBS};
 use num_bigint::{BigInt, Sign};
@@ -593,5 +594,79 @@ proptest! {
             Some(positive) => prop_assert_eq!(positive, least.sign() == Sign::Plus),
             None => prop_assert!(big, "fast path refused a computation that fits"),
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    /// The determinant test with its modular screen says what the exact
+    /// determinant says: on random matrices, on singular ones (a row made
+    /// of the others) and on ones whose determinant is a nonzero multiple of
+    /// the screen's prime `2^61 - 1` (the screen says zero, the exact
+    /// determinant decides).
+    #[test]
+    fn determinant_nonzero_matches_bigint(
+        n in 1usize..6,
+        entries in prop::collection::vec(entry(), 36),
+        mix in prop::collection::vec(-3i64..4, 6),
+        kind in 0u8..3,
+    ) {
+        let mut m: Vec<BigInt> = entries[..n * n].to_vec();
+        match kind {
+            1 if n > 1 => {
+                // Last row = a combination of the others.
+                for c in 0..n {
+                    let v: BigInt = (0..n - 1).map(|r| &m[r * n + c] * BigInt::from(mix[r])).sum();
+                    m[(n - 1) * n + c] = v;
+                }
+            }
+            2 => {
+                // det = (2^61 - 1) * (a nonzero integer).
+                let p = (BigInt::one() << 61usize) - 1;
+                m = vec![BigInt::zero(); n * n];
+                for i in 0..n {
+                    m[i * n + i] = BigInt::from(mix[i].abs() + 1);
+                }
+                m[0] = &m[0] * &p;
+            }
+            _ => {}
+        }
+        prop_assert_eq!(determinant_nonzero(&m, n), !determinant(&m, n).is_zero());
+    }
+
+    /// `independent_with` (modular screen, then exact determinants) equals
+    /// the plain BigInt loop over every k-subset.
+    #[test]
+    fn independent_with_matches_bigint(
+        k in 2usize..4,
+        rows in prop::collection::vec(prop::collection::vec(-6i64..7, 3), 0..7),
+        fixed_count in 0usize..2,
+    ) {
+        let rows: Vec<Vec<BigInt>> = rows.iter().map(|r| r[..k].iter().map(|&v| BigInt::from(v)).collect()).collect();
+        let fixed_count = fixed_count.min(rows.len()).min(k - 1);
+        let fixed: Vec<&[BigInt]> = rows[..fixed_count].iter().map(|r| r.as_slice()).collect();
+        let cands: Vec<&[BigInt]> = rows[fixed_count..].iter().map(|r| r.as_slice()).collect();
+        let r = k - fixed.len();
+        let mut expect = true;
+        let n = cands.len();
+        if n >= r {
+            // Every r-subset of cands, by bitmask.
+            for mask in 0u32..(1 << n) {
+                if mask.count_ones() as usize != r {
+                    continue;
+                }
+                let m: Vec<BigInt> = fixed
+                    .iter()
+                    .copied()
+                    .chain((0..n).filter(|&i| mask >> i & 1 == 1).map(|i| cands[i]))
+                    .flat_map(|row| row.iter().cloned())
+                    .collect();
+                if determinant(&m, k).is_zero() {
+                    expect = false;
+                }
+            }
+        }
+        prop_assert_eq!(independent_with(&fixed, &cands, k), expect);
     }
 }

@@ -16,7 +16,9 @@ use super::geometry::{
 use super::patterns::{
     column_times_limbs, mat_vec, wide_limbs, Branch, CellPatterns, Engine, Quadratic, Statuses,
 };
-use crate::exact::dyadic::{determinant, dyadic_dot, norm_up, DMat, Dyadic};
+use crate::exact::dyadic::{
+    det_nonzero_mod_p, determinant, dyadic_dot, norm_up, residue, DMat, Dyadic,
+};
 use crate::exact::eval::Pattern;
 use crate::exact::fixed::Fx;
 use crate::format::certificate::Ball;
@@ -317,14 +319,29 @@ pub fn independent_with(fixed: &[&[BigInt]], cands: &[&[BigInt]], k: usize) -> b
     if count > GENERAL_POSITION_SUBSETS {
         return false;
     }
+    // Residues mod a prime first (`det_nonzero_mod_p`): a determinant
+    // nonzero mod the prime is nonzero; the others are computed exactly.
+    let residues = |rows: &[&[BigInt]]| -> Vec<Vec<u64>> {
+        rows.iter()
+            .map(|row| row.iter().map(residue).collect())
+            .collect()
+    };
+    let (fixed_r, cands_r) = (residues(fixed), residues(cands));
     let mut idx: Vec<usize> = (0..r).collect();
+    let mut buf = Vec::with_capacity(k * k);
     loop {
-        let m: Vec<BigInt> = (fixed.iter().copied())
-            .chain(idx.iter().map(|&i| cands[i]))
-            .flat_map(|row| row.iter().cloned())
-            .collect();
-        if determinant(&m, k).is_zero() {
-            return false;
+        buf.clear();
+        for row in fixed_r.iter().chain(idx.iter().map(|&i| &cands_r[i])) {
+            buf.extend_from_slice(row);
+        }
+        if !det_nonzero_mod_p(&mut buf, k) {
+            let m: Vec<BigInt> = (fixed.iter().copied())
+                .chain(idx.iter().map(|&i| cands[i]))
+                .flat_map(|row| row.iter().cloned())
+                .collect();
+            if determinant(&m, k).is_zero() {
+                return false;
+            }
         }
         let Some(p) = (0..r).rev().find(|&p| idx[p] < n - r + p) else {
             return true;

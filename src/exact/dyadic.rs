@@ -703,6 +703,68 @@ pub fn determinant(m: &[BigInt], n: usize) -> BigInt {
     }
 }
 
+/// The Mersenne prime `2^61 - 1`, the modulus of [`determinant_nonzero`]'s
+/// screen.
+const MOD_P: u64 = (1 << 61) - 1;
+
+/// `v mod MOD_P`, in `[0, MOD_P)`.
+pub fn residue(v: &BigInt) -> u64 {
+    let p = MOD_P as u128;
+    let mut r: u128 = 0;
+    for d in v.magnitude().iter_u64_digits().rev() {
+        // r < 2^61, so r 2^64 + d < 2^125.
+        r = ((r << 64) | d as u128) % p;
+    }
+    let r = r as u64;
+    if v.sign() == Sign::Minus && r != 0 {
+        MOD_P - r
+    } else {
+        r
+    }
+}
+
+/// Whether the `n x n` matrix of residues `m` (row-major, entries below
+/// `MOD_P`; overwritten) has a determinant that is nonzero mod `MOD_P`.
+/// Elimination without division: each step `row_i <- piv row_i - f row_k`
+/// multiplies the determinant by `piv`, nonzero mod the prime, and a row
+/// swap negates it; so the determinant is nonzero mod `MOD_P` exactly when
+/// every column finds a nonzero pivot. If it is, the integer determinant
+/// (which it reduces) is nonzero.
+pub fn det_nonzero_mod_p(m: &mut [u64], n: usize) -> bool {
+    let p = MOD_P as u128;
+    let mul = |a: u64, b: u64| ((a as u128 * b as u128) % p) as u64;
+    for k in 0..n {
+        let Some(r) = (k..n).find(|&r| m[r * n + k] != 0) else {
+            return false;
+        };
+        if r != k {
+            for c in 0..n {
+                m.swap(k * n + c, r * n + c);
+            }
+        }
+        let piv = m[k * n + k];
+        for i in k + 1..n {
+            let f = m[i * n + k];
+            if f == 0 {
+                continue;
+            }
+            for j in k..n {
+                let (a, b) = (mul(m[i * n + j], piv), mul(m[k * n + j], f));
+                m[i * n + j] = if a >= b { a - b } else { a + MOD_P - b };
+            }
+        }
+    }
+    true
+}
+
+/// Whether the determinant of the `n x n` integer matrix `m` is nonzero:
+/// nonzero mod the prime `MOD_P` settles it (a zero determinant is zero
+/// mod every prime); otherwise the exact [`determinant`] decides.
+pub fn determinant_nonzero(m: &[BigInt], n: usize) -> bool {
+    let mut r: Vec<u64> = m.iter().map(residue).collect();
+    det_nonzero_mod_p(&mut r, n) || !determinant(m, n).is_zero()
+}
+
 /// Solves `Q x = b` for a square integer matrix by Cramer's rule with
 /// fraction-free determinants: `x = u / d` with integers `u` and `d > 0`
 /// (not reduced). `None` when `Q` is singular.

@@ -27,10 +27,9 @@ use super::real::{approx_f64, dot, dot_exact, nonpos, rmax, rmin, sum, Iv, Mp, R
 use crate::checker::geometry::Cell;
 use crate::checker::patterns::{Branch, CellPatterns, Engine, Quadratic};
 use crate::checker::rules::{independent_with, pair_nu_zero, PAIR_BITS};
-use crate::exact::dyadic::{determinant, DMat, Dyadic};
+use crate::exact::dyadic::{determinant_nonzero, DMat, Dyadic};
 use crate::exact::eval::Pattern;
 use num_bigint::BigInt;
-use num_traits::Zero;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {
@@ -604,7 +603,7 @@ fn general_position(rows: &DMat, which: &[usize], k: usize) -> bool {
                 .iter()
                 .flat_map(|&i| rows.row(which[i]).iter().cloned())
                 .collect();
-            if determinant(&m, k).is_zero() {
+            if !determinant_nonzero(&m, k) {
                 return false;
             }
         }
@@ -1898,6 +1897,7 @@ impl<R: Data> Kernel<'_, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exact::dyadic::determinant;
     use num_bigint::BigInt;
 
     /// `det_iv` encloses the exact determinant (`determinant` on integers)
