@@ -571,7 +571,8 @@ proptest! {
         let always: Vec<bool> = rows.iter().map(|r| r.2 && r.3).collect();
         let some: Vec<bool> = rows.iter().map(|r| r.2).collect();
         let mut least = BigInt::zero();
-        let mut big = w.iter().chain(&corner).any(|x| !fits(x));
+        // Every row is converted, also those of neurons off in every pattern.
+        let mut big = w.iter().chain(&corner).chain(&m.num).any(|x| !fits(x));
         for j in 0..rows.len() {
             if !some[j] {
                 continue;
@@ -590,7 +591,11 @@ proptest! {
             }
         }
         let w_fx: Option<Vec<Fx>> = w.iter().map(Fx::from_big).collect();
-        match zero_least_fixed(&m, &corner, w_fx.as_deref(), &always, &some) {
+        let rows_fx: Option<Vec<Fx>> = m.num.iter().map(Fx::from_big).collect();
+        let fast = w_fx
+            .zip(rows_fx)
+            .and_then(|(w, r)| zero_least_fixed(&r, 3, &corner, &w, &always, &some));
+        match fast {
             Some(positive) => prop_assert_eq!(positive, least.sign() == Sign::Plus),
             None => prop_assert!(big, "fast path refused a computation that fits"),
         }

@@ -1701,9 +1701,15 @@ impl Context<'_> {
         let w_fx = crate::exact::fixed::fx_all(&w.num);
         for (prefix, (always, some)) in &groups {
             let rows = self.engine.layer_rows(prefix);
+            let rows_fx = w_fx
+                .as_ref()
+                .and_then(|_| crate::exact::fixed::fx_all(&rows.num));
             for (c, corner) in corners.iter().enumerate() {
-                let positive = match zero_least_fixed(&rows, corner, w_fx.as_deref(), always, some)
-                {
+                let fast = rows_fx
+                    .as_deref()
+                    .zip(w_fx.as_deref())
+                    .and_then(|(r, w)| zero_least_fixed(r, rows.cols, corner, w, always, some));
+                let positive = match fast {
                     Some(p) => p,
                     None => {
                         let mut least = BigInt::zero();
@@ -1735,25 +1741,22 @@ impl Context<'_> {
     }
 }
 
-/// [`Context::zero`]'s least `sum_j v_j` at one corner, in fixed width:
+/// [`Context::zero`]'s least `sum_j v_j` at one corner, in fixed width
+/// (`rows`: the last layer's rows, `cols` entries each; `w`: `A^T y`):
 /// whether it is positive (`None` when something does not fit; the caller
 /// then redoes it with `BigInt`, with the same result).
 pub fn zero_least_fixed(
-    rows: &DMat,
+    rows: &[Fx],
+    cols: usize,
     corner: &[BigInt],
-    w: Option<&[Fx]>,
+    w: &[Fx],
     always: &[bool],
     some: &[bool],
 ) -> Option<bool> {
-    let w = w?;
     let corner = crate::exact::fixed::fx_all(corner)?;
-    let mut row = vec![Fx::ZERO; rows.cols];
     let mut least = Fx::ZERO;
-    for j in (0..rows.rows).filter(|&j| some[j]) {
-        for (x, v) in row.iter_mut().zip(rows.row(j)) {
-            *x = Fx::from_big(v)?;
-        }
-        let v = crate::exact::fixed::fx_dot(&row, &corner)?.checked_mul(&w[j])?;
+    for (j, row) in rows.chunks(cols).enumerate().filter(|&(j, _)| some[j]) {
+        let v = crate::exact::fixed::fx_dot(row, &corner)?.checked_mul(&w[j])?;
         if always[j] || v.sign() == num_bigint::Sign::Minus {
             least = least.checked_add(&v)?;
         }
