@@ -5,6 +5,8 @@
 //! in that form; nothing is rounded and no gcd is ever taken. Rationals
 //! (`BigRational`) appear only where a division does.
 
+use std::cmp::Ordering;
+
 use num_bigint::{BigInt, Sign};
 use num_rational::BigRational;
 use num_traits::{One, Signed, Zero};
@@ -162,18 +164,29 @@ impl Dyadic {
         self.num = -self.num;
         self
     }
+    /// The sum over the smaller exponent (only the operand with the larger
+    /// one is shifted; equal exponents need no shift).
     pub fn add(&self, other: &Dyadic) -> Dyadic {
-        let exp = self.exp.min(other.exp);
+        let num = match self.exp.cmp(&other.exp) {
+            Ordering::Equal => &self.num + &other.num,
+            Ordering::Less => shl(&other.num, other.exp - self.exp) + &self.num,
+            Ordering::Greater => shl(&self.num, self.exp - other.exp) + &other.num,
+        };
         Dyadic {
-            num: shl(&self.num, self.exp - exp) + shl(&other.num, other.exp - exp),
-            exp,
+            num,
+            exp: self.exp.min(other.exp),
         }
     }
+    /// The difference over the smaller exponent (as [`Dyadic::add`]).
     pub fn sub(&self, other: &Dyadic) -> Dyadic {
-        let exp = self.exp.min(other.exp);
+        let num = match self.exp.cmp(&other.exp) {
+            Ordering::Equal => &self.num - &other.num,
+            Ordering::Less => &self.num - shl(&other.num, other.exp - self.exp),
+            Ordering::Greater => shl(&self.num, self.exp - other.exp) - &other.num,
+        };
         Dyadic {
-            num: shl(&self.num, self.exp - exp) - shl(&other.num, other.exp - exp),
-            exp,
+            num,
+            exp: self.exp.min(other.exp),
         }
     }
     pub fn mul(&self, other: &Dyadic) -> Dyadic {
@@ -850,6 +863,34 @@ pub fn norm_up(num: &[BigInt], exp: i64) -> Dyadic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Sums and differences equal the rational ones, over the smaller
+    /// exponent, for every order of the exponents and zero operands.
+    #[test]
+    fn sums_and_differences_are_exact() {
+        let nums = [0i64, 1, -1, 3, -5, 1 << 40, -(1 << 62), 12345];
+        let exps = [-70i64, -3, 0, 2, 64];
+        for &a in &nums {
+            for &ea in &exps {
+                for &b in &nums {
+                    for &eb in &exps {
+                        let x = Dyadic {
+                            num: BigInt::from(a) * BigInt::from(a),
+                            exp: ea,
+                        };
+                        let y = Dyadic {
+                            num: BigInt::from(b),
+                            exp: eb,
+                        };
+                        let (s, d) = (x.add(&y), x.sub(&y));
+                        assert_eq!(s.to_rational(), x.to_rational() + y.to_rational());
+                        assert_eq!(d.to_rational(), x.to_rational() - y.to_rational());
+                        assert_eq!((s.exp, d.exp), (ea.min(eb), ea.min(eb)));
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn directed_rounding_brackets_the_value() {
