@@ -443,6 +443,8 @@ fn verify_truncated_and_malformed_certificates() {
     };
     let deep_tree = format!("{}R", "x2 ".repeat(300));
     let long_tree = vec!["t1"; 2_000_000].join(" ");
+    // One word past the token cap (`MAX_TOKENS`, counted as words).
+    let many_tokens = vec!["R"; (1 << 22) + 1].join(" ");
     let cases: Vec<(String, i32, &str)> = vec![
         ("\u{feff}{}".into(), 2, "malformed JSON"),
         (
@@ -524,6 +526,11 @@ fn verify_truncated_and_malformed_certificates() {
             "malformed JSON",
         ),
         (set(&|m| m["cover"]["max_depth"] = 100_000.into()), 2, "cap"),
+        (
+            set(&|m| m["cover"]["faces"][0]["tree"] = many_tokens.clone().into()),
+            2,
+            "more than 4194304 tokens",
+        ),
         (
             set(&|m| m["cover"]["faces"] = serde_json::json!([])),
             1,

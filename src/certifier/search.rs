@@ -47,10 +47,10 @@ const CONE_BRANCHES: usize = crate::checker::rules::CONE_BRANCHES;
 /// accepts up to `rules::ZERO_LIMIT`; enumerating that many on boxes that
 /// fail is slow, and splitting is cheaper).
 const ZERO_TRY: usize = 64;
-/// Most leaves (both trees, all faces, all rounds) one search makes: with at
-/// most three tokens per leaf the cover stays far inside the format's
-/// `MAX_TOKENS` (2^24), and the tree's memory stays around a gigabyte. Past
-/// it the search stops and what is left is undecided.
+/// Most leaves (both trees, all faces, all rounds) one search makes: a
+/// binary tree has about two tokens per leaf, so the cover stays inside the
+/// format's `MAX_TOKENS` (2^22), and the tree's memory stays around a
+/// gigabyte. Past it the search stops and what is left is undecided.
 pub const MAX_LEAVES: u64 = 2_000_000;
 /// Sharpest mode: at most this many refinement rounds after the first pass
 /// (each one halves the resolution of the cells that set a radius).
