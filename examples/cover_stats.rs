@@ -32,15 +32,29 @@ fn walk(node: &Node, cell: Cell, out: &mut Vec<(String, Cell)>) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let net =
-        Network::from_bytes(&std::fs::read(&args[2]).expect("network file")).expect("network");
-    let text = std::fs::read_to_string(&args[1]).expect("certificate");
-    let cert = Certificate::from_json(&text).expect("certificate");
+    if let Err(e) = stats(&args) {
+        eprintln!("cover_stats: {e}");
+        std::process::exit(2);
+    }
+}
+
+fn stats(args: &[String]) -> Result<(), String> {
+    let [_, cert_path, net_path] = args else {
+        return Err("usage: cover_stats CERT NET".into());
+    };
+    let bytes = std::fs::read(net_path).map_err(|e| format!("{net_path}: {e}"))?;
+    let net = Network::from_bytes(&bytes).map_err(|e| format!("{net_path}: {e}"))?;
+    let text = std::fs::read_to_string(cert_path).map_err(|e| format!("{cert_path}: {e}"))?;
+    let cert = Certificate::from_json(&text).map_err(|e| format!("{cert_path}: {e}"))?;
     let x: Vec<f64> = net.target.clone();
     let n = x.iter().map(|v| v * v).sum::<f64>().sqrt();
     let rho = f(&Dyadic::from_rational(&cert.claim.rho_lo).unwrap_or_else(Dyadic::zero));
     let mut leaves = Vec::new();
-    for fc in &cert.cover.as_ref().expect("cover").faces {
+    let cover = cert
+        .cover
+        .as_ref()
+        .ok_or("the certificate has no cover (a counterexample)")?;
+    for fc in &cover.faces {
         walk(&fc.tree, Cell::root(fc.face, net.latent), &mut leaves);
     }
     // (rule, log2 width, distance bucket of 0.25) -> count
@@ -99,4 +113,5 @@ fn main() {
     for ((r, w, b), c) in &table {
         println!("{r:<10} {w:>5}  {b:>9}  {c:>6}");
     }
+    Ok(())
 }
