@@ -306,8 +306,8 @@ impl<const P: u32> Data for Mp<P> {
 /// normal number `2^-1000` (`n < 2^74`): arithmetic on subnormals is slow on
 /// x86 and this runs for every entry of every binary64 `M_b`.
 pub(super) fn sum_error(t: f64, n: usize) -> f64 {
-    const TINY: f64 = 9.332636185032189e-302; // 2^-1000
-    debug_assert_eq!(TINY, 2f64.powi(-1000));
+    // 2^-1000: biased exponent 1023 - 1000, zero fraction.
+    const TINY: f64 = f64::from_bits(23 << 52);
     if n >= 1 << 52 {
         return f64::INFINITY;
     }
@@ -1095,17 +1095,23 @@ impl<R: Data> Kernel<'_, R> {
         let (mut mu, mut coupling) = (Vec::new(), Vec::new());
         if self.engine.net.a.is_some() && !free.is_empty() {
             // m_u = M_b^T a_u (= sum_{j on in P_b} (A^T A)_{ju} r_j).
-            let own = quad.m.is_some() && self.tables.a.is_some();
+            // From the quadratic's own M_b where it has one, else through
+            // the Gram matrix over the rows that are on.
+            let own: Option<Vec<Vec<Iv<R>>>> = free
+                .iter()
+                .map(|&u| R::column_times(quad, self.tables, u))
+                .collect();
             let on: Vec<(usize, Vec<Iv<R>>)> = match own {
-                true => Vec::new(),
-                false => (0..rows.rows)
+                Some(_) => Vec::new(),
+                None => (0..rows.rows)
                     .filter(|&j| br.status[j] == Some(true))
                     .map(|j| (j, row_iv(rows, j)))
                     .collect(),
             };
+            let mut own = own.map(Vec::into_iter);
             for &u in &free {
                 let g = self.tables.gram(self.engine, u);
-                let acc = R::column_times(quad, self.tables, u).unwrap_or_else(|| {
+                let acc = own.as_mut().and_then(Iterator::next).unwrap_or_else(|| {
                     let mut acc = vec![Iv::zero(); self.k()];
                     for (j, rj) in &on {
                         for (o, x) in acc.iter_mut().zip(rj) {
@@ -1977,10 +1983,10 @@ mod tests {
                     xs[i].1 = 0.0;
                     ys[i].1 = 0.0;
                     if i % 2 == 1 {
-                        // x_i y_i close to -x_{i-1} y_{i-1}, not equal.
-                        xs[i].0 = -xs[i - 1].0 * (1.0 + 2f64.powi(-30));
+                        // x_i y_i close to -x_{i-1} y_{i-1}, not equal
+                        // (and neither product exact).
+                        xs[i].0 = -xs[i - 1].0 * 3.0 * (1.0 + 2f64.powi(-30));
                         ys[i].0 = ys[i - 1].0 / 3.0;
-                        xs[i - 1].0 /= 1.0 / 3.0;
                     }
                 }
             }
