@@ -373,7 +373,7 @@ fn unusable_input() {
         ),
         (
             good.replace("\"version\": 1", "\"version\": 5"),
-            "unsupported certificate version 5",
+            "unsupported certificate version 5 (this checker reads versions 1 to 4)",
         ),
         (
             good.replace("\"stats\": {}", "\"stats\": {}, \"bonus\": 1"),

@@ -59,7 +59,7 @@ pub enum CertError {
     Json(String),
     #[error("not an hvcert certificate (format field is {0:?})")]
     Format(String),
-    #[error("unsupported certificate version {0} (this checker reads versions 1 to 3)")]
+    #[error("unsupported certificate version {0} (this checker reads versions {OLDEST_VERSION} to {FORMAT_VERSION})")]
     Version(u64),
     #[error("{field}: {value:?} is not an exact rational")]
     Rational { field: String, value: String },
