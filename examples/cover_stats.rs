@@ -105,6 +105,36 @@ fn stats(args: &[String]) -> Result<(), String> {
         };
         *far.entry((lt, w.log2().round() as i64)).or_default() += 1;
     }
+    // Unbounded leaves: how close the ray through the box centre passes to
+    // the nearer centre (relative to |x*|, buckets of 1/8), by rule.
+    let mut near: BTreeMap<(String, i64), u64> = BTreeMap::new();
+    for (rule, c) in leaves.iter().filter(|(_, c)| c.t_hi.is_none()) {
+        let p: Vec<f64> =
+            c.lo.iter()
+                .zip(&c.hi)
+                .map(|(a, b)| (f(a) + f(b)) / 2.0)
+                .collect();
+        let pp: f64 = p.iter().map(|v| v * v).sum();
+        let t_lo = f(&c.t_lo);
+        let dist = |centre: &[f64]| {
+            let t = (p.iter().zip(centre).map(|(a, b)| a * b).sum::<f64>() / pp).max(t_lo);
+            p.iter()
+                .zip(centre)
+                .map(|(a, b)| (t * a - b).powi(2))
+                .sum::<f64>()
+                .sqrt()
+                / n
+        };
+        let minus: Vec<f64> = x.iter().map(|v| -rho * v).collect();
+        let d = dist(&x).min(dist(&minus));
+        *near
+            .entry((rule.clone(), ((d * 8.0).floor() as i64).min(16)))
+            .or_default() += 1;
+    }
+    println!("unbounded leaves: rule  ray distance to the nearer centre (x/8, 16: >= 2)  count");
+    for ((r, d), c) in &near {
+        println!("{r:<10} {d:>5} {c:>7}");
+    }
     println!("unbounded leaves: log2(t_lo/|x*|)  log2w  count");
     for ((t, w), c) in &far {
         println!("{t:>5} {w:>5} {c:>7}");
