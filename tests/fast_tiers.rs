@@ -9,6 +9,9 @@
 //!   (leaves and the cells that were split), a binary64 or MPFR `Proved`
 //!   comes with an exact Cone acceptance, and `Failed` with an exact
 //!   rejection. The networks cover `A = I`, `A != I`, depth 3 and `k = 3`.
+//! - The Cone kernel on radial pieces of a cell with the cell's branch
+//!   terms (`ConePieces`, the certifier's radial plans) decides each piece
+//!   as the kernel does on the piece alone.
 //! - The binary64 screen of a cell's patterns (the Crease rule, and which
 //!   region points need an exact solve) agrees with the exact Crease rule
 //!   where it decides and never puts outside the cell a region point that
@@ -16,7 +19,7 @@
 
 use std::path::Path;
 
-use hvcert::certifier::fast::cone::{cone, screen, Decision, Tables};
+use hvcert::certifier::fast::cone::{cone, screen, ConePieces, Decision, Tables};
 use hvcert::certifier::fast::real::{Iv, Mp, Real};
 use hvcert::certifier::fast::Mpfr;
 use hvcert::checker::geometry::{Cell, Excluded};
@@ -208,6 +211,30 @@ struct Agreement {
     crease: [usize; 3],
     crease_exact: usize,
     region_points: [usize; 2],
+    /// Radial pieces compared, and those proved.
+    pieces: [usize; 2],
+}
+
+/// Radial pieces of `cell`: cut at a quarter and three quarters of a
+/// bounded interval, or at `2 t_lo + 1` and `4 t_lo + 3` past an
+/// unbounded one's start: inner, middle and outer parts.
+fn radial_pieces(cell: &Cell) -> Vec<Cell> {
+    let q = |v: Q| Dyadic::from_rational(&v).expect("dyadic");
+    let lo = cell.t_lo.to_rational();
+    let (a, b) = match &cell.t_hi {
+        Some(h) => {
+            let w = h.to_rational() - &lo;
+            let quarter = &w / Q::from_integer(4.into());
+            (q(&lo + &quarter), q(&lo + &quarter * Q::from_integer(3.into())))
+        }
+        None => (
+            q(&lo * Q::from_integer(2.into()) + Q::from_integer(1.into())),
+            q(&lo * Q::from_integer(4.into()) + Q::from_integer(3.into())),
+        ),
+    };
+    let (inner, rest) = cell.split_radial(&a).expect("inside");
+    let (middle, outer) = rest.split_radial(&b).expect("inside");
+    vec![inner, middle, outer]
 }
 
 fn slot(d: Decision) -> usize {
@@ -297,6 +324,19 @@ fn agree(name: &str, network: &Network, all: Vec<Cell>) -> Agreement {
         let m = cone(&engine, &tmp, &cell, &branches);
         a.binary64[slot(f)] += 1;
         a.mpfr[slot(m)] += 1;
+        // The cell's branch terms serve its radial pieces: each piece is
+        // decided as the kernel decides it alone (and so soundly, above).
+        let pieces = ConePieces::new(&engine, &t64, &cell, &branches);
+        for piece in radial_pieces(&cell) {
+            let shared = pieces.decide(&piece);
+            assert_eq!(
+                shared,
+                cone(&engine, &t64, &piece, &branches),
+                "{name}: a radial piece decided otherwise with its cell's terms: {piece:?}"
+            );
+            a.pieces[0] += 1;
+            a.pieces[1] += usize::from(shared == Decision::Proved);
+        }
         for (tier, d) in [("binary64", f), ("mpfr", m)] {
             match d {
                 Decision::Proved => assert!(
@@ -313,7 +353,7 @@ fn agree(name: &str, network: &Network, all: Vec<Cell>) -> Agreement {
     }
     eprintln!("{name}: {a:?}");
     assert!(
-        a.cells > 0 && a.exact_accepts > 0,
+        a.cells > 0 && a.exact_accepts > 0 && a.pieces[1] > 0,
         "{name}: nothing compared"
     );
     a

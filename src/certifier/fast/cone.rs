@@ -751,6 +751,66 @@ pub fn cone<R: Data>(
     }
 }
 
+/// The fast Cone rule on radial pieces of one cell (the same face and box,
+/// each its own radial interval): a cell's branches, their `Q_b`, `b_b`
+/// and correction terms depend on the box alone (patterns are constant
+/// along rays, F1), so they are computed once and only the tests along
+/// the radius run per piece ([`ConePieces::decide`]).
+pub struct ConePieces<'a, R: Data> {
+    engine: &'a Engine<'a>,
+    tables: &'a Tables<R>,
+    branches: &'a [Branch],
+    quads: Vec<FQuad<R>>,
+    terms: Vec<BranchTerms<R>>,
+}
+
+impl<'a, R: Data> ConePieces<'a, R> {
+    pub fn new(
+        engine: &'a Engine<'a>,
+        tables: &'a Tables<R>,
+        cell: &Cell,
+        branches: &'a [Branch],
+    ) -> Self {
+        let kernel = Kernel {
+            engine,
+            tables,
+            c: FCell::new(cell),
+        };
+        let quads: Vec<FQuad<R>> = branches
+            .iter()
+            .map(|b| R::branch_quad(engine, tables, b))
+            .collect();
+        let terms = branches
+            .iter()
+            .zip(&quads)
+            .map(|(b, q)| kernel.branch_terms(b, q))
+            .collect();
+        ConePieces {
+            engine,
+            tables,
+            branches,
+            quads,
+            terms,
+        }
+    }
+
+    /// The rule on `piece`, a cell with the box of the one given to `new`.
+    pub fn decide(&self, piece: &Cell) -> Decision {
+        let k = Kernel {
+            engine: self.engine,
+            tables: self.tables,
+            c: FCell::new(piece),
+        };
+        let (b, q, t) = (self.branches, &self.quads, &self.terms);
+        let first = k.cone_with(b, q, t, false);
+        if piece.t_hi.is_some() {
+            first.or(|| k.cone_with(b, q, t, true))
+        } else {
+            first
+        }
+    }
+}
+
 /// What the fast arithmetic says of a cell's patterns before the exact
 /// Crease rule and the search for stationary points run.
 pub struct Screen {

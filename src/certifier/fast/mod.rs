@@ -173,6 +173,22 @@ impl Tiers {
         tally(&c.exact, ctx.cone(cell, branches).is_ok())
     }
 
+    /// A test of the Cone rule on radial pieces of `cell` (same box, the
+    /// cell's branches) by binary64 alone: an unsure piece counts as not
+    /// proved (it chooses radial cuts, see `Search`).
+    pub fn cone_pieces<'a>(
+        &'a self,
+        ctx: &'a Context,
+        cell: &Cell,
+        branches: &'a [Branch],
+    ) -> impl Fn(&Cell) -> bool + 'a {
+        let pieces = cone::ConePieces::new(ctx.engine, &self.binary64, cell, branches);
+        move |piece: &Cell| {
+            let proved = self.broken == Broken::Cone || pieces.decide(piece) == Decision::Proved;
+            tally(&self.counts.binary64, proved)
+        }
+    }
+
     /// Whether the Zero rule holds on the direction box, by the first tier
     /// that decides (`exact_only`: by the exact rule alone).
     pub fn zero(&self, ctx: &Context, cell: &Cell, branches: &[Branch], exact_only: bool) -> bool {
