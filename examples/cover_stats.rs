@@ -105,8 +105,10 @@ fn stats(args: &[String]) -> Result<(), String> {
         };
         *far.entry((lt, w.log2().round() as i64)).or_default() += 1;
     }
-    // Unbounded leaves: how close the ray through the box centre passes to
-    // the nearer centre (relative to |x*|, buckets of 1/8), by rule.
+    // Unbounded leaves: the angle between the ray through the box centre
+    // and the nearer of `x*`, `-x*` (buckets of 10 degrees), by rule. (Every
+    // ray within 90 degrees of `-x*` passes within `rho_d |x*|` of
+    // `-rho_d x*`: a distance from the ray says little.)
     let mut near: BTreeMap<(String, i64), u64> = BTreeMap::new();
     for (rule, c) in leaves.iter().filter(|(_, c)| c.t_hi.is_none()) {
         let p: Vec<f64> =
@@ -114,26 +116,17 @@ fn stats(args: &[String]) -> Result<(), String> {
                 .zip(&c.hi)
                 .map(|(a, b)| (f(a) + f(b)) / 2.0)
                 .collect();
-        let pp: f64 = p.iter().map(|v| v * v).sum();
-        let t_lo = f(&c.t_lo);
-        let dist = |centre: &[f64]| {
-            let t = (p.iter().zip(centre).map(|(a, b)| a * b).sum::<f64>() / pp).max(t_lo);
-            p.iter()
-                .zip(centre)
-                .map(|(a, b)| (t * a - b).powi(2))
-                .sum::<f64>()
-                .sqrt()
-                / n
-        };
-        let minus: Vec<f64> = x.iter().map(|v| -rho * v).collect();
-        let d = dist(&x).min(dist(&minus));
+        let pn = p.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let cos = p.iter().zip(&x).map(|(a, b)| a * b).sum::<f64>() / (pn * n);
+        let degrees = cos.abs().min(1.0).acos().to_degrees();
+        let side = if cos >= 0.0 { "x*" } else { "-x*" };
         *near
-            .entry((rule.clone(), ((d * 8.0).floor() as i64).min(16)))
+            .entry((format!("{rule} {side}"), (degrees / 10.0).floor() as i64))
             .or_default() += 1;
     }
-    println!("unbounded leaves: rule  ray distance to the nearer centre (x/8, 16: >= 2)  count");
+    println!("unbounded leaves: rule, nearer of x* and -x*, angle to it (x10 degrees), count");
     for ((r, d), c) in &near {
-        println!("{r:<10} {d:>5} {c:>7}");
+        println!("{r:<14} {d:>5} {c:>7}");
     }
     println!("unbounded leaves: log2(t_lo/|x*|)  log2w  count");
     for ((t, w), c) in &far {

@@ -225,7 +225,10 @@ fn radial_pieces(cell: &Cell) -> Vec<Cell> {
         Some(h) => {
             let w = h.to_rational() - &lo;
             let quarter = &w / Q::from_integer(4.into());
-            (q(&lo + &quarter), q(&lo + &quarter * Q::from_integer(3.into())))
+            (
+                q(&lo + &quarter),
+                q(&lo + &quarter * Q::from_integer(3.into())),
+            )
         }
         None => (
             q(&lo * Q::from_integer(2.into()) + Q::from_integer(1.into())),

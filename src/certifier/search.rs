@@ -786,9 +786,11 @@ impl Search<'_> {
 
     /// Radial cuts that prove the inner or the outer part of a cell at once
     /// (see [`RadialPlan`]), if a few candidate cuts do: where the gradient
-    /// is small along the cell's rays (rays that pass near a centre) only a
-    /// band of radii is hard, and cutting it out replaces a subtree of
-    /// direction splits of whole rays by one of the band alone. The cuts
+    /// is small somewhere along the cell's rays (near a centre: with `rho_d
+    /// < 1`, every ray within 90 degrees of `-x*` passes within `rho_d
+    /// |x*|` of `-rho_d x*`) only a band of radii may be hard, and cutting
+    /// it out replaces a subtree of direction splits of whole rays by one
+    /// of the band alone. The cuts
     /// lie inside the radial interval, on the grid the radial bisection
     /// uses (`4 |x*|_inf` halved): `2^j |x*|_inf` (`j = -3 .. 2`), `2 t_lo`
     /// and `4 t_lo`, and the midpoint of a bounded interval. (Off-grid cuts,
