@@ -4,6 +4,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use hvcert::certifier::sample::{sample_network, SampleSpec};
 use hvcert::exact::eval::ExactNet;
+use hvcert::exact::fixed::Fx;
 use hvcert::format::network::Measurement;
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -42,6 +43,17 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("ExactNet::new (y = A G(x*))", |bch| {
         bch.iter(|| ExactNet::new(&net).unwrap())
+    });
+    g.finish();
+
+    // Fixed-width results back to `BigInt`: the entries of `R_2` (about 110
+    // bits, two limbs) after a rank-one update, 1,500 of them at k = 3.
+    let entries: Vec<Fx> = (0..1500i64)
+        .map(|i| Fx::from_big(&(BigInt::from(i * 7919 - 5000) << 100)).unwrap())
+        .collect();
+    let mut g = c.benchmark_group("fixed width");
+    g.bench_function("to_big, 1500 two-limb entries", |bch| {
+        bch.iter(|| entries.iter().map(Fx::to_big).collect::<Vec<_>>())
     });
     g.finish();
 }

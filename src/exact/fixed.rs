@@ -78,8 +78,16 @@ impl Fx {
 
     /// The same value as a `BigInt`.
     pub fn to_big(&self) -> BigInt {
-        if self.len == 0 {
-            return BigInt::from(0);
+        let sign = if self.neg { Sign::Minus } else { Sign::Plus };
+        match self.len {
+            0 => return BigInt::from(0),
+            // Most entries of the checker's matrices take one or two limbs.
+            1 => return BigInt::from_biguint(sign, BigUint::from(self.mag[0])),
+            2 => {
+                let v = (u128::from(self.mag[1]) << 64) | u128::from(self.mag[0]);
+                return BigInt::from_biguint(sign, BigUint::from(v));
+            }
+            _ => {}
         }
         let mut digits = [0u32; 2 * LIMBS];
         for (i, &l) in self.limbs().iter().enumerate() {
