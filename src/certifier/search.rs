@@ -55,6 +55,7 @@ enum RadialPlan {
 /// of the cells but made certify 1.5x and verify 2x slower (the checker's
 /// Cone rule costs grow with the branches of such cells).
 const PLAN_FREE: usize = 8;
+
 /// Below this depth the halves of a split are searched in parallel.
 const PARALLEL_DEPTH: u32 = 8;
 /// The Pairs rule is tried on cells with at most this many patterns.
@@ -790,9 +791,8 @@ impl Search<'_> {
     /// < 1`, every ray within 90 degrees of `-x*` passes within `rho_d
     /// |x*|` of `-rho_d x*`) only a band of radii may be hard, and cutting
     /// it out replaces a subtree of direction splits of whole rays by one
-    /// of the band alone. The cuts
-    /// lie inside the radial interval, on the grid the radial bisection
-    /// uses (`4 |x*|_inf` halved): `2^j |x*|_inf` (`j = -3 .. 2`), `2 t_lo`
+    /// of the band alone. The cuts lie inside the radial interval, on the
+    /// grid the radial bisection uses (`4 |x*|_inf` halved): `2^j |x*|_inf` (`j = -3 .. 2`), `2 t_lo`
     /// and `4 t_lo`, and the midpoint of a bounded interval. (Off-grid cuts,
     /// `|x*|_inf` rounded to three bits, gave 17% fewer cells on
     /// `k3-50-500-m100` but left the refinement rounds stuck at a band edge:
@@ -824,8 +824,8 @@ impl Search<'_> {
             })
             .collect();
         if cell.t_lo.is_positive() {
-            cuts.push(cell.t_lo.add(&cell.t_lo));
-            cuts.push(cell.t_lo.add(&cell.t_lo).add(&cell.t_lo).add(&cell.t_lo));
+            cuts.push(cell.t_lo.mul(&Dyadic::from_int(2)));
+            cuts.push(cell.t_lo.mul(&Dyadic::from_int(4)));
         }
         if let Some(h) = &cell.t_hi {
             cuts.push(cell.t_lo.add(h).half());

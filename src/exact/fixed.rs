@@ -95,7 +95,7 @@ impl Fx {
             digits[2 * i + 1] = (l >> 32) as u32;
         }
         let m = BigUint::from_slice(&digits[..2 * self.len as usize]);
-        BigInt::from_biguint(if self.neg { Sign::Minus } else { Sign::Plus }, m)
+        BigInt::from_biguint(sign, m)
     }
 
     pub fn is_zero(&self) -> bool {

@@ -732,23 +732,7 @@ pub fn cone<R: Data>(
     cell: &Cell,
     branches: &[Branch],
 ) -> Decision {
-    let c = FCell::new(cell);
-    let kernel = Kernel { engine, tables, c };
-    let quads: Vec<FQuad<R>> = branches
-        .iter()
-        .map(|b| R::branch_quad(engine, tables, b))
-        .collect();
-    let terms: Vec<BranchTerms<R>> = branches
-        .iter()
-        .zip(&quads)
-        .map(|(b, q)| kernel.branch_terms(b, q))
-        .collect();
-    let first = kernel.cone_with(branches, &quads, &terms, false);
-    if cell.t_hi.is_some() {
-        first.or(|| kernel.cone_with(branches, &quads, &terms, true))
-    } else {
-        first
-    }
+    ConePieces::new(engine, tables, cell, branches).decide(cell)
 }
 
 /// The fast Cone rule on radial pieces of one cell (the same face and box,
