@@ -19,6 +19,7 @@ use num_traits::{ToPrimitive, Zero};
 use crate::exact::dyadic::{dyadic_dot, solve_integer_scaled, DMat, DVec, Dyadic};
 use crate::exact::eval::{ExactNet, Pattern};
 use crate::exact::fixed::{fx_all, Fx};
+use crate::exact::fxmat::FxMat;
 
 /// `Q_P`, `b_P` and the region point of one pattern, as rationals.
 #[derive(Debug)]
@@ -42,10 +43,10 @@ pub struct FreeNeuron {
 }
 
 /// The bits of one layer and the next layer's rows under them.
-type RowBase = (Vec<bool>, Arc<DMat>);
+type RowBase = (Vec<bool>, Arc<FxMat>);
 
 /// Last-layer bits and `M = A D_d R_d` of a computed pattern.
-type Base = (Vec<bool>, Arc<DMat>);
+type Base = (Vec<bool>, Arc<FxMat>);
 
 /// Neuron statuses on a box, per choice of bits of the earlier layers.
 #[derive(Clone, Debug, Default)]
@@ -57,7 +58,7 @@ pub struct Statuses(HashMap<Vec<Vec<bool>>, Arc<Vec<Option<bool>>>>);
 #[derive(Clone, Debug)]
 pub struct Branch {
     pub prefix: Vec<Vec<bool>>,
-    pub rows: Arc<DMat>,
+    pub rows: Arc<FxMat>,
     pub status: Arc<Vec<Option<bool>>>,
 }
 
@@ -88,7 +89,7 @@ pub struct CellPatterns {
 /// test gives (fixed on, fixed off, free), `None` where the exact test must
 /// decide. A screen must be rigorous: the engine trusts what it proves.
 pub type StatusScreen =
-    dyn Fn(&[Vec<BigInt>], &DMat, &[bool]) -> Vec<Option<Option<bool>>> + Send + Sync;
+    dyn Fn(&[Vec<BigInt>], &FxMat, &[bool]) -> Vec<Option<Option<bool>>> + Send + Sync;
 
 /// The last-layer bits and `omega` of [`Engine::omega`].
 pub type Omega = (Vec<bool>, Vec<BigInt>);
@@ -98,7 +99,13 @@ pub type Omega = (Vec<bool>, Vec<BigInt>);
 pub struct Engine<'a> {
     pub net: &'a ExactNet,
     /// Layer rows `R_i` keyed by the bits of layers `< i`.
-    rows: Mutex<HashMap<Vec<Vec<bool>>, Arc<DMat>>>,
+    rows: Mutex<HashMap<Vec<Vec<bool>>, Arc<FxMat>>>,
+    /// The weights `W_i` in fixed width, column by column ([`fx_columns`];
+    /// `None` where an entry does not fit), for the updates of `R_i`.
+    layers_fixed: Vec<Option<Vec<Fx>>>,
+    /// The weights `W_i` in 56-bit limbs ([`a_limbs`]), for products from
+    /// scratch.
+    layers_limbs: Vec<Option<Vec<[i64; 2]>>>,
     /// Per bits of layers `< i - 1`: the bits of layer `i - 1` and `R_i` of
     /// the prefix computed last (a base for rank-one updates).
     row_bases: Mutex<HashMap<Vec<Vec<bool>>, RowBase>>,
@@ -116,6 +123,9 @@ pub struct Engine<'a> {
     omegas: Mutex<HashMap<usize, Arc<Omega>>>,
     /// For `A != I`: upper bounds of the norms of `A`'s columns.
     column_norms: OnceLock<Vec<Dyadic>>,
+    /// For `A != I`: `A` in fixed width, column by column ([`fx_columns`];
+    /// `None` where an entry does not fit), for the updates of `M`.
+    a_fixed: Option<Vec<Fx>>,
     /// For `A != I`: `A` split into two 56-bit limbs per entry, when every
     /// entry fits (see [`gram_column_limbs`]).
     a_limbs: OnceLock<Option<Vec<[i64; 2]>>>,
@@ -128,6 +138,8 @@ impl<'a> Engine<'a> {
         Engine {
             net,
             rows: Mutex::new(HashMap::new()),
+            layers_fixed: net.layers.iter().map(fx_columns).collect(),
+            layers_limbs: net.layers.iter().map(a_limbs).collect(),
             row_bases: Mutex::new(HashMap::new()),
             quads: Mutex::new(HashMap::new()),
             bases: Mutex::new(HashMap::new()),
@@ -141,6 +153,7 @@ impl<'a> Engine<'a> {
             omegas: Mutex::new(HashMap::new()),
             column_norms: OnceLock::new(),
             a_limbs: OnceLock::new(),
+            a_fixed: net.a.as_ref().and_then(fx_columns),
             status_screen: OnceLock::new(),
         }
     }
@@ -153,13 +166,13 @@ impl<'a> Engine<'a> {
     }
 
     /// `R_i` for the bits of the layers before it (`prefix.len() = i - 1`).
-    pub fn layer_rows(&self, prefix: &[Vec<bool>]) -> Arc<DMat> {
+    pub fn layer_rows(&self, prefix: &[Vec<bool>]) -> Arc<FxMat> {
         if let Some(r) = self.rows.lock().expect("cache lock").get(prefix) {
             return r.clone();
         }
         let i = prefix.len();
         let r = if i == 0 {
-            Arc::new(self.net.layers[0].clone())
+            Arc::new(FxMat::new(self.net.layers[0].clone()))
         } else {
             // R_{i+1} = W_{i+1} D_i R_i: from scratch, or from the last one
             // computed under the same earlier bits by one rank-one update per
@@ -168,20 +181,33 @@ impl<'a> Engine<'a> {
             let prev = self.layer_rows(&prefix[..i - 1]);
             let bits = &prefix[i - 1];
             let w = &self.net.layers[i];
+            let wf = self.layers_fixed[i].as_deref();
             let base = self
                 .row_bases
                 .lock()
                 .expect("cache lock")
                 .get(&prefix[..i - 1])
                 .cloned();
-            let r = match base {
+            let fast = match &base {
                 Some((b, m)) if b.iter().zip(bits).filter(|(x, y)| x != y).count() <= MAX_FLIPS => {
-                    rank_one_updates(&m, w, &prev, &b, bits)
+                    wf.and_then(|wf| rank_one_fx(m, (wf, w.rows, w.cols), &prev, b, bits))
+                        .map(|num| FxMat::from_fixed(w.rows, prev.cols, num, w.exp + prev.exp))
                 }
-                _ => w.mul_masked(&prev.mask_rows(bits), None),
+                _ => product_fast(w, self.layers_limbs[i].as_deref(), wf, &prev, bits),
+            };
+            let r = match fast {
+                Some(r) => r,
+                None => FxMat::new(match base {
+                    Some((b, m))
+                        if b.iter().zip(bits).filter(|(x, y)| x != y).count() <= MAX_FLIPS =>
+                    {
+                        rank_one_updates(m.big(), w, prev.big(), &b, bits)
+                    }
+                    _ => w.mul_masked(&prev.mask_rows(bits), None),
+                }),
             };
             let r = Arc::new(r);
-            let max = entries_within(dmat_bytes(&r), ROWS_CACHE_MAX);
+            let max = entries_within(r.bytes(), ROWS_CACHE_MAX);
             insert_bounded(
                 &self.row_bases,
                 prefix[..i - 1].to_vec(),
@@ -190,7 +216,7 @@ impl<'a> Engine<'a> {
             );
             r
         };
-        let max = entries_within(dmat_bytes(&r), ROWS_CACHE_MAX);
+        let max = entries_within(r.bytes(), ROWS_CACHE_MAX);
         insert_bounded(&self.rows, prefix.to_vec(), r.clone(), max);
         r
     }
@@ -272,7 +298,7 @@ impl<'a> Engine<'a> {
         &self,
         corners: &[Vec<BigInt>],
         prefix: &[Vec<bool>],
-        rows: &DMat,
+        rows: &FxMat,
         parent: Option<&Statuses>,
     ) -> Arc<Vec<Option<bool>>> {
         let inherited = parent.and_then(|p| p.0.get(prefix));
@@ -297,6 +323,21 @@ impl<'a> Engine<'a> {
                 }
                 if let Some(Some(st)) = screened.as_ref().and_then(|s| s.get(j)) {
                     return *st;
+                }
+                if let Some(row) = rows.fixed_row(j) {
+                    if let Some(st) = small
+                        .as_deref()
+                        .and_then(|sc| row_status_leading_fx(row, sc))
+                    {
+                        return st;
+                    }
+                    if let Some(st) = fixed_corners
+                        .as_deref()
+                        .and_then(|fc| row_status_fixed_fx(row, fc))
+                    {
+                        return st;
+                    }
+                    return row_status(&rows.row_big(j), corners);
                 }
                 let row = rows.row(j);
                 if let Some(st) = small.as_deref().and_then(|sc| row_status_leading(row, sc)) {
@@ -366,7 +407,7 @@ impl<'a> Engine<'a> {
         let (q, b) = match &self.net.a {
             Some(a) => {
                 let m = self.measurement_matrix(a, &p.bits[..d - 1], &rows, last);
-                (m.gram(), m.tr_mul_vec(&self.net.y))
+                (m.gram_rows(None), m.tr_mul_vec_rows(&self.net.y, None))
             }
             None => (
                 rows.gram_rows(Some(last)),
@@ -395,7 +436,7 @@ impl<'a> Engine<'a> {
 
     /// `M = A Lambda_P` of a pattern (`None` for `A = I`), by rank-one
     /// updates from the last one computed under the same earlier bits.
-    pub fn measurement(&self, p: &Pattern) -> Option<Arc<DMat>> {
+    pub fn measurement(&self, p: &Pattern) -> Option<Arc<FxMat>> {
         let a = self.net.a.as_ref()?;
         let d = self.net.depth();
         let rows = self.layer_rows(&p.bits[..d - 1]);
@@ -539,36 +580,60 @@ fn limb_sums(v: &[i128]) -> BigInt {
 /// 2^(56 j)`, each limb with the entry's sign and below `2^56` in
 /// magnitude; `None` if an entry needs more than `56 N` bits (`N <= 4`).
 pub fn wide_limbs<const N: usize>(m: &DMat) -> Option<Vec<[i64; N]>> {
-    let mask = (1u64 << LIMB_BITS) - 1;
-    if N > 4 {
-        return None;
-    }
     m.num
+        .iter()
+        .map(|v| {
+            let mut d = [0u64; 5];
+            if v.bits() > N as u64 * LIMB_BITS as u64 {
+                return None;
+            }
+            for (x, y) in d.iter_mut().zip(v.magnitude().iter_u64_digits()) {
+                *x = y;
+            }
+            split_limbs(&d, v.sign() == Sign::Minus)
+        })
+        .collect()
+}
+
+/// [`wide_limbs`] of an [`FxMat`] (from its fixed-width entries; `None`
+/// also when it has none).
+pub fn wide_limbs_fx<const N: usize>(m: &FxMat) -> Option<Vec<[i64; N]>> {
+    m.fixed()?
         .iter()
         .map(|v| {
             if v.bits() > N as u64 * LIMB_BITS as u64 {
                 return None;
             }
             let mut d = [0u64; 5];
-            for (x, y) in d.iter_mut().zip(v.magnitude().iter_u64_digits()) {
-                *x = y;
+            for (x, y) in d.iter_mut().zip(v.digits()) {
+                *x = *y;
             }
-            let mut l = [0i64; N];
-            for (j, x) in l.iter_mut().enumerate() {
-                let bit = j * LIMB_BITS as usize;
-                let (q, r) = (bit / 64, bit % 64);
-                let lo = d[q] >> r;
-                let hi = if r > 64 - LIMB_BITS as usize {
-                    d[q + 1] << (64 - r)
-                } else {
-                    0
-                };
-                let limb = ((lo | hi) & mask) as i64;
-                *x = if v.sign() == Sign::Minus { -limb } else { limb };
-            }
-            Some(l)
+            split_limbs(&d, v.is_negative())
         })
         .collect()
+}
+
+/// The `N` signed 56-bit limbs of [`wide_limbs`] from a magnitude's 64-bit
+/// digits (below `2^(56 N)`, `N <= 4`) and its sign.
+fn split_limbs<const N: usize>(d: &[u64; 5], negative: bool) -> Option<[i64; N]> {
+    let mask = (1u64 << LIMB_BITS) - 1;
+    if N > 4 {
+        return None;
+    }
+    let mut l = [0i64; N];
+    for (j, x) in l.iter_mut().enumerate() {
+        let bit = j * LIMB_BITS as usize;
+        let (q, r) = (bit / 64, bit % 64);
+        let lo = d[q] >> r;
+        let hi = if r > 64 - LIMB_BITS as usize {
+            d[q + 1] << (64 - r)
+        } else {
+            0
+        };
+        let limb = ((lo | hi) & mask) as i64;
+        *x = if negative { -limb } else { limb };
+    }
+    Some(l)
 }
 
 /// `M^T a_u` (`a_u` column `u` of `A`, `rows x cols`) from [`a_limbs`] of
@@ -680,24 +745,36 @@ impl<'a> Engine<'a> {
         &self,
         a: &DMat,
         prefix: &[Vec<bool>],
-        rows: &DMat,
+        rows: &FxMat,
         last: &[bool],
-    ) -> Arc<DMat> {
+    ) -> Arc<FxMat> {
         // A from-scratch product costs about as much as one flip per
         // last-layer neuron that is on (hundreds); updates stay cheaper far
         // beyond 32 flips (k = 3 reference: verify 103 s -> 97 s).
         const MAX_FLIPS: usize = 128;
         let base = self.bases.lock().expect("cache lock").get(prefix).cloned();
         let flips = |b: &Base| b.0.iter().zip(last).filter(|(x, y)| x != y).count();
+        let af = self.a_fixed.as_deref().map(|f| (f, a.rows, a.cols));
         let m = match base {
             // The same bits again (the Cone rule asks for `M` after `Q_P`).
             Some(b) if flips(&b) == 0 => return b.1.clone(),
             Some(b) if flips(&b) <= MAX_FLIPS => {
-                Arc::new(rank_one_updates(&b.1, a, rows, &b.0, last))
+                match af.and_then(|af| rank_one_fx(&b.1, af, rows, &b.0, last)) {
+                    Some(num) => FxMat::from_fixed(a.rows, rows.cols, num, a.exp + rows.exp),
+                    None => FxMat::new(rank_one_updates(b.1.big(), a, rows.big(), &b.0, last)),
+                }
             }
-            _ => Arc::new(self.product_from_scratch(a, rows, last)),
+            _ => product_fast(
+                a,
+                self.measurement_limbs(),
+                self.a_fixed.as_deref(),
+                rows,
+                last,
+            )
+            .unwrap_or_else(|| FxMat::new(a.mul_inner_masked(rows.big(), last))),
         };
-        let max = entries_within(dmat_bytes(&m), ROWS_CACHE_MAX);
+        let m = Arc::new(m);
+        let max = entries_within(m.bytes(), ROWS_CACHE_MAX);
         insert_bounded(
             &self.bases,
             prefix.to_vec(),
@@ -711,26 +788,6 @@ impl<'a> Engine<'a> {
     pub fn measurement_limbs(&self) -> Option<&[[i64; 2]]> {
         let a = self.net.a.as_ref()?;
         self.a_limbs.get_or_init(|| a_limbs(a)).as_deref()
-    }
-
-    /// `A D R` without a base: from 56-bit limbs in `i128` where the
-    /// entries fit ([`product_limbs`]), else `DMat::mul_inner_masked`.
-    fn product_from_scratch(&self, a: &DMat, rows: &DMat, last: &[bool]) -> DMat {
-        // The cached limbs are those of the network's `A`.
-        debug_assert!(self.net.a.as_ref().is_some_and(|na| std::ptr::eq(na, a)));
-        let fast = self.measurement_limbs().and_then(|al| {
-            let rl = wide_limbs::<3>(rows)?;
-            product_limbs(al, (a.rows, a.cols), &rl, rows.cols, last)
-        });
-        match fast {
-            Some(num) => DMat {
-                rows: a.rows,
-                cols: rows.cols,
-                num,
-                exp: a.exp + rows.exp,
-            },
-            None => a.mul_inner_masked(rows, last),
-        }
     }
 
     /// Number of cached patterns (for statistics).
@@ -777,12 +834,6 @@ const QUADS_CACHE_MAX: usize = 1 << 16;
 /// 2^15 of them were most of a `k = 3` check's 1.8 GB.
 const MATRIX_CACHE_BYTES: usize = 192 << 20;
 
-/// About the heap bytes of a matrix (its integers sized by the first one).
-fn dmat_bytes(m: &DMat) -> usize {
-    let per = 48 + m.num.first().map_or(0, |b| b.bits() as usize / 8);
-    m.num.len().saturating_mul(per)
-}
-
 /// How many entries of `bytes` each fit in [`MATRIX_CACHE_BYTES`] (at least
 /// 16, at most `max`).
 fn entries_within(bytes: usize, max: usize) -> usize {
@@ -800,6 +851,108 @@ fn insert_bounded<K: std::hash::Hash + Eq, V>(
         c.clear();
     }
     c.insert(key, value);
+}
+
+/// `W D R` (`D` the 0/1 diagonal of `keep`) without `BigInt` matrices:
+/// from 56-bit limbs in `i128` ([`product_limbs`], `wl` the limbs of `W`)
+/// where the entries fit, else in fixed width ([`product_fx`], `wf` the
+/// entries of `W` column by column); `None` when neither applies.
+pub fn product_fast(
+    w: &DMat,
+    wl: Option<&[[i64; 2]]>,
+    wf: Option<&[Fx]>,
+    r: &FxMat,
+    keep: &[bool],
+) -> Option<FxMat> {
+    let limbs = wl.and_then(|wl| {
+        let rl = wide_limbs_fx::<3>(r)?;
+        product_limbs(wl, (w.rows, w.cols), &rl, r.cols, keep)
+    });
+    if let Some(num) = limbs {
+        return Some(FxMat::new(DMat {
+            rows: w.rows,
+            cols: r.cols,
+            num,
+            exp: w.exp + r.exp,
+        }));
+    }
+    let num = product_fx((wf?, w.rows, w.cols), r, keep)?;
+    Some(FxMat::from_fixed(w.rows, r.cols, num, w.exp + r.exp))
+}
+
+/// [`rank_one_updates`] in fixed width throughout: `m + sum_u ±(column u
+/// of w)(row u of r)^T` over the bits `u` that differ between `was` and
+/// `now`, from `m`'s and `r`'s fixed-width entries and `w`'s column by
+/// column (`wf`, [`fx_columns`] of a `rows x cols` matrix); `None` when
+/// something is not in fixed width or does not fit (then the caller takes
+/// the `BigInt` path).
+pub fn rank_one_fx(
+    m: &FxMat,
+    (wf, rows, cols): (&[Fx], usize, usize),
+    r: &FxMat,
+    was: &[bool],
+    now: &[bool],
+) -> Option<Vec<Fx>> {
+    debug_assert_eq!(wf.len(), rows * cols);
+    let mut acc = m.fixed()?.to_vec();
+    let k = m.cols;
+    for (u, (&was, &now)) in was.iter().zip(now).enumerate() {
+        if was == now {
+            continue;
+        }
+        let ru = r.fixed_row(u)?;
+        let wu = wf.get(u * rows..(u + 1) * rows)?;
+        for (j, wju) in wu.iter().enumerate() {
+            if wju.is_zero() {
+                continue;
+            }
+            for (s, rc) in acc[j * k..(j + 1) * k].iter_mut().zip(ru) {
+                if !s.add_mul(wju, rc, !now) {
+                    return None;
+                }
+            }
+        }
+    }
+    Some(acc)
+}
+
+/// `W D R` in fixed width (`D` the 0/1 diagonal of `keep`, `W` given as
+/// its fixed-width entries column by column, [`fx_columns`] of a `rows x
+/// cols` matrix); `None` when something is not in fixed width or does not
+/// fit.
+pub fn product_fx(
+    (wf, rows, cols): (&[Fx], usize, usize),
+    r: &FxMat,
+    keep: &[bool],
+) -> Option<Vec<Fx>> {
+    debug_assert_eq!(wf.len(), rows * cols);
+    let rf = r.fixed()?;
+    let k = r.cols;
+    let mut out = vec![Fx::ZERO; rows * k];
+    for u in (0..cols).filter(|&u| keep[u]) {
+        let ru = &rf[u * k..(u + 1) * k];
+        for (j, wju) in wf.get(u * rows..(u + 1) * rows)?.iter().enumerate() {
+            if wju.is_zero() {
+                continue;
+            }
+            for (s, rc) in out[j * k..(j + 1) * k].iter_mut().zip(ru) {
+                if !s.add_mul(wju, rc, false) {
+                    return None;
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
+/// A matrix's entries in fixed width, column by column (`v[u * rows + j]`
+/// is entry `(j, u)`), so that the updates read a column contiguously;
+/// `None` when an entry does not fit.
+pub fn fx_columns(m: &DMat) -> Option<Vec<Fx>> {
+    (0..m.cols)
+        .flat_map(|u| (0..m.rows).map(move |j| (j, u)))
+        .map(|(j, u)| Fx::from_big(&m.num[j * m.cols + u]))
+        .collect()
 }
 
 /// `m + sum_u ±(column u of w)(row u of r)^T` over the bits `u` that differ
@@ -901,15 +1054,15 @@ pub fn small_corners(corners: &[Vec<BigInt>]) -> Option<Vec<(Vec<i64>, i128)>> {
 }
 
 /// `trunc(v / 2^s)` for `|v| < 2^(s + 62)`, from `v`'s 64-bit digits.
-fn leading(v: &BigInt, s: u64) -> i64 {
+fn leading(v: &Fx, s: u64) -> i64 {
     let (q, r) = ((s / 64) as usize, s % 64);
-    let mut d = v.magnitude().iter_u64_digits().skip(q);
+    let mut d = v.digits().iter().skip(q).copied();
     let lo = d.next().unwrap_or(0);
     let hi = d.next().unwrap_or(0);
     let m = if r == 0 { lo } else { lo >> r | hi << (64 - r) };
     // Below 2^62 by the caller's choice of s.
     let m = m as i64;
-    if v.sign() == Sign::Minus {
+    if v.is_negative() {
         -m
     } else {
         m
@@ -925,10 +1078,22 @@ fn leading(v: &BigInt, s: u64) -> i64 {
 /// `<h, c>`. `<h, c>` is exact in `i128`: at most 8 products below
 /// `2^62 2^60`.
 pub fn row_status_leading(row: &[BigInt], corners: &[(Vec<i64>, i128)]) -> Option<Option<bool>> {
+    let mut r = [Fx::ZERO; 8];
+    if row.len() > r.len() {
+        return None;
+    }
+    for (x, v) in r.iter_mut().zip(row) {
+        *x = Fx::from_big(v)?;
+    }
+    row_status_leading_fx(&r[..row.len()], corners)
+}
+
+/// [`row_status_leading`] of a row in fixed width.
+pub fn row_status_leading_fx(row: &[Fx], corners: &[(Vec<i64>, i128)]) -> Option<Option<bool>> {
     if row.len() > 8 || corners.is_empty() {
         return None;
     }
-    let bits = row.iter().map(BigInt::bits).max().unwrap_or(0);
+    let bits = row.iter().map(Fx::bits).max().unwrap_or(0);
     let s = bits.saturating_sub(62);
     let mut h = [0i64; 8];
     for (x, v) in h.iter_mut().zip(row) {
@@ -967,7 +1132,11 @@ pub fn row_status_fixed(row: &[BigInt], corners: &[Vec<Fx>]) -> Option<Option<bo
     for (x, v) in r.iter_mut().zip(row) {
         *x = Fx::from_big(v)?;
     }
-    let r = &r[..row.len()];
+    row_status_fixed_fx(&r[..row.len()], corners)
+}
+
+/// [`row_status_fixed`] of a row in fixed width.
+pub fn row_status_fixed_fx(r: &[Fx], corners: &[Vec<Fx>]) -> Option<Option<bool>> {
     let mut first = Sign::NoSign;
     for (i, c) in corners.iter().enumerate() {
         let mut acc = Fx::ZERO;

@@ -14,13 +14,14 @@ use super::geometry::{
     dyadic_lt, linear_range, product_min, quadratic_positive, to_rationals, Cell, Excluded,
 };
 use super::patterns::{
-    column_times_limbs, mat_vec, wide_limbs, Branch, CellPatterns, Engine, Quadratic, Statuses,
+    column_times_limbs, mat_vec, wide_limbs_fx, Branch, CellPatterns, Engine, Quadratic, Statuses,
 };
 use crate::exact::dyadic::{
-    det_nonzero_mod_p, determinant, dyadic_dot, norm_up, residue, DMat, Dyadic,
+    det_nonzero_mod_p, determinant, dyadic_dot, norm_up, residue, DMat, DVec, Dyadic,
 };
 use crate::exact::eval::Pattern;
 use crate::exact::fixed::Fx;
+use crate::exact::fxmat::FxMat;
 use crate::format::certificate::Ball;
 
 /// Most patterns the Pairs rule examines on one cell (pairs grow as the square).
@@ -294,8 +295,9 @@ const GENERAL_POSITION_SUBSETS: usize = 4096;
 /// Whether every `k` of the given rows of `rows` are linearly independent
 /// (nonzero integer determinants); `false` also when there are too many
 /// subsets to examine.
-fn general_position(rows: &DMat, which: impl Iterator<Item = usize>, k: usize) -> bool {
-    let cands: Vec<&[BigInt]> = which.map(|j| rows.row(j)).collect();
+fn general_position(rows: &FxMat, which: impl Iterator<Item = usize>, k: usize) -> bool {
+    let cand_rows: Vec<Vec<BigInt>> = which.map(|j| rows.row_big(j)).collect();
+    let cands: Vec<&[BigInt]> = cand_rows.iter().map(Vec::as_slice).collect();
     independent_with(&[], &cands, k)
 }
 
@@ -1100,12 +1102,12 @@ impl Context<'_> {
             let m = engine.measurement(&br.base_pattern()).expect("A != I");
             // 56-bit limbs in i128 where the entries fit (exact either way).
             let al = engine.measurement_limbs();
-            let ml = al.and_then(|_| wide_limbs::<4>(&m));
+            let ml = al.and_then(|_| wide_limbs_fx::<4>(&m));
             for &u in &free {
                 let fast = al.zip(ml.as_deref()).and_then(|(al, ml)| {
                     column_times_limbs(al, (amat.rows, amat.cols), u, ml, m.cols)
                 });
-                let acc = fast.unwrap_or_else(|| column_times(amat, u, &m));
+                let acc = fast.unwrap_or_else(|| column_times(amat, u, m.big()));
                 mu.push(
                     acc.into_iter()
                         .map(|num| Dyadic {
@@ -1305,7 +1307,7 @@ impl Context<'_> {
             if self.ridge(cell, &br.prefix, quad, shift, Some(e), d, *v) {
                 continue;
             }
-            let n = norm_up(br.rows.row(*v), br.rows.exp);
+            let n = norm_up(&br.rows.row_big(*v), br.rows.exp);
             harmful.push((*v, n.mul(&pa), n.mul(&pb)));
         }
         let e2 = errors_squared(e, &Dyadic::from_int(1));
@@ -1412,17 +1414,20 @@ impl Context<'_> {
             let (s_vec, c0, coupling): (Vec<Dyadic>, Dyadic, Dyadic) = match &net.a {
                 None => {
                     let rows = &p.rows;
-                    let mut s_num = vec![BigInt::zero(); k];
+                    // s = R^T D_on (W_2)_{.v}, c = <y, D_on (W_2)_{.v}>.
+                    let w2_col = DVec {
+                        num: (0..w2.rows)
+                            .map(|u| w2.num[u * w2.cols + v].clone())
+                            .collect(),
+                        exp: w2.exp,
+                    };
+                    let s_num = rows.tr_mul_vec_rows(&w2_col, Some(&on_bits)).num;
                     let mut c_num = BigInt::zero();
                     for &u in &on {
-                        let wu = &w2.num[u * w2.cols + v];
-                        if wu.is_zero() {
-                            continue;
+                        let wu = &w2_col.num[u];
+                        if !wu.is_zero() {
+                            c_num += wu * &net.y.num[u];
                         }
-                        for (o, r) in s_num.iter_mut().zip(rows.row(u)) {
-                            *o += wu * r;
-                        }
-                        c_num += wu * &net.y.num[u];
                     }
                     (
                         s_num
@@ -1444,14 +1449,12 @@ impl Context<'_> {
                     let (_, omega) = &*self.engine.omega(&on_bits, v).expect("A != I");
                     let oexp = a.exp + w2.exp;
                     let m = m.as_ref().expect("A != I");
-                    let s_vec = (0..k)
-                        .map(|j| Dyadic {
-                            num: (0..a.rows)
-                                .map(|i| &m.num[i * m.cols + j] * &omega[i])
-                                .sum(),
-                            exp: m.exp + oexp,
-                        })
-                        .collect();
+                    // s = M^T omega.
+                    let omega_v = DVec {
+                        num: omega.clone(),
+                        exp: oexp,
+                    };
+                    let s_vec = m.tr_mul_vec_rows(&omega_v, None).to_dyadics();
                     let c0 = Dyadic {
                         num: omega.iter().zip(&net.y.num).map(|(o, y)| o * y).sum(),
                         exp: oexp + net.y.exp,
@@ -1487,7 +1490,7 @@ impl Context<'_> {
         let mut offsets = Vec::new();
         for (ui, &u) in terms.free.iter().enumerate() {
             let ((la, lb), (ha, hb)) = &w_lines[ui];
-            let n = norm_up(p.rows.row(u), p.rows.exp);
+            let n = norm_up(&p.rows.row_big(u), p.rows.exp);
             let (wa, wb) = match &net.a {
                 None => (zero.clone(), self.engine.aty.entry(u).abs()),
                 Some(_) => (la.abs().max(ha.abs()), lb.abs().max(hb.abs())),
@@ -1520,7 +1523,8 @@ impl Context<'_> {
             return false;
         }
         let fixed: Vec<&[BigInt]> = added.iter().map(|&(_, v)| w1.row(v)).collect();
-        let cands: Vec<&[BigInt]> = terms.free.iter().map(|&u| p.rows.row(u)).collect();
+        let cand_rows: Vec<Vec<BigInt>> = terms.free.iter().map(|&u| p.rows.row_big(u)).collect();
+        let cands: Vec<&[BigInt]> = cand_rows.iter().map(Vec::as_slice).collect();
         independent_with(&fixed, &cands, k) || test(cands.len())
     }
 
@@ -1607,7 +1611,7 @@ impl Context<'_> {
         }
         // |c| max(s, 0) <= n (sa t + sb) on the radial interval.
         let (sa, sb) = upper_max0(cell, &affine_max(cell, &nu, &beta_c, at_vertices));
-        let n = norm_up(rows.row(index), rows.exp);
+        let n = norm_up(&rows.row_big(index), rows.exp);
         let (ja, jb) = (
             n.mul(&sa).round_up(CONE_BITS),
             n.mul(&sb).round_up(CONE_BITS),
@@ -1701,12 +1705,9 @@ impl Context<'_> {
         let w_fx = crate::exact::fixed::fx_all(&w.num);
         for (prefix, (always, some)) in &groups {
             let rows = self.engine.layer_rows(prefix);
-            let rows_fx = w_fx
-                .as_ref()
-                .and_then(|_| crate::exact::fixed::fx_all(&rows.num));
+            let rows_fx = w_fx.as_ref().and_then(|_| rows.fixed());
             for (c, corner) in corners.iter().enumerate() {
                 let fast = rows_fx
-                    .as_deref()
                     .zip(w_fx.as_deref())
                     .and_then(|(r, w)| zero_least_fixed(r, rows.cols, corner, w, always, some));
                 let positive = match fast {

@@ -11,7 +11,7 @@ use num_bigint::{BigInt, Sign};
 use num_rational::BigRational;
 use num_traits::{One, Signed, Zero};
 
-use super::fixed::{fx_all, Fx};
+use super::fixed::{fx_add_outer_upper, fx_all, fx_mirror_upper, Fx};
 
 /// The exact value of a finite binary64 number as `(mantissa, exponent)`.
 /// Returns `None` for NaN and infinities.
@@ -618,19 +618,11 @@ impl DMat {
             for (x, v) in row.iter_mut().zip(self.row(r)) {
                 *x = Fx::from_big(v)?;
             }
-            for i in 0..n {
-                for j in i..n {
-                    if !acc[i * n + j].add_mul(&row[i], &row[j], false) {
-                        return None;
-                    }
-                }
+            if !fx_add_outer_upper(&mut acc, &row) {
+                return None;
             }
         }
-        for i in 0..n {
-            for j in 0..i {
-                acc[i * n + j] = acc[j * n + i];
-            }
-        }
+        fx_mirror_upper(&mut acc, n);
         Some(acc.iter().map(Fx::to_big).collect())
     }
     pub fn to_dyadics(&self) -> Vec<Vec<Dyadic>> {

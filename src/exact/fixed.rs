@@ -102,6 +102,24 @@ impl Fx {
         self.len == 0
     }
 
+    /// The magnitude's 64-bit digits, least significant first (none for
+    /// zero; the last one nonzero).
+    pub fn digits(&self) -> &[u64] {
+        self.limbs()
+    }
+
+    pub fn is_negative(&self) -> bool {
+        self.neg
+    }
+
+    /// Bits of the magnitude (0 for zero), as `BigInt::bits`.
+    pub fn bits(&self) -> u64 {
+        match self.limbs().last() {
+            None => 0,
+            Some(&top) => 64 * (self.len as u64 - 1) + (64 - top.leading_zeros() as u64),
+        }
+    }
+
     pub fn sign(&self) -> Sign {
         if self.len == 0 {
             Sign::NoSign
@@ -273,4 +291,28 @@ pub fn fx_dot(a: &[Fx], b: &[Fx]) -> Option<Fx> {
         }
     }
     Some(acc)
+}
+
+/// `acc += row row^T` on the upper triangle of the `n x n` matrix `acc`
+/// (`n = row.len()`): `false` (and `acc` unspecified) when an entry does
+/// not fit.
+pub fn fx_add_outer_upper(acc: &mut [Fx], row: &[Fx]) -> bool {
+    let n = row.len();
+    for i in 0..n {
+        for j in i..n {
+            if !acc[i * n + j].add_mul(&row[i], &row[j], false) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// Copies the upper triangle of the `n x n` matrix `acc` to the lower.
+pub fn fx_mirror_upper(acc: &mut [Fx], n: usize) {
+    for i in 0..n {
+        for j in 0..i {
+            acc[i * n + j] = acc[j * n + i];
+        }
+    }
 }

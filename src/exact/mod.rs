@@ -3,5 +3,6 @@
 pub mod dyadic;
 pub mod eval;
 pub mod fixed;
+pub mod fxmat;
 pub mod rational;
 pub mod rho;

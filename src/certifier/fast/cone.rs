@@ -23,12 +23,15 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use super::real::{approx_f64, dot, dot_exact, nonpos, rmax, rmin, sum, Iv, Mp, Real};
+use super::real::{
+    approx_f64, approx_f64_fx, dot, dot_exact, nonpos, rmax, rmin, sum, Iv, Mp, Real,
+};
 use crate::checker::geometry::Cell;
 use crate::checker::patterns::{Branch, CellPatterns, Engine, Quadratic};
 use crate::checker::rules::{independent_with, pair_nu_zero, PAIR_BITS};
 use crate::exact::dyadic::{determinant_nonzero, DMat, Dyadic};
 use crate::exact::eval::Pattern;
+use crate::exact::fxmat::FxMat;
 use num_bigint::BigInt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -257,7 +260,7 @@ pub trait Data: Real {
         engine: &Engine,
         tables: &Tables<Self>,
         prefix: &[Vec<bool>],
-        rows: &DMat,
+        rows: &FxMat,
         last: &[bool],
     ) -> FQuad<Self>;
 
@@ -294,7 +297,7 @@ impl<const P: u32> Data for Mp<P> {
         engine: &Engine,
         _: &Tables<Self>,
         prefix: &[Vec<bool>],
-        _: &DMat,
+        _: &FxMat,
         last: &[bool],
     ) -> FQuad<Self> {
         FQuad::new(&engine.quadratic(&full_pattern(prefix, last)))
@@ -364,16 +367,20 @@ impl Data for f64 {
         engine: &Engine,
         tables: &Tables<f64>,
         prefix: &[Vec<bool>],
-        rows: &DMat,
+        rows: &FxMat,
         last: &[bool],
     ) -> FQuad<f64> {
         let k = rows.cols;
         let on: Vec<usize> = (0..rows.rows).filter(|&j| last[j]).collect();
         let approx_row = |j: usize| -> Vec<f64> {
-            rows.row(j)
-                .iter()
-                .map(|v| approx_f64(v, rows.exp))
-                .collect()
+            match rows.fixed_row(j) {
+                Some(r) => r.iter().map(|v| approx_f64_fx(v, rows.exp)).collect(),
+                None => rows
+                    .row(j)
+                    .iter()
+                    .map(|v| approx_f64(v, rows.exp))
+                    .collect(),
+            }
         };
         let exact = || FQuad::new(&engine.quadratic(&full_pattern(prefix, last)));
         let n = on.len();
@@ -526,6 +533,14 @@ fn row_iv<R: Real>(rows: &DMat, j: usize) -> Vec<Iv<R>> {
         .collect()
 }
 
+/// [`row_iv`] of a row of an [`FxMat`] (without its whole `BigInt` form).
+fn row_iv_fx<R: Real>(rows: &FxMat, j: usize) -> Vec<Iv<R>> {
+    rows.row_big(j)
+        .iter()
+        .map(|n| Iv::of_parts(n, rows.exp))
+        .collect()
+}
+
 fn mat_vec<R: Real>(q: &[Vec<Iv<R>>], p: &[Iv<R>]) -> Vec<Iv<R>> {
     q.iter().map(|row| dot(row, p)).collect()
 }
@@ -565,7 +580,7 @@ const GENERAL_POSITION_SUBSETS: usize = 4096;
 /// checker's `general_position` decides it (`false` past the same limit):
 /// for `k <= 3` a binary64 determinant settles a subset when it exceeds its
 /// rounding error bound; the rest are computed exactly.
-fn general_position(rows: &DMat, which: &[usize], k: usize) -> bool {
+fn general_position(rows: &FxMat, which: &[usize], k: usize) -> bool {
     let n = which.len();
     let mut count = 1usize;
     for i in 0..k {
@@ -577,7 +592,7 @@ fn general_position(rows: &DMat, which: &[usize], k: usize) -> bool {
     // Rows within a relative 2^-52, scaled alike (one exponent).
     let approx: Vec<Vec<f64>> = which
         .iter()
-        .map(|&j| rows.row(j).iter().map(|v| approx_f64(v, 0)).collect())
+        .map(|&j| rows.row_big(j).iter().map(|v| approx_f64(v, 0)).collect())
         .collect();
     let mut idx: Vec<usize> = (0..k).collect();
     loop {
@@ -599,10 +614,7 @@ fn general_position(rows: &DMat, which: &[usize], k: usize) -> bool {
             _ => false,
         };
         if !settled {
-            let m: Vec<BigInt> = idx
-                .iter()
-                .flat_map(|&i| rows.row(which[i]).iter().cloned())
-                .collect();
+            let m: Vec<BigInt> = idx.iter().flat_map(|&i| rows.row_big(which[i])).collect();
             if !determinant_nonzero(&m, k) {
                 return false;
             }
@@ -1131,7 +1143,7 @@ impl<R: Data> Kernel<'_, R> {
     fn branch_terms(&self, br: &Branch, quad: &FQuad<R>) -> BranchTerms<R> {
         let rows = &br.rows;
         let free: Vec<usize> = br.free().collect();
-        let r: Vec<Vec<Iv<R>>> = free.iter().map(|&u| row_iv(rows, u)).collect();
+        let r: Vec<Vec<Iv<R>>> = free.iter().map(|&u| row_iv_fx(rows, u)).collect();
         let zeta: Vec<R> = r
             .iter()
             .map(|ru| rmax(self.linear_range(ru).1, R::zero()))
@@ -1149,7 +1161,7 @@ impl<R: Data> Kernel<'_, R> {
                 Some(_) => Vec::new(),
                 None => (0..rows.rows)
                     .filter(|&j| br.status[j] == Some(true))
-                    .map(|j| (j, row_iv(rows, j)))
+                    .map(|j| (j, row_iv_fx(rows, j)))
                     .collect(),
             };
             let mut own = own.map(Vec::into_iter);
@@ -1362,7 +1374,7 @@ impl<R: Data> Kernel<'_, R> {
     /// The row `c_v` of neuron `index` of layer `layer` (1-based) under the
     /// earlier bits of `bits`.
     fn layer_row(&self, bits: &[Vec<bool>], layer: usize, index: usize) -> Vec<Iv<R>> {
-        row_iv(&self.engine.layer_rows(&bits[..layer - 1]), index)
+        row_iv_fx(&self.engine.layer_rows(&bits[..layer - 1]), index)
     }
 
     /// Whether the neuron with row `c` (see [`Kernel::layer_row`]) is a
@@ -1758,7 +1770,7 @@ impl<R: Data> Kernel<'_, R> {
                     let mut c0 = Iv::zero();
                     for &u in &on {
                         let c = w2v(u);
-                        for (o, r) in s_vec.iter_mut().zip(row_iv::<R>(&p.rows, u)) {
+                        for (o, r) in s_vec.iter_mut().zip(row_iv_fx::<R>(&p.rows, u)) {
                             *o = o.add(&c.mul(&r));
                         }
                         c0 = c0.add(&c.mul(&self.tables.y[u]));
@@ -1822,7 +1834,7 @@ impl<R: Data> Kernel<'_, R> {
         let mut offsets = Vec::new();
         for (ui, &u) in terms.free.iter().enumerate() {
             let ((la, lb), (ha, hb)) = &w_lines[ui];
-            let row = row_iv::<R>(&p.rows, u);
+            let row = row_iv_fx::<R>(&p.rows, u);
             let n = sum(row.iter().map(|x| x.sqr().hi), true).sqrt(true);
             let (wa, wb) = match &net.a {
                 None => (zero.clone(), self.tables.aty[u].mag()),
@@ -1855,7 +1867,8 @@ impl<R: Data> Kernel<'_, R> {
             return first;
         }
         let fixed: Vec<&[BigInt]> = added.iter().map(|&(_, v)| w1.row(v)).collect();
-        let cands: Vec<&[BigInt]> = terms.free.iter().map(|&u| p.rows.row(u)).collect();
+        let cand_rows: Vec<Vec<BigInt>> = terms.free.iter().map(|&u| p.rows.row_big(u)).collect();
+        let cands: Vec<&[BigInt]> = cand_rows.iter().map(Vec::as_slice).collect();
         if independent_with(&fixed, &cands, k) {
             Proved
         } else {
@@ -1900,7 +1913,7 @@ impl<R: Data> Kernel<'_, R> {
                 }
             };
             // A last-layer neuron: its row is the branch's.
-            let row = row_iv::<R>(&br.rows, *v);
+            let row = row_iv_fx::<R>(&br.rows, *v);
             match self.ridge(&row, quad, shift, Some(e)) {
                 Proved => continue,
                 Unsure => unsure = true,

@@ -17,6 +17,7 @@ use rug::float::Round;
 use rug::Float;
 
 use crate::exact::dyadic::Dyadic;
+use crate::exact::fixed::Fx;
 
 /// A number type with directed rounding.
 pub trait Real: Clone + PartialOrd + std::fmt::Debug + Send + Sync {
@@ -110,20 +111,35 @@ const F64_RANGE: i64 = 1000;
 /// outside the normal range.
 pub fn approx_f64(num: &BigInt, exp: i64) -> f64 {
     let mut digits = num.iter_u64_digits();
-    let n = digits.len() as i64;
+    let n = digits.len();
+    let hi = digits.next_back().unwrap_or(0);
+    let lo = digits.next_back().unwrap_or(0);
+    approx_from_top(hi, lo, n, num.sign() == Sign::Minus, exp)
+}
+
+/// [`approx_f64`] of a fixed-width integer (the same value).
+pub fn approx_f64_fx(num: &Fx, exp: i64) -> f64 {
+    let d = num.digits();
+    let n = d.len();
+    let hi = if n > 0 { d[n - 1] } else { 0 };
+    let lo = if n > 1 { d[n - 2] } else { 0 };
+    approx_from_top(hi, lo, n, num.is_negative(), exp)
+}
+
+/// [`approx_f64`] from the top two of `n` 64-bit digits of the magnitude.
+#[inline]
+fn approx_from_top(hi: u64, lo: u64, n: usize, negative: bool, exp: i64) -> f64 {
     let (top, e) = match n {
         0 => return 0.0,
-        1 => (digits.next().expect("one digit"), exp),
+        1 => (hi, exp),
         _ => {
-            let hi = digits.next_back().expect("digits");
-            let lo = digits.next_back().expect("digits");
             let lz = hi.leading_zeros();
             let top = if lz == 0 {
                 hi
             } else {
                 (hi << lz) | (lo >> (64 - lz))
             };
-            (top, exp + 64 * (n - 1) - lz as i64)
+            (top, exp + 64 * (n as i64 - 1) - lz as i64)
         }
     };
     let v = top as f64;
@@ -132,7 +148,7 @@ pub fn approx_f64(num: &BigInt, exp: i64) -> f64 {
         return f64::NAN;
     }
     let v = ldexp(v, e as i32);
-    if num.sign() == Sign::Minus {
+    if negative {
         -v
     } else {
         v

@@ -20,9 +20,9 @@
 use num_bigint::BigInt;
 
 use super::cone::sum_error;
-use super::real::{approx_f64, Iv, Real};
+use super::real::{approx_f64, approx_f64_fx, Iv, Real};
 use super::zero::{dot_iv, ZeroReal};
-use crate::exact::dyadic::DMat;
+use crate::exact::fxmat::FxMat;
 
 /// The status from the signs at the corners: `(pos, neg, unsure)` seen.
 fn settle(pos: bool, neg: bool, unsure: bool) -> Option<Option<bool>> {
@@ -44,7 +44,7 @@ fn signs(z: &Iv<f64>) -> (bool, bool) {
 /// [`bounded`] (a NaN or an infinity leaves the neuron to the exact test).
 fn screen_exact_corners(
     cs: &[Vec<f64>],
-    rows: &DMat,
+    rows: &FxMat,
     wanted: &[bool],
 ) -> Vec<Option<Option<bool>>> {
     let k = rows.cols;
@@ -56,7 +56,10 @@ fn screen_exact_corners(
                 return None;
             }
             row.clear();
-            row.extend(rows.row(j).iter().map(|v| approx_f64(v, 0)));
+            match rows.fixed_row(j) {
+                Some(r) => row.extend(r.iter().map(|v| approx_f64_fx(v, 0))),
+                None => row.extend(rows.row(j).iter().map(|v| approx_f64(v, 0))),
+            }
             if row.len() != k || !row.iter().all(|v| v.is_finite()) {
                 return None;
             }
@@ -96,7 +99,7 @@ fn screen_exact_corners(
 }
 
 /// The [`crate::checker::patterns::StatusScreen`] of the certifier.
-pub fn screen(corners: &[Vec<BigInt>], rows: &DMat, wanted: &[bool]) -> Vec<Option<Option<bool>>> {
+pub fn screen(corners: &[Vec<BigInt>], rows: &FxMat, wanted: &[bool]) -> Vec<Option<Option<bool>>> {
     // The corners and rows are integers (the signs are those of the
     // integer dot products: no scaling).
     let exact: Option<Vec<Vec<f64>>> = corners
@@ -123,7 +126,7 @@ pub fn screen(corners: &[Vec<BigInt>], rows: &DMat, wanted: &[bool]) -> Vec<Opti
             if !wanted.get(j).copied().unwrap_or(true) {
                 return None;
             }
-            let row: Vec<Iv<f64>> = rows.row(j).iter().map(|v| f64::entry(v, 0)).collect();
+            let row: Vec<Iv<f64>> = rows.row_big(j).iter().map(|v| f64::entry(v, 0)).collect();
             if row.len() != k {
                 return None;
             }

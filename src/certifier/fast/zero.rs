@@ -28,14 +28,20 @@
 use num_bigint::BigInt;
 
 use super::cone::{Decision, Tables};
-use super::real::{approx_f64, nonpos, rmax, rmin, widen_rel, Iv, Mp, Real};
+use super::real::{approx_f64, approx_f64_fx, nonpos, rmax, rmin, widen_rel, Iv, Mp, Real};
 use crate::checker::geometry::Cell;
 use crate::checker::patterns::{Branch, Engine};
-use crate::exact::dyadic::{DMat, Dyadic};
+use crate::exact::dyadic::Dyadic;
+use crate::exact::fixed::Fx;
+use crate::exact::fxmat::FxMat;
 
 /// How a number type encloses one entry `num * 2^exp` of a layer matrix.
 pub trait ZeroReal: Real {
     fn entry(num: &BigInt, exp: i64) -> Iv<Self>;
+    /// [`ZeroReal::entry`] of a fixed-width integer (the same enclosure).
+    fn entry_fx(num: &Fx, exp: i64) -> Iv<Self> {
+        Self::entry(&num.to_big(), exp)
+    }
 }
 
 impl ZeroReal for f64 {
@@ -44,15 +50,25 @@ impl ZeroReal for f64 {
     /// widened outward (NaN bounds out of range).
     #[inline]
     fn entry(num: &BigInt, exp: i64) -> Iv<f64> {
-        let v = approx_f64(num, exp);
-        if num.bits() <= 53 && v.is_finite() {
-            // One digit below 2^53 converts exactly, and the scaling by a
-            // power of two is exact in the normal range `approx_f64` allows.
-            return Iv::point(v);
-        }
-        let (lo, hi) = widen_rel(v);
-        Iv { lo, hi }
+        enclose_f64(approx_f64(num, exp), num.bits())
     }
+    #[inline]
+    fn entry_fx(num: &Fx, exp: i64) -> Iv<f64> {
+        enclose_f64(approx_f64_fx(num, exp), num.bits())
+    }
+}
+
+/// The enclosure of [`ZeroReal::entry`] for binary64 from the value's
+/// approximation `v` ([`approx_f64`]) and its numerator's bit count.
+#[inline]
+fn enclose_f64(v: f64, bits: u64) -> Iv<f64> {
+    if bits <= 53 && v.is_finite() {
+        // One digit below 2^53 converts exactly, and the scaling by a
+        // power of two is exact in the normal range `approx_f64` allows.
+        return Iv::point(v);
+    }
+    let (lo, hi) = widen_rel(v);
+    Iv { lo, hi }
 }
 
 impl<const P: u32> ZeroReal for Mp<P> {
@@ -74,11 +90,15 @@ pub(super) fn dot_iv<R: Real>(row: &[Iv<R>], x: &[Iv<R>]) -> Iv<R> {
     })
 }
 
-fn rows_iv<R: ZeroReal>(rows: &DMat, which: &[usize]) -> Vec<Iv<R>> {
-    which
-        .iter()
-        .flat_map(|&j| rows.row(j).iter().map(|n| R::entry(n, rows.exp)))
-        .collect()
+fn rows_iv<R: ZeroReal>(rows: &FxMat, which: &[usize]) -> Vec<Iv<R>> {
+    let mut out = Vec::with_capacity(which.len() * rows.cols);
+    for &j in which {
+        match rows.fixed_row(j) {
+            Some(r) => out.extend(r.iter().map(|n| R::entry_fx(n, rows.exp))),
+            None => out.extend(rows.row(j).iter().map(|n| R::entry(n, rows.exp))),
+        }
+    }
+    out
 }
 
 /// The Zero rule on a direction box and its branches (those of
