@@ -55,6 +55,29 @@ fn bench(c: &mut Criterion) {
     g.bench_function("to_big, 1500 two-limb entries", |bch| {
         bch.iter(|| entries.iter().map(Fx::to_big).collect::<Vec<_>>())
     });
+    // The shape of one rank-one flip of `M = A D R_2` at k = 3, m = 100:
+    // 300 sums of about 200 bits (four limbs), each plus or minus a
+    // product of a 68-bit entry of `A` and a 134-bit entry of `R_2`.
+    let sums: Vec<Fx> = (0..300i64)
+        .map(|i| Fx::from_big(&(BigInt::from(i * 7919 - 1_000_000) << 190)).unwrap())
+        .collect();
+    let a_col: Vec<Fx> = (0..100i64)
+        .map(|i| Fx::from_big(&(BigInt::from(i * 104_729 - 5_000_000) << 45)).unwrap())
+        .collect();
+    let r_row: Vec<Fx> = (0..3i64)
+        .map(|i| Fx::from_big(&(BigInt::from(i * 31 - 40) << 128)).unwrap())
+        .collect();
+    g.bench_function("add_mul, one rank-one flip of M (300 entries)", |bch| {
+        bch.iter(|| {
+            let mut m = sums.clone();
+            for (i, a) in a_col.iter().enumerate() {
+                for (s, r) in m[3 * i..3 * i + 3].iter_mut().zip(&r_row) {
+                    assert!(s.add_mul(a, r, i % 2 == 0));
+                }
+            }
+            m
+        })
+    });
     g.finish();
 }
 

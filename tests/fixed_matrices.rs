@@ -139,8 +139,8 @@ proptest! {
 /// On every shipped network with two or more layers: random walks over
 /// first-layer bits and last-layer bits (single flips, a few flips and
 /// jumps, so that the engine takes its update paths and its paths from
-/// scratch), each `R_2` and each `M = A D R_2` from the engine equal to
-/// the product computed from scratch in `BigInt`.
+/// scratch), each `R_2`, each `M = A D R_2` and `omega = A D (W_2)_{.v}`
+/// from the engine equal to the product computed from scratch in `BigInt`.
 #[test]
 fn engine_rows_and_measurements_match_products() {
     let mut tested = 0;
@@ -199,6 +199,22 @@ fn engine_rows_and_measurements_match_products() {
                         "{name}: M at step {step}"
                     );
                     assert_eq!(m.exp, a.exp + rows.exp);
+                    // omega = A D (W_2)_{.v} for two first-layer neurons.
+                    for v in [step % n1, (7 * step + 3) % n1] {
+                        let (bits, omega) = &*engine.omega(&b2, v).expect("A != I");
+                        assert_eq!(bits, &b2);
+                        let col = DMat {
+                            rows: n2,
+                            cols: 1,
+                            num: (0..n2).map(|u| w2.num[u * w2.cols + v].clone()).collect(),
+                            exp: w2.exp,
+                        };
+                        assert_eq!(
+                            omega,
+                            &product(a, &col, &b2),
+                            "{name}: omega at step {step}"
+                        );
+                    }
                 }
             }
             tested += 1;

@@ -468,9 +468,15 @@ impl<'a> Engine<'a> {
                 }
             }
         };
-        let omega = match base {
+        let base = match base {
             Some(b) if flips(&b) == 0 => return Some(b),
-            Some(b) if flips(&b) <= MAX_FLIPS => {
+            Some(b) if flips(&b) <= MAX_FLIPS => Some(b),
+            _ => None,
+        };
+        let fast = self.omega_fx(base.as_deref(), on, v);
+        let omega = match (fast, base) {
+            (Some(o), _) => o,
+            (None, Some(b)) => {
                 let mut o = b.1.clone();
                 for (u, (&was, &now)) in b.0.iter().zip(on).enumerate() {
                     if was != now {
@@ -479,7 +485,7 @@ impl<'a> Engine<'a> {
                 }
                 o
             }
-            _ => {
+            (None, None) => {
                 let mut o = vec![BigInt::zero(); a.rows];
                 for (u, &bit) in on.iter().enumerate() {
                     if bit {
@@ -492,6 +498,36 @@ impl<'a> Engine<'a> {
         let out = Arc::new((on.to_vec(), omega));
         insert_bounded(&self.omegas, v, out.clone(), ROWS_CACHE_MAX);
         Some(out)
+    }
+
+    /// [`Engine::omega`]'s integers in fixed width, from `base` (its bits
+    /// and `omega`) by one update per differing bit, or from scratch
+    /// without one: `None` when something does not fit (then the caller
+    /// takes the `BigInt` path, with the same result).
+    fn omega_fx(&self, base: Option<&Omega>, on: &[bool], v: usize) -> Option<Vec<BigInt>> {
+        let a = self.net.a.as_ref()?;
+        let af = self.a_fixed.as_deref()?;
+        let w2 = &self.net.layers[1];
+        let (mut o, was) = match base {
+            Some((bits, o)) => (fx_all(o)?, Some(bits)),
+            None => (vec![Fx::ZERO; a.rows], None),
+        };
+        for (u, &now) in on.iter().enumerate() {
+            if was.map_or(!now, |b| b[u] == now) {
+                continue;
+            }
+            let wu = Fx::from_big(&w2.num[u * w2.cols + v])?;
+            if wu.is_zero() {
+                continue;
+            }
+            // omega += (W_2)_{uv} a_u where u turns on, -= where it turns off.
+            for (x, au) in o.iter_mut().zip(af.get(u * a.rows..(u + 1) * a.rows)?) {
+                if !x.add_mul(au, &wu, !now) {
+                    return None;
+                }
+            }
+        }
+        Some(o.iter().map(Fx::to_big).collect())
     }
 
     /// Upper bounds of the Euclidean norms of the columns of `A` (`None`
