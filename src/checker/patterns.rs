@@ -182,30 +182,26 @@ impl<'a> Engine<'a> {
             let bits = &prefix[i - 1];
             let w = &self.net.layers[i];
             let wf = self.layers_fixed[i].as_deref();
+            // A base to update from: within MAX_FLIPS bits of these.
             let base = self
                 .row_bases
                 .lock()
                 .expect("cache lock")
                 .get(&prefix[..i - 1])
-                .cloned();
+                .cloned()
+                .filter(|(b, _)| b.iter().zip(bits).filter(|(x, y)| x != y).count() <= MAX_FLIPS);
             let fast = match &base {
-                Some((b, m)) if b.iter().zip(bits).filter(|(x, y)| x != y).count() <= MAX_FLIPS => {
-                    wf.and_then(|wf| rank_one_fx(m, (wf, w.rows, w.cols), &prev, b, bits))
-                        .map(|num| FxMat::from_fixed(w.rows, prev.cols, num, w.exp + prev.exp))
-                }
-                _ => product_fast(w, self.layers_limbs[i].as_deref(), wf, &prev, bits),
+                Some((b, m)) => wf
+                    .and_then(|wf| rank_one_fx(m, (wf, w.rows, w.cols), &prev, b, bits))
+                    .map(|num| FxMat::from_fixed(w.rows, prev.cols, num, w.exp + prev.exp)),
+                None => product_fast(w, self.layers_limbs[i].as_deref(), wf, &prev, bits),
             };
-            let r = match fast {
-                Some(r) => r,
-                None => FxMat::new(match base {
-                    Some((b, m))
-                        if b.iter().zip(bits).filter(|(x, y)| x != y).count() <= MAX_FLIPS =>
-                    {
-                        rank_one_updates(m.big(), w, prev.big(), &b, bits)
-                    }
-                    _ => w.mul_masked(&prev.mask_rows(bits), None),
-                }),
-            };
+            let r = fast.unwrap_or_else(|| {
+                FxMat::new(match &base {
+                    Some((b, m)) => rank_one_updates(m.big(), w, prev.big(), b, bits),
+                    None => w.mul_masked(&prev.mask_rows(bits), None),
+                })
+            });
             let r = Arc::new(r);
             let max = entries_within(r.bytes(), ROWS_CACHE_MAX);
             insert_bounded(

@@ -1414,10 +1414,17 @@ impl Context<'_> {
             let (s_vec, c0, coupling): (Vec<Dyadic>, Dyadic, Dyadic) = match &net.a {
                 None => {
                     let rows = &p.rows;
-                    // s = R^T D_on (W_2)_{.v}, c = <y, D_on (W_2)_{.v}>.
+                    // s = R^T D_on (W_2)_{.v}, c = <y, D_on (W_2)_{.v}> (the
+                    // column's entries of neurons off are never read).
                     let w2_col = DVec {
                         num: (0..w2.rows)
-                            .map(|u| w2.num[u * w2.cols + v].clone())
+                            .map(|u| {
+                                if on_bits[u] {
+                                    w2.num[u * w2.cols + v].clone()
+                                } else {
+                                    BigInt::zero()
+                                }
+                            })
                             .collect(),
                         exp: w2.exp,
                     };

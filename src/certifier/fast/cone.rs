@@ -526,19 +526,18 @@ type Gain<R> = (usize, R, R);
 /// Lines `(wl, wh)` around `w_v` of a free last-layer neuron `v`.
 type WLines<R> = (Line<R>, Line<R>);
 
+/// Enclosures of the integers `row` times `2^exp`.
+fn ints_iv<R: Real>(row: &[BigInt], exp: i64) -> Vec<Iv<R>> {
+    row.iter().map(|n| Iv::of_parts(n, exp)).collect()
+}
+
 fn row_iv<R: Real>(rows: &DMat, j: usize) -> Vec<Iv<R>> {
-    rows.row(j)
-        .iter()
-        .map(|n| Iv::of_parts(n, rows.exp))
-        .collect()
+    ints_iv(rows.row(j), rows.exp)
 }
 
 /// [`row_iv`] of a row of an [`FxMat`] (without its whole `BigInt` form).
 fn row_iv_fx<R: Real>(rows: &FxMat, j: usize) -> Vec<Iv<R>> {
-    rows.row_big(j)
-        .iter()
-        .map(|n| Iv::of_parts(n, rows.exp))
-        .collect()
+    ints_iv(&rows.row_big(j), rows.exp)
 }
 
 fn mat_vec<R: Real>(q: &[Vec<Iv<R>>], p: &[Iv<R>]) -> Vec<Iv<R>> {
