@@ -47,7 +47,7 @@ fn bench(c: &mut Criterion) {
     g.finish();
 
     // Fixed-width results back to `BigInt`: 1,500 entries (the size of
-    // `R_2` at k = 3, n_2 = 500) of about 110 bits, two limbs (the largest
+    // `R_2` at k = 3, n_2 = 500) of 100 to 124 bits, two limbs (the largest
     // entries of `R_2` on the shipped networks take 114 to 134 bits).
     let entries: Vec<Fx> = (0..1500i64)
         .map(|i| Fx::from_big(&(BigInt::from(i * 7919 - 5000) << 100)).unwrap())
