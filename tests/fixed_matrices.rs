@@ -15,7 +15,7 @@ use hvcert::checker::patterns::{
 use hvcert::exact::dyadic::{DMat, DVec};
 use hvcert::exact::eval::{ExactNet, Pattern};
 use hvcert::exact::fixed::{fx_all, Fx};
-use hvcert::exact::fxmat::FxMat;
+use hvcert::exact::fxmat::{FxEntries, FxMat, FxSlice};
 use num_bigint::{BigInt, Sign};
 use num_traits::Zero;
 use proptest::prelude::*;
@@ -54,6 +54,33 @@ fn product(w: &DMat, r: &DMat, keep: &[bool]) -> Vec<BigInt> {
         }
     }
     out
+}
+
+/// Whether some running sum of [`rank_one_fx`]'s updates (in its order:
+/// bit by bit, then row by row, column by column) leaves 256 bits, so that
+/// it may widen even though the final entries fit.
+fn touched_wide(m: &DMat, w: &DMat, r: &DMat, was: &[bool], now: &[bool]) -> bool {
+    let mut acc = m.num.clone();
+    let k = m.cols;
+    for u in (0..was.len()).filter(|&u| was[u] != now[u]) {
+        for j in 0..m.rows {
+            for c in 0..k {
+                let p = &w.num[j * w.cols + u] * &r.num[u * k + c];
+                if p.bits() > 256 {
+                    return true;
+                }
+                acc[j * k + c] = if now[u] {
+                    &acc[j * k + c] + p
+                } else {
+                    &acc[j * k + c] - p
+                };
+                if acc[j * k + c].bits() > 256 {
+                    return true;
+                }
+            }
+        }
+    }
+    false
 }
 
 proptest! {
@@ -103,11 +130,21 @@ proptest! {
         let rows = mat(c, n, &seed[60..], -4);
         let (was, now) = (&was[..c], &now[..c]);
         let (mf, rf) = (FxMat::new(m.clone()), FxMat::new(rows.clone()));
+        // Stored short exactly when every entry fits 256 bits.
+        for (f, d) in [(&mf, &m), (&rf, &rows)] {
+            let short = d.num.iter().all(|v| v.bits() <= 256);
+            prop_assert_eq!(matches!(f.fixed(), Some(FxSlice::Short(_))), short);
+        }
         let wf = fx_columns(&w);
         let want = rank_one_updates(&m, &w, &rows, was, now).num;
         if let Some(wf) = wf.as_deref() {
             if let Some(got) = rank_one_fx(&mf, (wf, r, c), &rf, was, now) {
-                prop_assert_eq!(got.iter().map(Fx::to_big).collect::<Vec<_>>(), want);
+                // Short (256-bit) storage is kept unless an entry outgrew it.
+                if let FxEntries::Wide(_) = got {
+                    let m_short = matches!(mf.fixed(), Some(FxSlice::Short(_)));
+                    prop_assert!(!m_short || want.iter().any(|v| v.bits() > 256) || touched_wide(&m, &w, &rows, was, now));
+                }
+                prop_assert_eq!(got.as_slice().to_big(), want);
             }
         }
         let want = product(&w, &rows, now);

@@ -14,12 +14,13 @@ use hvcert::checker::patterns::{
 use hvcert::checker::rules::{column_times, independent_with, zero_least_fixed};
 use hvcert::exact::dyadic::{determinant, determinant_nonzero};
 use hvcert::exact::dyadic::{DMat, DVec};
-use hvcert::exact::fixed::{Fx, LIMBS};
+use hvcert::exact::fixed::{Fx, FxS, LIMBS, SHORT_LIMBS};
 use num_bigint::{BigInt, Sign};
 use num_traits::{One, Zero};
 use proptest::prelude::*;
 
 const BOUND_BITS: u64 = 64 * LIMBS as u64;
+const SHORT_BITS: u64 = 64 * SHORT_LIMBS as u64;
 
 /// `+-(2^b + off)` for `b` among `bits` and `off` in `offsets`.
 fn edges(
@@ -130,6 +131,61 @@ proptest! {
             prop_assert_eq!(acc.to_big(), want);
         } else {
             prop_assert!(!fits(&prod) || !fits(&want));
+        }
+    }
+
+    /// The stored width (`FxS`, 256 bits), alone and mixed with the
+    /// working width: exact, or a refusal only where the result, the
+    /// product or a wider operand does not fit 256 bits.
+    #[test]
+    fn short_width_is_exact_or_refuses(a in big(), b in big(), c in big(), sub in any::<bool>()) {
+        let fits_s = |v: &BigInt| v.bits() <= SHORT_BITS;
+        match FxS::from_big(&a) {
+            Some(s) => {
+                prop_assert!(fits_s(&a));
+                prop_assert_eq!(s.to_big(), a.clone());
+                prop_assert_eq!(s.wide().to_big(), a.clone());
+            }
+            None => prop_assert!(!fits_s(&a)),
+        }
+        let (Some(fa), Some(fb)) = (Fx::from_big(&a), Fx::from_big(&b)) else {
+            return Ok(());
+        };
+        match fa.resize::<SHORT_LIMBS>() {
+            Some(s) => prop_assert_eq!(s.to_big(), a.clone()),
+            None => prop_assert!(!fits_s(&a)),
+        }
+        let Some(sc) = FxS::from_big(&c) else {
+            return Ok(());
+        };
+        let sum = &c + &b;
+        match sc.checked_add(&fb) {
+            Some(s) => prop_assert_eq!(s.to_big(), sum),
+            None => prop_assert!(!fits_s(&b) || !fits_s(&sum)),
+        }
+        // c +- a b into the short width, from wide and short factors.
+        let prod = &a * &b;
+        let want = if sub { &c - &prod } else { &c + &prod };
+        let mut acc = sc;
+        if acc.add_mul(&fa, &fb, sub) {
+            prop_assert_eq!(acc.to_big(), want.clone());
+        } else {
+            prop_assert!(!fits_s(&prod) || !fits_s(&want));
+        }
+        if let (Some(sa), Some(sb)) = (FxS::from_big(&a), FxS::from_big(&b)) {
+            let mut acc = sc;
+            if acc.add_mul(&sa, &sb, sub) {
+                prop_assert_eq!(acc.to_big(), want.clone());
+            } else {
+                prop_assert!(!fits_s(&prod) || !fits_s(&want));
+            }
+            // Into the working width from short factors.
+            let mut acc = sc.wide();
+            if acc.add_mul(&sa, &sb, sub) {
+                prop_assert_eq!(acc.to_big(), want);
+            } else {
+                prop_assert!(!fits(&prod) || !fits(&want));
+            }
         }
     }
 
@@ -554,8 +610,9 @@ proptest! {
 
     /// The Zero rule's least `<p, b_P>` at a corner (the sum of
     /// `v_j = w_j <row_j, corner>` over neurons on in every pattern, plus
-    /// the negative `v_j` of those on in some): the fixed-width sign says
-    /// what the `BigInt` sum says, and it refuses only what does not fit.
+    /// the negative `v_j` of those on in some): the fixed-width sign (from
+    /// `U = sum_always w_j row_j`, then `<U, corner>`) says what the
+    /// `BigInt` sum says, and it refuses only what does not fit.
     #[test]
     fn zero_least_matches_bigint(
         rows in prop::collection::vec((prop::collection::vec(entry(), 3), entry(), any::<bool>(), any::<bool>()), 1..12),
@@ -571,25 +628,48 @@ proptest! {
         let always: Vec<bool> = rows.iter().map(|r| r.2 && r.3).collect();
         let some: Vec<bool> = rows.iter().map(|r| r.2).collect();
         let mut least = BigInt::zero();
-        // Every row is converted, also those of neurons off in every pattern.
-        let mut big = w.iter().chain(&corner).chain(&m.num).any(|x| !fits(x));
         for j in 0..rows.len() {
             if !some[j] {
                 continue;
             }
             let dot: BigInt = m.row(j).iter().zip(&corner).map(|(a, b)| a * b).sum();
             let v = &dot * &w[j];
+            if always[j] || v.sign() == Sign::Minus {
+                least += v;
+            }
+        }
+        // Whether the fixed-width path may refuse: some value it forms
+        // does not fit. Every row is converted, also those of neurons off
+        // in every pattern. It forms `U = sum_always w_j row_j`, then
+        // `<U, corner>`, then adds the negative `v_j` of the other rows.
+        let mut big = w.iter().chain(&corner).chain(&m.num).any(|x| !fits(x));
+        let mut u = vec![BigInt::zero(); 3];
+        for j in (0..rows.len()).filter(|&j| always[j]) {
+            for (uc, a) in u.iter_mut().zip(m.row(j)) {
+                let p = a * &w[j];
+                *uc += &p;
+                big |= !fits(&p) || !fits(uc);
+            }
+        }
+        let mut split = BigInt::zero();
+        for (uc, c) in u.iter().zip(&corner) {
+            split += uc * c;
+            big |= !fits(&(uc * c)) || !fits(&split);
+        }
+        for j in (0..rows.len()).filter(|&j| some[j] && !always[j]) {
             let mut partial = BigInt::zero();
             for (a, b) in m.row(j).iter().zip(&corner) {
                 partial += a * b;
-                big |= !fits(a) || !fits(&(a * b)) || !fits(&partial);
+                big |= !fits(&(a * b)) || !fits(&partial);
             }
+            let v = &partial * &w[j];
             big |= !fits(&v);
-            if always[j] || v.sign() == Sign::Minus {
-                least += v;
-                big |= !fits(&least);
+            if v.sign() == Sign::Minus {
+                split += v;
+                big |= !fits(&split);
             }
         }
+        prop_assert_eq!(&split, &least, "the split sum is the sum");
         let w_fx: Option<Vec<Fx>> = w.iter().map(Fx::from_big).collect();
         let rows_fx: Option<Vec<Fx>> = m.num.iter().map(Fx::from_big).collect();
         let fast = w_fx

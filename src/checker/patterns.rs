@@ -9,7 +9,9 @@
 //! bit may occur). Branching over the free bits covers every pattern that is
 //! consistent with some point of the cell.
 
-use std::collections::HashMap;
+// foldhash: the keys are long bit vectors, hashed a bit at a time; SipHash
+// was 1.7% of `verify`.
+use foldhash::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use num_bigint::{BigInt, Sign};
@@ -18,8 +20,9 @@ use num_traits::{ToPrimitive, Zero};
 
 use crate::exact::dyadic::{dyadic_dot, solve_integer_scaled, DMat, DVec, Dyadic};
 use crate::exact::eval::{ExactNet, Pattern};
-use crate::exact::fixed::{fx_all, Fx};
-use crate::exact::fxmat::FxMat;
+use crate::exact::fixed::{fx_all, Fx, FxN, FxS};
+use crate::exact::fxmat::{FxEntries, FxMat, FxSlice};
+use crate::with_fx_slice;
 
 /// `Q_P`, `b_P` and the region point of one pattern, as rationals.
 #[derive(Debug)]
@@ -102,7 +105,7 @@ pub struct Engine<'a> {
     rows: Mutex<HashMap<Vec<Vec<bool>>, Arc<FxMat>>>,
     /// The weights `W_i` in fixed width, column by column ([`fx_columns`];
     /// `None` where an entry does not fit), for the updates of `R_i`.
-    layers_fixed: Vec<Option<Vec<Fx>>>,
+    layers_fixed: Vec<Option<Vec<FxS>>>,
     /// The weights `W_i` in 56-bit limbs ([`a_limbs`]), for products from
     /// scratch.
     layers_limbs: Vec<Option<Vec<[i64; 2]>>>,
@@ -125,7 +128,7 @@ pub struct Engine<'a> {
     column_norms: OnceLock<Vec<Dyadic>>,
     /// For `A != I`: `A` in fixed width, column by column ([`fx_columns`];
     /// `None` where an entry does not fit), for the updates of `M`.
-    a_fixed: Option<Vec<Fx>>,
+    a_fixed: Option<Vec<FxS>>,
     /// For `A != I`: `A` split into two 56-bit limbs per entry, when every
     /// entry fits (see [`gram_column_limbs`]).
     a_limbs: OnceLock<Option<Vec<[i64; 2]>>>,
@@ -137,12 +140,12 @@ impl<'a> Engine<'a> {
     pub fn new(net: &'a ExactNet) -> Self {
         Engine {
             net,
-            rows: Mutex::new(HashMap::new()),
+            rows: Mutex::new(HashMap::default()),
             layers_fixed: net.layers.iter().map(fx_columns).collect(),
             layers_limbs: net.layers.iter().map(a_limbs).collect(),
-            row_bases: Mutex::new(HashMap::new()),
-            quads: Mutex::new(HashMap::new()),
-            bases: Mutex::new(HashMap::new()),
+            row_bases: Mutex::new(HashMap::default()),
+            quads: Mutex::new(HashMap::default()),
+            bases: Mutex::new(HashMap::default()),
             aty: match &net.a {
                 Some(a) => a.tr_mul_vec(&net.y),
                 None => net.y.clone(),
@@ -150,7 +153,7 @@ impl<'a> Engine<'a> {
             gram_columns: (0..net.a.as_ref().map_or(0, |a| a.cols))
                 .map(|_| OnceLock::new())
                 .collect(),
-            omegas: Mutex::new(HashMap::new()),
+            omegas: Mutex::new(HashMap::default()),
             column_norms: OnceLock::new(),
             a_limbs: OnceLock::new(),
             a_fixed: net.a.as_ref().and_then(fx_columns),
@@ -193,7 +196,7 @@ impl<'a> Engine<'a> {
             let fast = match &base {
                 Some((b, m)) => wf
                     .and_then(|wf| rank_one_fx(m, (wf, w.rows, w.cols), &prev, b, bits))
-                    .map(|num| FxMat::from_fixed(w.rows, prev.cols, num, w.exp + prev.exp)),
+                    .map(|num| FxMat::from_entries(w.rows, prev.cols, num, w.exp + prev.exp)),
                 None => product_fast(w, self.layers_limbs[i].as_deref(), wf, &prev, bits),
             };
             let r = fast.unwrap_or_else(|| {
@@ -323,13 +326,13 @@ impl<'a> Engine<'a> {
                 if let Some(row) = rows.fixed_row(j) {
                     if let Some(st) = small
                         .as_deref()
-                        .and_then(|sc| row_status_leading_fx(row, sc))
+                        .and_then(|sc| with_fx_slice!(row, |r| row_status_leading_fx(r, sc)))
                     {
                         return st;
                     }
                     if let Some(st) = fixed_corners
                         .as_deref()
-                        .and_then(|fc| row_status_fixed_fx(row, fc))
+                        .and_then(|fc| with_fx_slice!(row, |r| row_status_fixed_fx(r, fc)))
                     {
                         return st;
                     }
@@ -630,8 +633,12 @@ pub fn wide_limbs<const N: usize>(m: &DMat) -> Option<Vec<[i64; N]>> {
 /// [`wide_limbs`] of an [`FxMat`] (from its fixed-width entries; `None`
 /// also when it has none).
 pub fn wide_limbs_fx<const N: usize>(m: &FxMat) -> Option<Vec<[i64; N]>> {
-    m.fixed()?
-        .iter()
+    with_fx_slice!(m.fixed()?, |f| wide_limbs_of::<N, _>(f))
+}
+
+/// [`wide_limbs_fx`] of fixed-width entries.
+fn wide_limbs_of<const N: usize, const L: usize>(f: &[FxN<L>]) -> Option<Vec<[i64; N]>> {
+    f.iter()
         .map(|v| {
             if v.bits() > N as u64 * LIMB_BITS as u64 {
                 return None;
@@ -792,7 +799,7 @@ impl<'a> Engine<'a> {
             Some(b) if flips(&b) == 0 => return b.1.clone(),
             Some(b) if flips(&b) <= MAX_FLIPS => {
                 match af.and_then(|af| rank_one_fx(&b.1, af, rows, &b.0, last)) {
-                    Some(num) => FxMat::from_fixed(a.rows, rows.cols, num, a.exp + rows.exp),
+                    Some(num) => FxMat::from_entries(a.rows, rows.cols, num, a.exp + rows.exp),
                     None => FxMat::new(rank_one_updates(b.1.big(), a, rows.big(), &b.0, last)),
                 }
             }
@@ -892,7 +899,7 @@ fn insert_bounded<K: std::hash::Hash + Eq, V>(
 pub fn product_fast(
     w: &DMat,
     wl: Option<&[[i64; 2]]>,
-    wf: Option<&[Fx]>,
+    wf: Option<&[FxS]>,
     r: &FxMat,
     keep: &[bool],
 ) -> Option<FxMat> {
@@ -917,22 +924,45 @@ pub fn product_fast(
 /// `now`, from `m`'s and `r`'s fixed-width entries and `w`'s column by
 /// column (`wf`, [`fx_columns`] of a `rows x cols` matrix); `None` when
 /// something is not in fixed width or does not fit (then the caller takes
-/// the `BigInt` path).
+/// the `BigInt` path). The result keeps `m`'s stored width, widened when
+/// an entry outgrows it.
 pub fn rank_one_fx(
     m: &FxMat,
-    (wf, rows, cols): (&[Fx], usize, usize),
+    wf: (&[FxS], usize, usize),
     r: &FxMat,
     was: &[bool],
     now: &[bool],
-) -> Option<Vec<Fx>> {
-    debug_assert_eq!(wf.len(), rows * cols);
-    let mut acc = m.fixed()?.to_vec();
+) -> Option<FxEntries> {
+    debug_assert_eq!(wf.0.len(), wf.1 * wf.2);
+    let rf = r.fixed()?;
     let k = m.cols;
+    if let FxSlice::Short(ms) = m.fixed()? {
+        let mut acc = ms.to_vec();
+        if with_fx_slice!(rf, |rf| rank_one_into(&mut acc, k, wf, rf, was, now))? {
+            return Some(FxEntries::Short(acc));
+        }
+    }
+    let mut acc: Vec<Fx> = with_fx_slice!(m.fixed()?, |ms| ms.iter().map(FxN::wide).collect());
+    with_fx_slice!(rf, |rf| rank_one_into(&mut acc, k, wf, rf, was, now))?
+        .then_some(FxEntries::Wide(acc))
+}
+
+/// [`rank_one_fx`]'s updates of `acc` (`k` columns; `rf` the entries of
+/// `r`): `None` when `w` or `r` lacks a column or row, `Some(false)` when an
+/// entry does not fit `acc`'s width (then `acc` is unspecified).
+fn rank_one_into<const L: usize, const R: usize>(
+    acc: &mut [FxN<L>],
+    k: usize,
+    (wf, rows, _cols): (&[FxS], usize, usize),
+    rf: &[FxN<R>],
+    was: &[bool],
+    now: &[bool],
+) -> Option<bool> {
     for (u, (&was, &now)) in was.iter().zip(now).enumerate() {
         if was == now {
             continue;
         }
-        let ru = r.fixed_row(u)?;
+        let ru = rf.get(u * k..(u + 1) * k)?;
         let wu = wf.get(u * rows..(u + 1) * rows)?;
         for (j, wju) in wu.iter().enumerate() {
             if wju.is_zero() {
@@ -940,26 +970,30 @@ pub fn rank_one_fx(
             }
             for (s, rc) in acc[j * k..(j + 1) * k].iter_mut().zip(ru) {
                 if !s.add_mul(wju, rc, !now) {
-                    return None;
+                    return Some(false);
                 }
             }
         }
     }
-    Some(acc)
+    Some(true)
 }
 
 /// `W D R` in fixed width (`D` the 0/1 diagonal of `keep`, `W` given as
 /// its fixed-width entries column by column, [`fx_columns`] of a `rows x
 /// cols` matrix); `None` when something is not in fixed width or does not
 /// fit.
-pub fn product_fx(
-    (wf, rows, cols): (&[Fx], usize, usize),
-    r: &FxMat,
+pub fn product_fx(wf: (&[FxS], usize, usize), r: &FxMat, keep: &[bool]) -> Option<Vec<Fx>> {
+    with_fx_slice!(r.fixed()?, |rf| product_fx_of(wf, rf, r.cols, keep))
+}
+
+/// [`product_fx`] of `r`'s entries `rf` (`k` columns).
+fn product_fx_of<const R: usize>(
+    (wf, rows, cols): (&[FxS], usize, usize),
+    rf: &[FxN<R>],
+    k: usize,
     keep: &[bool],
 ) -> Option<Vec<Fx>> {
     debug_assert_eq!(wf.len(), rows * cols);
-    let rf = r.fixed()?;
-    let k = r.cols;
     let mut out = vec![Fx::ZERO; rows * k];
     for u in (0..cols).filter(|&u| keep[u]) {
         let ru = &rf[u * k..(u + 1) * k];
@@ -980,10 +1014,10 @@ pub fn product_fx(
 /// A matrix's entries in fixed width, column by column (`v[u * rows + j]`
 /// is entry `(j, u)`), so that the updates read a column contiguously;
 /// `None` when an entry does not fit.
-pub fn fx_columns(m: &DMat) -> Option<Vec<Fx>> {
+pub fn fx_columns(m: &DMat) -> Option<Vec<FxS>> {
     (0..m.cols)
         .flat_map(|u| (0..m.rows).map(move |j| (j, u)))
-        .map(|(j, u)| Fx::from_big(&m.num[j * m.cols + u]))
+        .map(|(j, u)| FxS::from_big(&m.num[j * m.cols + u]))
         .collect()
 }
 
@@ -1086,7 +1120,7 @@ pub fn small_corners(corners: &[Vec<BigInt>]) -> Option<Vec<(Vec<i64>, i128)>> {
 }
 
 /// `trunc(v / 2^s)` for `|v| < 2^(s + 62)`, from `v`'s 64-bit digits.
-fn leading(v: &Fx, s: u64) -> i64 {
+fn leading<const L: usize>(v: &FxN<L>, s: u64) -> i64 {
     let (q, r) = ((s / 64) as usize, s % 64);
     let mut d = v.digits().iter().skip(q).copied();
     let lo = d.next().unwrap_or(0);
@@ -1121,11 +1155,14 @@ pub fn row_status_leading(row: &[BigInt], corners: &[(Vec<i64>, i128)]) -> Optio
 }
 
 /// [`row_status_leading`] of a row in fixed width.
-pub fn row_status_leading_fx(row: &[Fx], corners: &[(Vec<i64>, i128)]) -> Option<Option<bool>> {
+pub fn row_status_leading_fx<const L: usize>(
+    row: &[FxN<L>],
+    corners: &[(Vec<i64>, i128)],
+) -> Option<Option<bool>> {
     if row.len() > 8 || corners.is_empty() {
         return None;
     }
-    let bits = row.iter().map(Fx::bits).max().unwrap_or(0);
+    let bits = row.iter().map(FxN::bits).max().unwrap_or(0);
     let s = bits.saturating_sub(62);
     let mut h = [0i64; 8];
     for (x, v) in h.iter_mut().zip(row) {
@@ -1168,7 +1205,10 @@ pub fn row_status_fixed(row: &[BigInt], corners: &[Vec<Fx>]) -> Option<Option<bo
 }
 
 /// [`row_status_fixed`] of a row in fixed width.
-pub fn row_status_fixed_fx(r: &[Fx], corners: &[Vec<Fx>]) -> Option<Option<bool>> {
+pub fn row_status_fixed_fx<const L: usize>(
+    r: &[FxN<L>],
+    corners: &[Vec<Fx>],
+) -> Option<Option<bool>> {
     let mut first = Sign::NoSign;
     for (i, c) in corners.iter().enumerate() {
         let mut acc = Fx::ZERO;

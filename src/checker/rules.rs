@@ -20,7 +20,7 @@ use crate::exact::dyadic::{
     det_nonzero_mod_p, determinant, dyadic_dot, norm_up, residue, DMat, DVec, Dyadic,
 };
 use crate::exact::eval::Pattern;
-use crate::exact::fixed::Fx;
+use crate::exact::fixed::{Fx, FxN};
 use crate::exact::fxmat::FxMat;
 use crate::format::certificate::Ball;
 
@@ -1710,13 +1710,24 @@ impl Context<'_> {
         let corners = cell.corner_integers();
         let w = &self.engine.aty;
         let w_fx = crate::exact::fixed::fx_all(&w.num);
+        let corners_fx: Option<Vec<Vec<Fx>>> = corners
+            .iter()
+            .map(|c| crate::exact::fixed::fx_all(c))
+            .collect();
         for (prefix, (always, some)) in &groups {
             let rows = self.engine.layer_rows(prefix);
             let rows_fx = w_fx.as_ref().and_then(|_| rows.fixed());
+            let always_sum = rows_fx.zip(w_fx.as_deref()).and_then(|(r, w)| {
+                crate::with_fx_slice!(r, |r| zero_always_sum(r, rows.cols, w, always))
+            });
             for (c, corner) in corners.iter().enumerate() {
-                let fast = rows_fx
-                    .zip(w_fx.as_deref())
-                    .and_then(|(r, w)| zero_least_fixed(r, rows.cols, corner, w, always, some));
+                let fast = (|| {
+                    let (r, w) = (rows_fx?, w_fx.as_deref()?);
+                    let (sum, p) = (always_sum.as_deref()?, corners_fx.as_deref()?.get(c)?);
+                    crate::with_fx_slice!(r, |r| zero_least_split(
+                        sum, r, rows.cols, p, w, always, some
+                    ))
+                })();
                 let positive = match fast {
                     Some(p) => p,
                     None => {
@@ -1752,20 +1763,61 @@ impl Context<'_> {
 /// [`Context::zero`]'s least `sum_j v_j` at one corner, in fixed width
 /// (`rows`: the last layer's rows, `cols` entries each; `w`: `A^T y`):
 /// whether it is positive (`None` when something does not fit; the caller
-/// then redoes it with `BigInt`, with the same result).
-pub fn zero_least_fixed(
-    rows: &[Fx],
+/// then redoes it with `BigInt`, with the same result). The same as
+/// [`zero_always_sum`] followed by [`zero_least_split`].
+pub fn zero_least_fixed<const L: usize>(
+    rows: &[FxN<L>],
     cols: usize,
     corner: &[BigInt],
     w: &[Fx],
     always: &[bool],
     some: &[bool],
 ) -> Option<bool> {
+    let sum = zero_always_sum(rows, cols, w, always)?;
     let corner = crate::exact::fixed::fx_all(corner)?;
-    let mut least = Fx::ZERO;
-    for (j, row) in rows.chunks(cols).enumerate().filter(|&(j, _)| some[j]) {
-        let v = crate::exact::fixed::fx_dot(row, &corner)?.checked_mul(&w[j])?;
-        if always[j] || v.sign() == num_bigint::Sign::Minus {
+    zero_least_split(&sum, rows, cols, &corner, w, always, some)
+}
+
+/// `U = sum_j w_j R[j]` over the neurons on in every pattern (`always`),
+/// in fixed width: their part of `sum_j v_j` at any corner `p` is `<U, p>`
+/// (`v_j = w_j <R[j], p>` is linear in `p`), so it is summed once per
+/// branch rather than once per corner (most last-layer neurons of a Zero
+/// cell are fixed).
+pub fn zero_always_sum<const L: usize>(
+    rows: &[FxN<L>],
+    cols: usize,
+    w: &[Fx],
+    always: &[bool],
+) -> Option<Vec<Fx>> {
+    let mut sum = vec![Fx::ZERO; cols];
+    for (j, row) in rows.chunks(cols).enumerate().filter(|&(j, _)| always[j]) {
+        for (s, r) in sum.iter_mut().zip(row) {
+            if !s.add_mul(r, &w[j], false) {
+                return None;
+            }
+        }
+    }
+    Some(sum)
+}
+
+/// The least `sum_j v_j` at `corner` (in fixed width) from `always_sum`
+/// ([`zero_always_sum`]) and the neurons on in some patterns but not all:
+/// `<U, p> + sum min(0, v_j)`; whether it is positive (`None`: something
+/// does not fit).
+pub fn zero_least_split<const L: usize>(
+    always_sum: &[Fx],
+    rows: &[FxN<L>],
+    cols: usize,
+    corner: &[Fx],
+    w: &[Fx],
+    always: &[bool],
+    some: &[bool],
+) -> Option<bool> {
+    let mut least = crate::exact::fixed::fx_dot(always_sum, corner)?;
+    let free = |&(j, _): &(usize, &[FxN<L>])| some[j] && !always[j];
+    for (j, row) in rows.chunks(cols).enumerate().filter(free) {
+        let v = crate::exact::fixed::fx_dot(row, corner)?.checked_mul(&w[j])?;
+        if v.sign() == num_bigint::Sign::Minus {
             least = least.checked_add(&v)?;
         }
     }

@@ -1,8 +1,12 @@
 //! Fixed-width exact integers: a fast path for the checker's hot integer
 //! kernels (issue 14).
 //!
-//! [`Fx`] is a signed integer of at most [`LIMBS`] 64-bit limbs (512 bits)
-//! kept on the stack: sign and magnitude, no allocation. Every operation is
+//! [`FxN<L>`] is a signed integer of at most `L` 64-bit limbs kept inline:
+//! sign and magnitude, no allocation. [`Fx`] (`L` = [`LIMBS`], 512 bits) is
+//! the working width of the kernels; [`FxS`] (`L` = [`SHORT_LIMBS`], 256
+//! bits, 40 bytes instead of 72) is how the engine stores the entries of
+//! its matrices when every entry fits (see `exact::fxmat`), so that they
+//! take less memory and cache. Every operation is
 //! exact or refuses: one whose result (or intermediate product) would not
 //! fit returns `None`, and the caller then redoes the whole computation
 //! with `BigInt`. So a kernel with an `Fx` path returns exactly what its
@@ -12,51 +16,83 @@
 
 use num_bigint::{BigInt, BigUint, Sign};
 
-/// Limbs of an [`Fx`]: magnitudes below `2^(64 * LIMBS)`.
+/// Limbs of an [`Fx`]: magnitudes below `2^(64 * LIMBS)`. No [`FxN`] is
+/// wider.
 pub const LIMBS: usize = 8;
 
-/// A signed integer `(-1)^neg * mag` with `|mag| < 2^512`: `len` limbs in
-/// use (little-endian, the top one nonzero), zero as `len = 0`, `neg =
-/// false`.
+/// Limbs of an [`FxS`], the stored width of matrix entries.
+pub const SHORT_LIMBS: usize = 4;
+
+/// A signed integer `(-1)^neg * mag` with `|mag| < 2^(64 L)`: `len` limbs
+/// in use (little-endian, the top one nonzero), zero as `len = 0`, `neg =
+/// false`. `L` is at most [`LIMBS`].
 #[derive(Clone, Copy, Debug)]
-pub struct Fx {
+pub struct FxN<const L: usize> {
     neg: bool,
     len: u8,
-    mag: [u64; LIMBS],
+    mag: [u64; L],
 }
 
-impl PartialEq for Fx {
-    fn eq(&self, o: &Fx) -> bool {
+/// The kernels' working width (512 bits).
+pub type Fx = FxN<LIMBS>;
+
+/// The stored width of matrix entries (256 bits).
+pub type FxS = FxN<SHORT_LIMBS>;
+
+impl<const L: usize> PartialEq for FxN<L> {
+    fn eq(&self, o: &Self) -> bool {
         self.neg == o.neg && self.len == o.len && self.limbs() == o.limbs()
     }
 }
-impl Eq for Fx {}
+impl<const L: usize> Eq for FxN<L> {}
 
-impl Default for Fx {
+impl<const L: usize> Default for FxN<L> {
     fn default() -> Self {
-        Fx::ZERO
+        Self::ZERO
     }
 }
 
-impl Fx {
-    pub const ZERO: Fx = Fx {
-        neg: false,
-        len: 0,
-        mag: [0; LIMBS],
+impl<const L: usize> FxN<L> {
+    pub const ZERO: Self = {
+        assert!(L >= 1 && L <= LIMBS, "FxN width out of range");
+        FxN {
+            neg: false,
+            len: 0,
+            mag: [0; L],
+        }
     };
 
     fn limbs(&self) -> &[u64] {
         &self.mag[..self.len as usize]
     }
 
-    /// The value of a `BigInt`, if it fits.
+    /// The same value in another width, if it fits.
     #[inline]
-    pub fn from_big(v: &BigInt) -> Option<Fx> {
-        let digits = v.magnitude().iter_u64_digits();
-        if digits.len() > LIMBS {
+    pub fn resize<const M: usize>(&self) -> Option<FxN<M>> {
+        if self.len as usize > M {
             return None;
         }
-        let mut out = Fx::ZERO;
+        let mut out = FxN::<M>::ZERO;
+        out.mag[..self.len as usize].copy_from_slice(self.limbs());
+        out.len = self.len;
+        out.neg = self.neg;
+        Some(out)
+    }
+
+    /// The same value in the working width (always fits).
+    #[inline]
+    pub fn wide(&self) -> Fx {
+        self.resize().expect("no FxN is wider than Fx")
+    }
+
+    /// The value of a `BigInt`, if it fits.
+    #[inline]
+    pub fn from_big(v: &BigInt) -> Option<Self> {
+        let digits = v.magnitude().iter_u64_digits();
+        if digits.len() > L {
+            return None;
+        }
+        let mut out = Self::ZERO;
         for (i, d) in digits.enumerate() {
             out.mag[i] = d;
             out.len = i as u8 + 1;
@@ -67,8 +103,8 @@ impl Fx {
     }
 
     /// The value of an `i64`.
-    pub fn from_i64(v: i64) -> Fx {
-        let mut out = Fx::ZERO;
+    pub fn from_i64(v: i64) -> Self {
+        let mut out = Self::ZERO;
         out.mag[0] = v.unsigned_abs();
         out.len = 1;
         out.neg = v < 0;
@@ -130,7 +166,7 @@ impl Fx {
         }
     }
 
-    pub fn negated(mut self) -> Fx {
+    pub fn negated(mut self) -> Self {
         if self.len != 0 {
             self.neg = !self.neg;
         }
@@ -156,6 +192,11 @@ impl Fx {
         if m.is_empty() {
             return true;
         }
+        // A wider operand (`m`'s top limb is nonzero): refuse rather than
+        // reason about cancellation; the caller falls back.
+        if m.len() > L {
+            return false;
+        }
         if self.len == 0 {
             self.mag[..m.len()].copy_from_slice(m);
             self.len = m.len() as u8;
@@ -180,7 +221,7 @@ impl Fx {
             }
             self.len = n as u8;
             if carry {
-                if n == LIMBS {
+                if n == L {
                     return false;
                 }
                 self.mag[n] = 1;
@@ -215,19 +256,19 @@ impl Fx {
     }
 
     /// `self + o`, exactly (`None` when it does not fit).
-    pub fn checked_add(mut self, o: &Fx) -> Option<Fx> {
+    pub fn checked_add<const M: usize>(mut self, o: &FxN<M>) -> Option<Self> {
         self.add_mag(o.limbs(), o.neg).then_some(self)
     }
 
     /// `self - o`, exactly (`None` when it does not fit).
-    pub fn checked_sub(mut self, o: &Fx) -> Option<Fx> {
+    pub fn checked_sub<const M: usize>(mut self, o: &FxN<M>) -> Option<Self> {
         self.add_mag(o.limbs(), !o.neg && o.len != 0)
             .then_some(self)
     }
 
     /// `self * o`, exactly (`None` when it does not fit).
-    pub fn checked_mul(&self, o: &Fx) -> Option<Fx> {
-        let mut out = Fx::ZERO;
+    pub fn checked_mul<const M: usize>(&self, o: &FxN<M>) -> Option<Self> {
+        let mut out = Self::ZERO;
         out.add_mul(self, o, false).then_some(out)
     }
 
@@ -236,12 +277,18 @@ impl Fx {
     /// unspecified and the caller must fall back to `BigInt`).
     #[inline]
     #[must_use]
-    pub fn add_mul(&mut self, a: &Fx, b: &Fx, sub: bool) -> bool {
+    pub fn add_mul<const A: usize, const B: usize>(
+        &mut self,
+        a: &FxN<A>,
+        b: &FxN<B>,
+        sub: bool,
+    ) -> bool {
         let (la, lb) = (a.len as usize, b.len as usize);
         if la == 0 || lb == 0 {
             return true;
         }
-        if la + lb > LIMBS + 1 {
+        // The product has `la + lb - 1` or `la + lb` limbs.
+        if la + lb > L + 1 {
             return false;
         }
         let mut p = [0u64; LIMBS + 1];
@@ -258,7 +305,7 @@ impl Fx {
         while lp > 0 && p[lp - 1] == 0 {
             lp -= 1;
         }
-        if lp > LIMBS {
+        if lp > L {
             return false;
         }
         self.add_mag(&p[..lp], a.neg ^ b.neg ^ sub)
@@ -283,7 +330,7 @@ pub fn fx_all(v: &[BigInt]) -> Option<Vec<Fx>> {
 }
 
 /// `sum_i a_i b_i` in fixed width (`None`: does not fit).
-pub fn fx_dot(a: &[Fx], b: &[Fx]) -> Option<Fx> {
+pub fn fx_dot<const A: usize, const B: usize>(a: &[FxN<A>], b: &[FxN<B>]) -> Option<Fx> {
     let mut acc = Fx::ZERO;
     for (x, y) in a.iter().zip(b) {
         if !acc.add_mul(x, y, false) {
@@ -296,7 +343,7 @@ pub fn fx_dot(a: &[Fx], b: &[Fx]) -> Option<Fx> {
 /// `acc += row row^T` on the upper triangle of the `n x n` matrix `acc`
 /// (`n = row.len()`): `false` (and `acc` unspecified) when an entry does
 /// not fit.
-pub fn fx_add_outer_upper(acc: &mut [Fx], row: &[Fx]) -> bool {
+pub fn fx_add_outer_upper<const L: usize>(acc: &mut [Fx], row: &[FxN<L>]) -> bool {
     let n = row.len();
     for i in 0..n {
         for j in i..n {

@@ -15,7 +15,111 @@ use std::sync::OnceLock;
 use num_bigint::BigInt;
 
 use super::dyadic::{DMat, DVec, Dyadic};
-use super::fixed::{fx_add_outer_upper, fx_all, fx_mirror_upper, Fx};
+use super::fixed::{fx_add_outer_upper, fx_mirror_upper, Fx, FxN, FxS};
+
+/// A matrix's fixed-width entries, row-major: in the stored width [`FxS`]
+/// (256 bits, 40 bytes) when every entry fits, else in the working width
+/// [`Fx`] (512 bits, 72 bytes). The engine's matrices take 3 to 5 limbs
+/// (`k3-50-500-m100`: `R_2` up to 134 bits, `M` up to 203; the three-layer
+/// `k2-10-40-160-m40`: `M` up to 261), so most are stored short.
+#[derive(Clone, Debug)]
+pub enum FxEntries {
+    Short(Vec<FxS>),
+    Wide(Vec<Fx>),
+}
+
+/// A borrowed run of [`FxEntries`] (a row, or all of them).
+#[derive(Clone, Copy, Debug)]
+pub enum FxSlice<'a> {
+    Short(&'a [FxS]),
+    Wide(&'a [Fx]),
+}
+
+/// Runs `$body` with `$v` bound to the entries of an [`FxSlice`] in their
+/// own width (`&[FxN<L>]`), so that generic kernels are called on either.
+#[macro_export]
+macro_rules! with_fx_slice {
+    ($s:expr, |$v:ident| $body:expr) => {
+        match $s {
+            $crate::exact::fxmat::FxSlice::Short($v) => $body,
+            $crate::exact::fxmat::FxSlice::Wide($v) => $body,
+        }
+    };
+}
+
+impl FxEntries {
+    /// The entries of `num`: short if every one fits, else wide.
+    pub fn from_wide(num: Vec<Fx>) -> Self {
+        match num.iter().map(FxN::resize).collect::<Option<Vec<FxS>>>() {
+            Some(short) => FxEntries::Short(short),
+            None => FxEntries::Wide(num),
+        }
+    }
+
+    /// The integers in fixed width, short if every one fits (`None`: some
+    /// entry does not fit even the working width).
+    pub fn from_big(num: &[BigInt]) -> Option<Self> {
+        match num.iter().map(FxN::from_big).collect::<Option<Vec<FxS>>>() {
+            Some(short) => Some(FxEntries::Short(short)),
+            None => num
+                .iter()
+                .map(FxN::from_big)
+                .collect::<Option<Vec<Fx>>>()
+                .map(FxEntries::Wide),
+        }
+    }
+
+    pub fn as_slice(&self) -> FxSlice<'_> {
+        match self {
+            FxEntries::Short(v) => FxSlice::Short(v),
+            FxEntries::Wide(v) => FxSlice::Wide(v),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// About the heap bytes held.
+    pub fn bytes(&self) -> usize {
+        match self {
+            FxEntries::Short(v) => v.len() * std::mem::size_of::<FxS>(),
+            FxEntries::Wide(v) => v.len() * std::mem::size_of::<Fx>(),
+        }
+    }
+}
+
+impl<'a> FxSlice<'a> {
+    pub fn len(&self) -> usize {
+        with_fx_slice!(self, |v| v.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Entry `i` in the working width.
+    pub fn get(&self, i: usize) -> Fx {
+        with_fx_slice!(self, |v| v[i].wide())
+    }
+
+    /// The entries `range`.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> FxSlice<'a> {
+        match *self {
+            FxSlice::Short(v) => FxSlice::Short(&v[range]),
+            FxSlice::Wide(v) => FxSlice::Wide(&v[range]),
+        }
+    }
+
+    /// The entries as integers.
+    pub fn to_big(&self) -> Vec<BigInt> {
+        with_fx_slice!(self, |v| v.iter().map(FxN::to_big).collect())
+    }
+}
 
 /// `num * 2^exp`, row-major, `rows x cols` (see the module comment).
 #[derive(Debug)]
@@ -24,7 +128,7 @@ pub struct FxMat {
     pub cols: usize,
     pub exp: i64,
     /// The entries in fixed width (`None`: some entry does not fit).
-    fixed: Option<Vec<Fx>>,
+    fixed: Option<FxEntries>,
     /// The `BigInt` form: set at construction when `fixed` is `None`,
     /// otherwise made when first asked for.
     big: OnceLock<DMat>,
@@ -33,7 +137,7 @@ pub struct FxMat {
 impl FxMat {
     /// The matrix `m`, in fixed width where every entry fits.
     pub fn new(m: DMat) -> Self {
-        let fixed = fx_all(&m.num);
+        let fixed = FxEntries::from_big(&m.num);
         let big = OnceLock::new();
         let (rows, cols, exp) = (m.rows, m.cols, m.exp);
         let _ = big.set(m);
@@ -46,8 +150,14 @@ impl FxMat {
         }
     }
 
-    /// `num * 2^exp` from fixed-width entries (`num.len() = rows * cols`).
+    /// `num * 2^exp` from working-width entries (`num.len() = rows *
+    /// cols`), stored short where every entry fits.
     pub fn from_fixed(rows: usize, cols: usize, num: Vec<Fx>, exp: i64) -> Self {
+        Self::from_entries(rows, cols, FxEntries::from_wide(num), exp)
+    }
+
+    /// `num * 2^exp` from fixed-width entries (`num.len() = rows * cols`).
+    pub fn from_entries(rows: usize, cols: usize, num: FxEntries, exp: i64) -> Self {
         assert_eq!(num.len(), rows * cols, "matrix size mismatch");
         FxMat {
             rows,
@@ -59,25 +169,24 @@ impl FxMat {
     }
 
     /// Every entry in fixed width, if every one fits.
-    pub fn fixed(&self) -> Option<&[Fx]> {
-        self.fixed.as_deref()
+    pub fn fixed(&self) -> Option<FxSlice<'_>> {
+        self.fixed.as_ref().map(FxEntries::as_slice)
     }
 
     /// Row `j` in fixed width, if every entry fits.
-    pub fn fixed_row(&self, j: usize) -> Option<&[Fx]> {
-        self.fixed
-            .as_deref()
-            .map(|f| &f[j * self.cols..(j + 1) * self.cols])
+    pub fn fixed_row(&self, j: usize) -> Option<FxSlice<'_>> {
+        self.fixed()
+            .map(|f| f.slice(j * self.cols..(j + 1) * self.cols))
     }
 
     /// The `BigInt` form (made on the first call).
     pub fn big(&self) -> &DMat {
         self.big.get_or_init(|| {
-            let f = self.fixed.as_deref().expect("fixed when not big");
+            let f = self.fixed().expect("fixed when not big");
             DMat {
                 rows: self.rows,
                 cols: self.cols,
-                num: f.iter().map(Fx::to_big).collect(),
+                num: f.to_big(),
                 exp: self.exp,
             }
         })
@@ -86,7 +195,7 @@ impl FxMat {
     /// Row `j` as integers (without making the whole `BigInt` form).
     pub fn row_big(&self, j: usize) -> Vec<BigInt> {
         match self.fixed_row(j) {
-            Some(r) => r.iter().map(Fx::to_big).collect(),
+            Some(r) => r.to_big(),
             None => self.big().row(j).to_vec(),
         }
     }
@@ -103,13 +212,14 @@ impl FxMat {
     /// `None`), as [`DMat::gram_rows`].
     pub fn gram_rows(&self, keep: Option<&[bool]>) -> DMat {
         let n = self.cols;
-        let fast = self.fixed.as_deref().and_then(|f| {
+        let fast = self.fixed().and_then(|f| {
             let mut acc = vec![Fx::ZERO; n * n];
             for r in 0..self.rows {
                 if keep.is_some_and(|k| !k[r]) {
                     continue;
                 }
-                if !fx_add_outer_upper(&mut acc, &f[r * n..(r + 1) * n]) {
+                let row = f.slice(r * n..(r + 1) * n);
+                if !with_fx_slice!(row, |v| fx_add_outer_upper(&mut acc, v)) {
                     return None;
                 }
             }
@@ -131,7 +241,7 @@ impl FxMat {
     /// as [`DMat::tr_mul_vec_rows`].
     pub fn tr_mul_vec_rows(&self, v: &DVec, keep: Option<&[bool]>) -> DVec {
         assert_eq!(self.rows, v.len(), "matrix-vector size mismatch");
-        let fast = self.fixed.as_deref().and_then(|f| {
+        let fast = self.fixed().and_then(|f| {
             let mut out = vec![Fx::ZERO; self.cols];
             for (i, vi) in v.num.iter().enumerate() {
                 if keep.is_some_and(|k| !k[i]) {
@@ -141,10 +251,13 @@ impl FxMat {
                 if vi.is_zero() {
                     continue;
                 }
-                for (o, a) in out.iter_mut().zip(&f[i * self.cols..]) {
-                    if !o.add_mul(a, &vi, false) {
-                        return None;
-                    }
+                let row = f.slice(i * self.cols..(i + 1) * self.cols);
+                let fits = with_fx_slice!(row, |r| out
+                    .iter_mut()
+                    .zip(r)
+                    .all(|(o, a)| o.add_mul(a, &vi, false)));
+                if !fits {
+                    return None;
                 }
             }
             Some(out.iter().map(Fx::to_big).collect())
@@ -160,10 +273,7 @@ impl FxMat {
 
     /// About the heap bytes held (for cache bounds).
     pub fn bytes(&self) -> usize {
-        let fixed = self
-            .fixed
-            .as_ref()
-            .map_or(0, |f| f.len() * std::mem::size_of::<Fx>());
+        let fixed = self.fixed.as_ref().map_or(0, FxEntries::bytes);
         let big = self.big.get().map_or(0, |m| {
             let per = 48 + m.num.first().map_or(0, |b| b.bits() as usize / 8);
             m.num.len().saturating_mul(per)

@@ -17,7 +17,7 @@ use rug::float::Round;
 use rug::Float;
 
 use crate::exact::dyadic::Dyadic;
-use crate::exact::fixed::Fx;
+use crate::exact::fixed::FxN;
 
 /// A number type with directed rounding.
 pub trait Real: Clone + PartialOrd + std::fmt::Debug + Send + Sync {
@@ -118,7 +118,7 @@ pub fn approx_f64(num: &BigInt, exp: i64) -> f64 {
 }
 
 /// [`approx_f64`] of a fixed-width integer (the same value).
-pub fn approx_f64_fx(num: &Fx, exp: i64) -> f64 {
+pub fn approx_f64_fx<const L: usize>(num: &FxN<L>, exp: i64) -> f64 {
     let d = num.digits();
     let n = d.len();
     let hi = if n > 0 { d[n - 1] } else { 0 };

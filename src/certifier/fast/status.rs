@@ -57,7 +57,9 @@ fn screen_exact_corners(
             }
             row.clear();
             match rows.fixed_row(j) {
-                Some(r) => row.extend(r.iter().map(|v| approx_f64_fx(v, 0))),
+                Some(r) => {
+                    crate::with_fx_slice!(r, |r| row.extend(r.iter().map(|v| approx_f64_fx(v, 0))))
+                }
                 None => row.extend(rows.row(j).iter().map(|v| approx_f64(v, 0))),
             }
             if row.len() != k || !row.iter().all(|v| v.is_finite()) {

@@ -32,14 +32,14 @@ use super::real::{approx_f64, approx_f64_fx, nonpos, rmax, rmin, widen_rel, Iv, 
 use crate::checker::geometry::Cell;
 use crate::checker::patterns::{Branch, Engine};
 use crate::exact::dyadic::Dyadic;
-use crate::exact::fixed::Fx;
+use crate::exact::fixed::FxN;
 use crate::exact::fxmat::FxMat;
 
 /// How a number type encloses one entry `num * 2^exp` of a layer matrix.
 pub trait ZeroReal: Real {
     fn entry(num: &BigInt, exp: i64) -> Iv<Self>;
     /// [`ZeroReal::entry`] of a fixed-width integer (the same enclosure).
-    fn entry_fx(num: &Fx, exp: i64) -> Iv<Self> {
+    fn entry_fx<const L: usize>(num: &FxN<L>, exp: i64) -> Iv<Self> {
         Self::entry(&num.to_big(), exp)
     }
 }
@@ -53,7 +53,7 @@ impl ZeroReal for f64 {
         enclose_f64(approx_f64(num, exp), num.bits())
     }
     #[inline]
-    fn entry_fx(num: &Fx, exp: i64) -> Iv<f64> {
+    fn entry_fx<const L: usize>(num: &FxN<L>, exp: i64) -> Iv<f64> {
         enclose_f64(approx_f64_fx(num, exp), num.bits())
     }
 }
@@ -94,7 +94,8 @@ fn rows_iv<R: ZeroReal>(rows: &FxMat, which: &[usize]) -> Vec<Iv<R>> {
     let mut out = Vec::with_capacity(which.len() * rows.cols);
     for &j in which {
         match rows.fixed_row(j) {
-            Some(r) => out.extend(r.iter().map(|n| R::entry_fx(n, rows.exp))),
+            Some(r) => crate::with_fx_slice!(r, |r| out
+                .extend(r.iter().map(|n| R::entry_fx(n, rows.exp)))),
             None => out.extend(rows.row(j).iter().map(|n| R::entry(n, rows.exp))),
         }
     }
