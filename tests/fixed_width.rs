@@ -7,9 +7,9 @@
 #![allow(clippy::needless_range_loop)] // index loops mirror the formulas
 
 use hvcert::checker::patterns::{
-    a_limbs, column_times_limbs, gram_column_big, gram_column_fixed, gram_column_limbs,
-    product_limbs, rank_one_updates, row_status, row_status_fixed, row_status_leading,
-    small_corners, wide_limbs,
+    a_limbs, column_times_limbs, gram_column_big, gram_column_fixed, gram_column_limbs, limb_sums,
+    limb_sums_fx, product_limbs, product_limbs_fx, rank_one_updates, row_status, row_status_fixed,
+    row_status_leading, small_corners, wide_limbs,
 };
 use hvcert::checker::rules::{column_times, independent_with, zero_least_fixed};
 use hvcert::exact::dyadic::{determinant, determinant_nonzero};
@@ -468,6 +468,67 @@ fn leading_bits_sign_test_decides_and_refuses() {
     assert_eq!(row_status(&row, &corners), None);
     // Coordinates of 2^60 and more are not small corners.
     assert!(small_corners(&[vec![BigInt::one() << 60usize]]).is_none());
+}
+
+/// An `i128` limb sum: anywhere in range, with weight on the edges (0,
+/// +-1, around +-2^56, +-2^126 and the ends of `i128`).
+fn limb_sum() -> impl Strategy<Value = i128> {
+    let edge = prop::sample::select(vec![
+        0i128,
+        1,
+        -1,
+        (1 << 56) - 1,
+        1 << 56,
+        -(1 << 56),
+        (1 << 126) - 1,
+        -(1 << 126),
+        i128::MAX,
+        i128::MIN,
+        i128::MAX - 1,
+        i128::MIN + 1,
+    ]);
+    prop_oneof![edge, any::<i128>(), (-1000i128..1000)]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4000, ..ProptestConfig::default() })]
+
+    /// `limb_sums` (carries, packing, negation) and its fixed-width form
+    /// are `sum_s v_s 2^(56 s)`, for up to five sums anywhere in `i128`.
+    #[test]
+    fn limb_sums_match_shifted_sums(v in prop::collection::vec(limb_sum(), 0..6)) {
+        let want: BigInt = v
+            .iter()
+            .enumerate()
+            .map(|(s, &x)| BigInt::from(x) << (56 * s))
+            .sum();
+        prop_assert_eq!(limb_sums(&v), want.clone());
+        match limb_sums_fx(&v) {
+            Some(f) => prop_assert_eq!(f.to_big(), want),
+            // Only a carry overflow (sums near the ends of i128) refuses.
+            None => prop_assert!(v.iter().any(|x| x.unsigned_abs() > 1 << 126)),
+        }
+    }
+
+    /// The fixed-width product from limbs is the `BigInt` one.
+    #[test]
+    fn product_limbs_fx_matches(
+        (r, c, k) in (1usize..5, 1usize..9, 1usize..4),
+        a in prop::collection::vec(wide_entry(), 32),
+        rr in prop::collection::vec(wide_entry(), 24),
+        keep in prop::collection::vec(any::<bool>(), 8),
+    ) {
+        let am = DMat { rows: r, cols: c, num: a[..r * c].to_vec(), exp: 0 };
+        let rm = DMat { rows: c, cols: k, num: rr[..c * k].to_vec(), exp: 0 };
+        let (Some(al), Some(rl)) = (a_limbs(&am), wide_limbs::<3>(&rm)) else {
+            return Ok(());
+        };
+        let keep = &keep[..c];
+        let want = product_limbs(&al, (r, c), &rl, k, keep).expect("small sizes");
+        prop_assert_eq!(&want, &am.mul_inner_masked(&rm, keep).num);
+        let got = product_limbs_fx(&al, (r, c), &rl, k, keep).expect("fits");
+        prop_assert_eq!(got.iter().map(Fx::to_big).collect::<Vec<_>>(), want);
+    }
 }
 
 /// The limb sums at their largest: 8,192 inner indices (rows) whose limbs

@@ -603,12 +603,90 @@ pub fn gram_column_limbs(limbs: &[[i64; 2]], rows: usize, cols: usize, u: usize)
         .collect()
 }
 
-/// `sum_s v_s 2^(56 s)`: the value of sums of 56-bit limb products.
-fn limb_sums(v: &[i128]) -> BigInt {
-    v.iter()
-        .enumerate()
-        .map(|(s, &x)| BigInt::from(x) << (s * LIMB_BITS as usize))
-        .sum()
+/// `sum_s v_s 2^(56 s)`: the value of sums of 56-bit limb products (one
+/// allocation: [`limb_sums_words`], else shifts and sums).
+pub fn limb_sums(v: &[i128]) -> BigInt {
+    match limb_sums_words(v) {
+        Some((neg, words, n)) => {
+            let sign = if neg { Sign::Minus } else { Sign::Plus };
+            let mut digits = Vec::with_capacity(2 * n);
+            for w in &words[..n] {
+                digits.push(*w as u32);
+                digits.push((*w >> 32) as u32);
+            }
+            BigInt::from_biguint(sign, num_bigint::BigUint::new(digits))
+        }
+        None => v
+            .iter()
+            .enumerate()
+            .map(|(s, &x)| BigInt::from(x) << (s * LIMB_BITS as usize))
+            .sum(),
+    }
+}
+
+/// [`limb_sums`] in fixed width (`None`: it does not fit, or more than
+/// five limb sums).
+pub fn limb_sums_fx(v: &[i128]) -> Option<Fx> {
+    let (neg, words, n) = limb_sums_words(v)?;
+    Fx::from_digits(&words[..n], neg)
+}
+
+/// `sum_s v_s 2^(56 s)` (at most five `v_s`) as sign and magnitude in
+/// 64-bit words (`n` of them): carries are propagated so that every limb
+/// but the top lies in `[0, 2^56)` (floor division, `>>`), the limbs are
+/// packed into a two's-complement bit string (the top one sign-extended;
+/// `56 * 5 + 128 < 576` bits), and a negative string is negated. `None`
+/// for more than five sums (or a carry that would overflow, which sums of
+/// the kernels' products never reach).
+fn limb_sums_words(v: &[i128]) -> Option<(bool, [u64; 9], usize)> {
+    const MASK: i128 = (1 << LIMB_BITS) - 1;
+    if v.len() > 5 {
+        return None;
+    }
+    let mut words = [0u64; 9];
+    // Or `x` (shifted left by `bit`) into the bit string; `x >= 0` below
+    // 2^56 for every limb but the top, whose two's-complement bits (with
+    // the sign extended through the last word) are laid in full.
+    let lay = |words: &mut [u64; 9], bit: usize, x: i128, top: bool| {
+        let (q, r) = (bit / 64, bit % 64);
+        let lo = x as u128;
+        let ext = if top && x < 0 { u64::MAX } else { 0 };
+        // The 128 bits of `x` and the sign extension, shifted by `r`.
+        let parts = [lo as u64, (lo >> 64) as u64, ext, ext];
+        let mut carry_in = 0u64;
+        for (i, w) in words.iter_mut().enumerate().skip(q) {
+            let src = parts.get(i - q).copied().unwrap_or(ext);
+            let shifted = if r == 0 { src } else { (src << r) | carry_in };
+            carry_in = if r == 0 { 0 } else { src >> (64 - r) };
+            *w |= shifted;
+        }
+    };
+    let mut carry = 0i128;
+    let last = v.len().saturating_sub(1);
+    for (s, &x) in v.iter().enumerate() {
+        let t = x.checked_add(carry)?;
+        if s == last {
+            lay(&mut words, s * LIMB_BITS as usize, t, true);
+        } else {
+            lay(&mut words, s * LIMB_BITS as usize, t & MASK, false);
+            carry = t >> LIMB_BITS;
+        }
+    }
+    let neg = words[8] >> 63 == 1;
+    if neg {
+        // Two's complement: the magnitude is !words + 1.
+        let mut c = true;
+        for w in words.iter_mut() {
+            let (x, o) = (!*w).overflowing_add(c as u64);
+            *w = x;
+            c = o;
+        }
+    }
+    let mut n = words.len();
+    while n > 0 && words[n - 1] == 0 {
+        n -= 1;
+    }
+    Some((neg && n > 0, words, n))
 }
 
 /// Every entry of a matrix as `N` signed 56-bit limbs, `sum_j l_j
@@ -720,11 +798,36 @@ pub fn column_times_limbs(
 /// `2^126` and fits an `i128`. `None` for more inner indices.
 pub fn product_limbs(
     a: &[[i64; 2]],
-    (rows, cols): (usize, usize),
+    dims: (usize, usize),
     r: &[[i64; 3]],
     k: usize,
     keep: &[bool],
 ) -> Option<Vec<BigInt>> {
+    product_limbs_with(a, dims, r, k, keep, |acc| Some(limb_sums(acc)))
+}
+
+/// [`product_limbs`] in fixed width (`None` also when an entry does not
+/// fit).
+pub fn product_limbs_fx(
+    a: &[[i64; 2]],
+    dims: (usize, usize),
+    r: &[[i64; 3]],
+    k: usize,
+    keep: &[bool],
+) -> Option<Vec<Fx>> {
+    product_limbs_with(a, dims, r, k, keep, limb_sums_fx)
+}
+
+/// [`product_limbs`] with each entry's limb sums turned into a value by
+/// `value`.
+fn product_limbs_with<T>(
+    a: &[[i64; 2]],
+    (rows, cols): (usize, usize),
+    r: &[[i64; 3]],
+    k: usize,
+    keep: &[bool],
+    value: impl Fn(&[i128]) -> Option<T>,
+) -> Option<Vec<T>> {
     if cols > 8192 || a.len() != rows * cols || r.len() != cols * k || keep.len() != cols {
         return None;
     }
@@ -741,7 +844,7 @@ pub fn product_limbs(
                 acc[2] += a0 * r2 + a1 * r1;
                 acc[3] += a1 * r2;
             }
-            out.push(limb_sums(&acc));
+            out.push(value(&acc)?);
         }
     }
     Some(out)
@@ -905,15 +1008,10 @@ pub fn product_fast(
 ) -> Option<FxMat> {
     let limbs = wl.and_then(|wl| {
         let rl = wide_limbs_fx::<3>(r)?;
-        product_limbs(wl, (w.rows, w.cols), &rl, r.cols, keep)
+        product_limbs_fx(wl, (w.rows, w.cols), &rl, r.cols, keep)
     });
     if let Some(num) = limbs {
-        return Some(FxMat::new(DMat {
-            rows: w.rows,
-            cols: r.cols,
-            num,
-            exp: w.exp + r.exp,
-        }));
+        return Some(FxMat::from_fixed(w.rows, r.cols, num, w.exp + r.exp));
     }
     let num = product_fx((wf?, w.rows, w.cols), r, keep)?;
     Some(FxMat::from_fixed(w.rows, r.cols, num, w.exp + r.exp))

@@ -102,6 +102,21 @@ impl<const L: usize> FxN<L> {
         Some(out)
     }
 
+    /// `(-1)^neg * sum_i digits_i 2^(64 i)` (little-endian 64-bit digits,
+    /// leading zeros allowed), if it fits.
+    pub fn from_digits(digits: &[u64], neg: bool) -> Option<Self> {
+        let n = digits.iter().rposition(|&d| d != 0).map_or(0, |i| i + 1);
+        if n > L {
+            return None;
+        }
+        let mut out = Self::ZERO;
+        out.mag[..n].copy_from_slice(&digits[..n]);
+        out.len = n as u8;
+        out.neg = neg;
+        out.normalize();
+        Some(out)
+    }
+
     /// The value of an `i64`.
     pub fn from_i64(v: i64) -> Self {
         let mut out = Self::ZERO;
