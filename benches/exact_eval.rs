@@ -4,7 +4,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use hvcert::certifier::sample::{sample_network, SampleSpec};
 use hvcert::exact::eval::ExactNet;
-use hvcert::exact::fixed::{Fx, FxS};
+use hvcert::exact::fixed::{Fx, FxN, FxS};
 use hvcert::format::network::Measurement;
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -69,32 +69,31 @@ fn bench(c: &mut Criterion) {
         .map(|i| Fx::from_big(&(BigInt::from(i * 31 - 40) << 128)).unwrap())
         .collect();
     g.bench_function("add_mul, one rank-one flip of M (300 entries)", |bch| {
-        bch.iter(|| {
-            let mut m = sums.clone();
-            for (i, a) in a_col.iter().enumerate() {
-                for (s, r) in m[3 * i..3 * i + 3].iter_mut().zip(&r_row) {
-                    assert!(s.add_mul(a, r, i % 2 == 0));
-                }
-            }
-            m
-        })
+        bch.iter(|| rank_one_flip(&sums, &a_col, &r_row))
     });
     // The same in the stored width (256 bits), as the engine keeps `M`,
     // `R_2` and `A`.
     let short = |v: &[Fx]| -> Vec<FxS> { v.iter().map(|x| x.resize().unwrap()).collect() };
     let (sums_s, a_col_s, r_row_s) = (short(&sums), short(&a_col), short(&r_row));
     g.bench_function("add_mul, one rank-one flip of M, stored width", |bch| {
-        bch.iter(|| {
-            let mut m = sums_s.clone();
-            for (i, a) in a_col_s.iter().enumerate() {
-                for (s, r) in m[3 * i..3 * i + 3].iter_mut().zip(&r_row_s) {
-                    assert!(s.add_mul(a, r, i % 2 == 0));
-                }
-            }
-            m
-        })
+        bch.iter(|| rank_one_flip(&sums_s, &a_col_s, &r_row_s))
     });
     g.finish();
+}
+
+/// `sums` (100 rows of 3) plus or minus `a_col r_row^T`, row by row.
+fn rank_one_flip<const L: usize>(
+    sums: &[FxN<L>],
+    a_col: &[FxN<L>],
+    r_row: &[FxN<L>],
+) -> Vec<FxN<L>> {
+    let mut m = sums.to_vec();
+    for (i, a) in a_col.iter().enumerate() {
+        for (s, r) in m[3 * i..3 * i + 3].iter_mut().zip(r_row) {
+            assert!(s.add_mul(a, r, i % 2 == 0));
+        }
+    }
+    m
 }
 
 criterion_group!(benches, bench);

@@ -1242,6 +1242,13 @@ fn leading<const L: usize>(v: &FxN<L>, s: u64) -> i64 {
 /// `<h, c>`. `<h, c>` is exact in `i128`: at most 8 products below
 /// `2^62 2^60`.
 pub fn row_status_leading(row: &[BigInt], corners: &[(Vec<i64>, i128)]) -> Option<Option<bool>> {
+    let (r, n) = row_fx(row)?;
+    row_status_leading_fx(&r[..n], corners)
+}
+
+/// A row of at most 8 integers in fixed width (and its length); `None`
+/// for a longer row or an entry that does not fit.
+fn row_fx(row: &[BigInt]) -> Option<([Fx; 8], usize)> {
     let mut r = [Fx::ZERO; 8];
     if row.len() > r.len() {
         return None;
@@ -1249,7 +1256,7 @@ pub fn row_status_leading(row: &[BigInt], corners: &[(Vec<i64>, i128)]) -> Optio
     for (x, v) in r.iter_mut().zip(row) {
         *x = Fx::from_big(v)?;
     }
-    row_status_leading_fx(&r[..row.len()], corners)
+    Some((r, row.len()))
 }
 
 /// [`row_status_leading`] of a row in fixed width.
@@ -1292,14 +1299,8 @@ pub fn row_status_leading_fx<const L: usize>(
 /// `None` when something does not fit (then [`row_status`] decides),
 /// otherwise `Some` of exactly what [`row_status`] returns.
 pub fn row_status_fixed(row: &[BigInt], corners: &[Vec<Fx>]) -> Option<Option<bool>> {
-    let mut r = [Fx::ZERO; 8];
-    if row.len() > r.len() {
-        return None;
-    }
-    for (x, v) in r.iter_mut().zip(row) {
-        *x = Fx::from_big(v)?;
-    }
-    row_status_fixed_fx(&r[..row.len()], corners)
+    let (r, n) = row_fx(row)?;
+    row_status_fixed_fx(&r[..n], corners)
 }
 
 /// [`row_status_fixed`] of a row in fixed width.

@@ -2,7 +2,8 @@
 //! measurement products `M = A D R_d` of the pattern engine (issue 14).
 //!
 //! An [`FxMat`] is the same exact value as a [`DMat`] (integers times one
-//! power of two), held as [`Fx`] entries when every entry fits, so that the
+//! power of two), held as fixed-width entries when every entry fits
+//! ([`FxEntries`]: 256 bits each where they fit, else 512), so that the
 //! engine's rank-one updates, sign tests, Gram products and binary64
 //! screens never convert between `BigInt` and fixed width. Its `BigInt`
 //! form is made only when a caller asks for it (by [`FxMat::big`] or
@@ -100,11 +101,6 @@ impl<'a> FxSlice<'a> {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    /// Entry `i` in the working width.
-    pub fn get(&self, i: usize) -> Fx {
-        with_fx_slice!(self, |v| v[i].wide())
     }
 
     /// The entries `range`.
