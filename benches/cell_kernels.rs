@@ -37,7 +37,7 @@ const PER_RULE: usize = 50;
 const COLD_CELLS: usize = 10;
 
 /// The kinds benchmarked, in report order.
-const KINDS: [Rule; 7] = [
+const KINDS: [Rule; 8] = [
     Rule::Region,
     Rule::Crease,
     Rule::Cone,
@@ -45,6 +45,7 @@ const KINDS: [Rule; 7] = [
     Rule::Excluded(Ball::XStar),
     Rule::Excluded(Ball::Rho),
     Rule::Zero,
+    Rule::ZeroFirst,
 ];
 
 /// A sampled leaf: its cell and the cells on the path from the root to its
@@ -97,7 +98,7 @@ fn limit(rule: Rule) -> Option<usize> {
     match rule {
         Rule::Region | Rule::Crease => Some(2),
         Rule::Pairs => Some(rules::PAIRS_LIMIT),
-        Rule::Excluded(_) | Rule::Zero | Rule::Cone | Rule::Undecided => None,
+        Rule::Excluded(_) | Rule::Zero | Rule::ZeroFirst | Rule::Cone | Rule::Undecided => None,
     }
 }
 
@@ -112,6 +113,7 @@ fn decide(ctx: &Context, rule: Rule, cell: &Cell, pats: Option<&CellPatterns>) {
             .branches_from(cell, rules::ZERO_LIMIT, None)
             .0
             .and_then(|b| ctx.zero(cell, &b)),
+        Rule::ZeroFirst => hvcert::checker::zero_first::zero_first(ctx.engine, cell),
         Rule::Excluded(ball) => ctx.excluded(cell, ball).map(drop),
         Rule::Cone => ctx
             .branches_from(cell, rules::CONE_BRANCHES, None)

@@ -8,7 +8,9 @@
 # 9002`, 600 KB, so sampled here rather than shipped) is measured too.
 #   usage: benches/reference.sh [extra certify flags...]
 # With HVCERT_BIN=DIR the binaries in DIR (certify, verify) are measured
-# instead of a fresh release build (an older build, for A/B runs).
+# instead of a fresh release build (an older build, for A/B runs). With
+# HVCERT_LARGE=1 the networks of certificates/large/ are measured too (the
+# k = 4 one: about 6 minutes to certify and 9 to verify on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${HVCERT_BIN:-./target/release}
@@ -20,11 +22,14 @@ printf '%-22s %-8s %-9s %-9s %7s %7s %6s %6s %6s %7s %5s %5s %9s %9s %6s %10s %s
     'cone_tiers(b64 proved+failed/mpfr/exact)'
 "$bin/certify" sample --latent 2 --widths 50,500 --measurements 100 --seed 9002 \
     --out "$out/k2-50-500-m100-s9002.bin" > /dev/null
-for net in certificates/*.bin "$out/k2-50-500-m100-s9002.bin"; do
+large=()
+[ -n "${HVCERT_LARGE:-}" ] && large=(certificates/large/*.bin)
+for net in certificates/*.bin "$out/k2-50-500-m100-s9002.bin" "${large[@]}"; do
     name=$(basename "$net" .bin)
     cert="$out/$name.cert.json"
     extra=()
-    [ -f "certificates/$name.flags" ] && read -r -a extra < "certificates/$name.flags"
+    flags="${net%.bin}.flags"
+    [ -f "$flags" ] && read -r -a extra < "$flags"
     "$bin/certify" --net "$net" --out "$cert" --quiet --json --no-verify "${extra[@]}" "$@" > "$out/c.json"
     "$bin/verify" "$cert" --json > "$out/v.json" || true
     python3 - "$name" "$out/c.json" "$out/v.json" "$cert" <<'PY'

@@ -6,6 +6,8 @@
 # makes; tests/shard.rs checks that for k2-20-100-m50. Run it after a change
 # to the search, then commit the certificates with the change.
 #   usage: scripts/regenerate-certificates.sh [NAME ...]   (default: all)
+# The large networks (certificates/large/, minutes each) are regenerated
+# only when named: scripts/regenerate-certificates.sh large/k4-50-500
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin certify
@@ -20,7 +22,7 @@ for name in "${names[@]}"; do
     [[ -f $net ]] || { echo "regenerate: no network $net" >&2; exit 2; }
     extra=()
     [[ -f certificates/$name.flags ]] && read -r -a extra <"certificates/$name.flags"
-    tmp=$(mktemp "certificates/.$name.XXXXXX.cert.json")
+    tmp=$(mktemp "certificates/$(dirname "$name")/.$(basename "$name").XXXXXX.cert.json")
     chmod 644 "$tmp"
     # certify self-checks the certificate with the independent checker.
     if ./target/release/certify --net "$net" --out "$tmp" --quiet "${extra[@]}"; then

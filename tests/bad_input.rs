@@ -504,6 +504,13 @@ fn verify_truncated_and_malformed_certificates() {
             "version 3 added them",
         ),
         (
+            // The fixture's (P2) boxes are decided by the first-layer Zero
+            // rule, which a version 4 file cannot name.
+            set(&|m| m["version"] = 4.into()),
+            2,
+            "version 5 added the first-layer Zero rule",
+        ),
+        (
             set(&|m| m["radius_witnesses"] = serde_json::json!([["1/3"], ["2/6"]])),
             2,
             "repeats an earlier point",

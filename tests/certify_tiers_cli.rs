@@ -9,6 +9,9 @@
 //!   searches again with the exact rules, and what it writes is still a
 //!   certificate `verify` accepts: a wrong fast tier costs time, never a
 //!   wrong verdict.
+//! - The first-layer Zero rule decides every (P2) box of the default network
+//!   (so the tests above switch it off with the test hook
+//!   `HVCERT_TEST_NO_ZERO_FIRST` to reach the Zero rule's tiers).
 
 use std::path::Path;
 use std::process::Command;
@@ -40,6 +43,7 @@ fn certify_net(
     } else {
         cmd.env_remove("HVCERT_TEST_BROKEN_TIER");
     }
+    cmd.env("HVCERT_TEST_NO_ZERO_FIRST", "1");
     let o = cmd.output().unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr).to_string();
     assert!(o.status.success(), "certify failed: {stderr}");
@@ -116,4 +120,35 @@ fn a_broken_zero_tier_costs_a_second_search_not_a_wrong_certificate() {
     // box has too many branches for the exact rule.
     let net = Path::new(env!("CARGO_MANIFEST_DIR")).join("certificates/k2-10-40-160-m40.bin");
     broken_tier_falls_back("zero", &net);
+}
+
+#[test]
+fn the_first_layer_zero_rule_decides_the_default_networks_boxes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cert.json");
+    let o = Command::new(env!("CARGO_BIN_EXE_certify"))
+        .arg("--net")
+        .arg(default_net())
+        .arg("--out")
+        .arg(&path)
+        .args(["--quiet", "--json"])
+        .env_remove("HVCERT_TEST_BROKEN_TIER")
+        .env_remove("HVCERT_TEST_NO_ZERO_FIRST")
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["verdict"], "holds");
+    // Every unit box of (P2) (8 per face) holds it; no box is split, and
+    // the Zero rule over branches is never tried.
+    assert_eq!(summary["zero_first_layer"]["proved"], 32);
+    assert_eq!(summary["zero_first_layer"]["failed"], 0);
+    for tier in ["binary64", "mpfr", "exact"] {
+        for what in ["proved", "failed"] {
+            assert_eq!(summary["zero_tiers"][tier][what], 0, "{tier} {what}");
+        }
+    }
+    let cert = std::fs::read_to_string(&path).unwrap();
+    assert!(cert.contains("\"version\": 5") || cert.contains("\"version\":5"));
+    assert!(verify(&path).starts_with("VERIFIED holds"));
 }

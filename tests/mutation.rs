@@ -743,8 +743,8 @@ fn mutants(s: &Subject) -> Vec<Mutant<'_>> {
                 );
             }
             for (i, t) in toks.iter().enumerate() {
-                if matches!(*t, "R" | "C" | "P" | "E1" | "E2" | "Z" | "U") {
-                    for new in ["R", "C", "P", "E1", "E2", "Z", "U"] {
+                if matches!(*t, "R" | "C" | "P" | "E1" | "E2" | "Z" | "ZF" | "U") {
+                    for new in ["R", "C", "P", "E1", "E2", "Z", "ZF", "U"] {
                         if new != *t {
                             push!(
                                 "rule tag",

@@ -1,6 +1,8 @@
 //! The shipped reference suite: every certificate in `certificates/` is
 //! valid for its network with the expected verdict, and the two smallest
-//! networks certify again to the same verdict.
+//! networks certify again to the same verdict. The large `k = 4` one
+//! (`certificates/large/`) is checked by an ignored test, about 9 minutes on
+//! 2 cores: `cargo test --release --test reference_suite -- --ignored`.
 
 use std::path::Path;
 
@@ -22,9 +24,12 @@ const SUITE: &[(&str, Verdict)] = &[
 
 fn load(name: &str) -> (Certificate, hvcert::format::network::LoadedNetwork) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("certificates");
-    let text = std::fs::read_to_string(dir.join(name)).unwrap();
+    let path = dir.join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
     let cert = Certificate::from_json(&text).unwrap();
-    let net = read_network_file(&dir.join(cert.network_path.as_ref().unwrap())).unwrap();
+    // The network's path is relative to the certificate's folder.
+    let folder = path.parent().expect("a folder");
+    let net = read_network_file(&folder.join(cert.network_path.as_ref().unwrap())).unwrap();
     (cert, net)
 }
 
@@ -42,6 +47,23 @@ fn shipped_certificates_verify() {
             report.counts.cells() + report.counts.undecided
         );
     }
+}
+
+/// `k = 4`, 50/500, `A = I`, seed 1 (`certify sample --latent 4 --widths
+/// 50,500 --inversion --seed 1`), `--eps 1/2`: holds.
+#[test]
+#[ignore = "about 9 minutes on 2 cores; CI has no time for it"]
+fn large_k4_certificate_verifies() {
+    let (cert, net) = load("large/k4-50-500.cert.json");
+    assert_eq!(net.network.latent, 4);
+    let report =
+        check(&cert, &net.network, &net.sha256).unwrap_or_else(|e| panic!("k4: REJECTED: {}", e.0));
+    assert_eq!(report.verdict, Verdict::Holds);
+    eprintln!(
+        "k4: holds in {:.1} s ({} cells)",
+        report.seconds,
+        report.counts.cells()
+    );
 }
 
 #[test]

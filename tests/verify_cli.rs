@@ -372,8 +372,8 @@ fn unusable_input() {
             "not an hvcert certificate",
         ),
         (
-            good.replace("\"version\": 1", "\"version\": 5"),
-            "unsupported certificate version 5 (this checker reads versions 1 to 4)",
+            good.replace("\"version\": 1", "\"version\": 6"),
+            "unsupported certificate version 6 (this checker reads versions 1 to 5)",
         ),
         (
             good.replace("\"stats\": {}", "\"stats\": {}, \"bonus\": 1"),

@@ -18,7 +18,7 @@ use hvcert::certifier::hunt::{
 use hvcert::certifier::inspect::{describe, describe_point};
 use hvcert::certifier::rho_mpfr::rho_rational_enclosure;
 use hvcert::certifier::sample::{sample_network, SampleSpec};
-use hvcert::certifier::search::{search, Options, Progress, SearchResult};
+use hvcert::certifier::search::{default_max_depth, search, Options, Progress, SearchResult};
 use hvcert::certifier::shard::{self, shard_info, LoadedPlan, MergeError};
 use hvcert::checker::geometry::Excluded;
 use hvcert::checker::sharpness::{self, Sharpness};
@@ -74,9 +74,10 @@ struct CertifyArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
-    /// Deepest bisection (splits from a face to a leaf).
-    #[arg(long, default_value_t = 48, value_parser = clap::value_parser!(u32).range(1..=200))]
-    max_depth: u32,
+    /// Deepest bisection (splits from a face to a leaf) [default: 48, or
+    /// 16 per latent coordinate where that is more (k = 4: 64)].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=200))]
+    max_depth: Option<u32>,
     /// Cells smaller than this (relative to |x*|) are not refined further.
     #[arg(long, default_value = "1/512", allow_hyphen_values = true)]
     resolution: String,
@@ -238,8 +239,9 @@ enum Command {
         time_limit: f64,
         #[arg(long, default_value = "1/512")]
         resolution: String,
-        #[arg(long, default_value_t = 48)]
-        max_depth: u32,
+        /// [default: 48, or 16 per latent coordinate where that is more]
+        #[arg(long)]
+        max_depth: Option<u32>,
     },
     /// Show a network's dimensions, hash, |x*| and rho_d, and exact values at a point.
     Inspect {
@@ -363,9 +365,10 @@ struct PlanArgs {
     out: PathBuf,
     #[command(flatten)]
     claim: ClaimArgs,
-    /// Deepest bisection of the shards' searches.
-    #[arg(long, default_value_t = 48, value_parser = clap::value_parser!(u32).range(1..=200))]
-    max_depth: u32,
+    /// Deepest bisection of the shards' searches [default: 48, or 16 per
+    /// latent coordinate where that is more].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=200))]
+    max_depth: Option<u32>,
     /// The shards' resolution (the pilot uses 4x this).
     #[arg(long, default_value = "1/512", allow_hyphen_values = true)]
     resolution: String,
@@ -610,7 +613,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 seeds,
                 time_limit: time_limit_arg(Some(time_limit))?.expect("given"),
                 resolution: positive_rational("--resolution", &resolution)?,
-                max_depth,
+                max_depth: max_depth.unwrap_or_else(|| default_max_depth(latent)),
             };
             hvcert::certifier::sweep::validate(&spec)?;
             // Every network of the grid must be valid before any work.
@@ -789,7 +792,9 @@ fn run_plan(a: &PlanArgs) -> Result<(), String> {
     preflight(&loaded, eps.as_ref(), (&rho_lo, &rho_hi))?;
     let opts = Options {
         eps,
-        max_depth: a.max_depth,
+        max_depth: a
+            .max_depth
+            .unwrap_or_else(|| default_max_depth(loaded.network.latent)),
         resolution,
         time_limit: None,
         rho: (rho_lo, rho_hi),
@@ -1018,7 +1023,7 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
         Some((plan, _)) => (
             plan.eps.clone(),
             plan.resolution.clone(),
-            plan.plan.search.max_depth,
+            Some(plan.plan.search.max_depth),
         ),
         None => (
             a.claim.radii()?,
@@ -1061,7 +1066,7 @@ fn run_certify(a: &CertifyArgs) -> Result<(), String> {
     preflight(&loaded, eps.as_ref(), (&rho_lo, &rho_hi))?;
     let mut opts = Options {
         eps,
-        max_depth,
+        max_depth: max_depth.unwrap_or_else(|| default_max_depth(loaded.network.latent)),
         resolution,
         time_limit,
         rho: (rho_lo, rho_hi),
@@ -1405,6 +1410,7 @@ fn print_summary(
                 "exact": {"proved": t.zero[2][0], "failed": t.zero[2][1]},
             }),
             "zero_corners": {"descent_binary64": t.zero_corners[0], "exact": t.zero_corners[1]},
+            "zero_first_layer": {"proved": t.zero_first[0], "failed": t.zero_first[1]},
             "crease_binary64": {"proved": t.crease[0], "failed": t.crease[1], "left_to_exact": t.crease[2]},
             "region_points": {"outside_binary64": t.region_points[0], "exact": t.region_points[1]},
             "verify_seconds": report.map(|r| r.seconds),
@@ -1523,14 +1529,22 @@ fn print_summary(
             },
         }
     );
-    if t.cone.iter().chain(&t.zero).flatten().any(|&n| n > 0) {
+    if t.cone
+        .iter()
+        .chain(&t.zero)
+        .flatten()
+        .chain(&t.zero_first)
+        .any(|&n| n > 0)
+    {
         outln!(
             out,
-            "tiers        Cone: {}; Crease: binary64 {} / {}, exact {} tried; Zero: {}, corners: binary64 {} / exact {}",
+            "tiers        Cone: {}; Crease: binary64 {} / {}, exact {} tried; Zero: first-layer {} / {}, {}, corners: binary64 {} / exact {}",
             tier_pairs(&t.cone, true),
             t.crease[0],
             t.crease[1],
             t.crease[2],
+            t.zero_first[0],
+            t.zero_first[1],
             tier_pairs(&t.zero, false),
             t.zero_corners[0],
             t.zero_corners[1]

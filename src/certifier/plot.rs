@@ -63,7 +63,7 @@ fn rule_colour(r: Rule) -> RGBColor {
         Rule::Pairs => RGBColor(255, 127, 0),
         Rule::Excluded(_) => RGBColor(200, 200, 200),
         Rule::Undecided => RGBColor(227, 26, 28),
-        Rule::Zero => RGBColor(106, 61, 154),
+        Rule::Zero | Rule::ZeroFirst => RGBColor(106, 61, 154),
     }
 }
 

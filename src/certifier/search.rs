@@ -71,6 +71,16 @@ const ZERO_TRY: usize = 64;
 /// format's `MAX_TOKENS` (2^22), and the tree's memory stays around a
 /// gigabyte. Past it the search stops and what is left is undecided.
 pub const MAX_LEAVES: u64 = 2_000_000;
+/// The default deepest bisection for latent dimension `k`: 48, or 16 per
+/// coordinate where that is more. A cell of directions `2^-10` wide takes
+/// about `11 (k - 1)` direction splits plus the radial ones, which passed 48
+/// at `k = 4` (20,000 cells of `k = 4`, 50/500, `--eps 0.5` stopped there).
+pub fn default_max_depth(k: usize) -> u32 {
+    u32::try_from(k)
+        .map_or(u32::MAX, |k| k.saturating_mul(16))
+        .clamp(48, 200)
+}
+
 /// Sharpest mode: at most this many refinement rounds after the first pass
 /// (each one halves the resolution of the cells that set a radius).
 pub const MAX_SHARP_ROUNDS: u32 = 16;
@@ -552,13 +562,13 @@ impl Search<'_> {
             Rule::Cone => &p.cone,
             Rule::Pairs => &p.pairs,
             Rule::Excluded(_) => &p.excluded,
-            Rule::Zero | Rule::Undecided => &p.undecided,
+            Rule::Zero | Rule::ZeroFirst | Rule::Undecided => &p.undecided,
         };
-        if rule != Rule::Zero {
+        if !matches!(rule, Rule::Zero | Rule::ZeroFirst) {
             c.fetch_add(1, Ordering::Relaxed);
         }
         match rule {
-            Rule::Zero => {}
+            Rule::Zero | Rule::ZeroFirst => {}
             Rule::Undecided => p.left_undecided.add(depth),
             _ => p.decided.add(depth),
         }
@@ -681,6 +691,19 @@ impl Search<'_> {
             self.count(Rule::Undecided, depth);
             return Node::Leaf(Rule::Undecided);
         }
+        // The part of the cell's rays inside a ball of E: excused at once.
+        if depth + 1 < self.opts.max_depth {
+            if let Some((at, ball)) = self.ball_cut(&cell) {
+                let (_, outer) = cell.split_radial(&at).expect("inside");
+                self.count(Rule::Excluded(ball), depth + 1);
+                let outer = self.decide(outer, depth + 1, Some(&statuses), prune);
+                return Node::Radial {
+                    at: at.to_rational(),
+                    inner: Box::new(Node::Leaf(Rule::Excluded(ball))),
+                    outer: Box::new(outer),
+                };
+            }
+        }
         // A coarse cell with a few free neurons: try to prove its inner or
         // outer radii at once before splitting directions.
         let coarse = cell
@@ -783,6 +806,85 @@ impl Search<'_> {
             self.count(Rule::Undecided, depth);
             Node::Leaf(Rule::Undecided)
         }
+    }
+
+    /// With fixed radii (not the sharpest mode): a radial cut `c` such that
+    /// the part `[t_lo, c]` of the cell lies in one ball of `E` (an Excluded
+    /// leaf), the largest on the grid `4 |x*|_inf m / 64` that does and at
+    /// least `5/4 t_lo`. Every ray within 90 degrees of `-x*` passes within
+    /// `rho_d |x*|` of `-rho_d x*`, and with `eps2 > rho_d` the origin lies in
+    /// that ball, so the rays' hard stretch (where the gradient is least,
+    /// near the centre) is excused at once instead of by direction splits of
+    /// whole rays. A binary64 estimate picks `c` (per corner `p` the ray
+    /// `t p` is in the ball for `t` between the roots of a quadratic); the
+    /// exact Excluded rule confirms it.
+    fn ball_cut(&self, cell: &Cell) -> Option<(Dyadic, Ball)> {
+        if self.sharpest || self.opts.exact_only {
+            return None;
+        }
+        let ex = self.ctx.excluded;
+        let target: Vec<f64> = ex.target.iter().map(approx).collect();
+        let corners: Vec<Vec<f64>> = cell
+            .corners()
+            .iter()
+            .map(|p| p.iter().map(dyadic_f64).collect())
+            .collect();
+        let t_lo = dyadic_f64(&cell.t_lo);
+        let t_hi = cell.t_hi.as_ref().map_or(f64::INFINITY, dyadic_f64);
+        let far = self.target_inf.mul(&Dyadic::from_int(4));
+        let far_f = dyadic_f64(&far);
+        let scaled = |s: f64| -> Vec<f64> { target.iter().map(|v| s * v).collect() };
+        for ball in [Ball::Rho, Ball::XStar] {
+            let (centres, r2) = match ball {
+                Ball::XStar => (vec![target.clone()], approx(&ex.r1_sq)),
+                Ball::Rho => (
+                    vec![scaled(-approx(&ex.rho_lo)), scaled(-approx(&ex.rho_hi))],
+                    approx(&ex.r2_sq),
+                ),
+            };
+            // The rays t p stay in the ball for t in (c1, c2): t_lo must be
+            // inside, c below every c2 (with a relative margin).
+            let mut reach = f64::INFINITY;
+            for p in &corners {
+                for c in &centres {
+                    let a: f64 = p.iter().map(|v| v * v).sum();
+                    let b: f64 = p.iter().zip(c).map(|(u, v)| u * v).sum();
+                    let cc: f64 = c.iter().map(|v| v * v).sum::<f64>() - r2;
+                    let disc = b * b - a * cc;
+                    if !(disc > 0.0 && a > 0.0) {
+                        reach = f64::NEG_INFINITY;
+                        continue;
+                    }
+                    let (c1, c2) = ((b - disc.sqrt()) / a, (b + disc.sqrt()) / a);
+                    // (NaN fails every test, so it never makes a cut.)
+                    let inside = c1 < t_lo * (1.0 - 1e-6) - 1e-12;
+                    if !inside {
+                        reach = f64::NEG_INFINITY;
+                    }
+                    reach = reach.min(c2 * (1.0 - 1e-6));
+                }
+            }
+            let top = reach.min(t_hi);
+            if !(top > 1.25 * t_lo && top.is_finite() && far_f > 0.0) {
+                continue;
+            }
+            let m = (top / far_f * 64.0).floor();
+            if !(1.0..1e9).contains(&m) {
+                continue;
+            }
+            let at = far.mul(&Dyadic {
+                num: BigInt::from(m as u64),
+                exp: -6,
+            });
+            if at <= cell.t_lo || cell.t_hi.as_ref().is_some_and(|h| at >= *h) {
+                continue;
+            }
+            let (inner, _) = cell.split_radial(&at)?;
+            if self.ctx.excluded(&inner, ball).is_ok() {
+                return Some((at, ball));
+            }
+        }
+        None
     }
 
     /// Radial cuts that prove the inner or the outer part of a cell at once
@@ -919,6 +1021,10 @@ impl Search<'_> {
         };
         if self.stopped() {
             return undecided();
+        }
+        if self.tiers.zero_first(&self.ctx, &cell) {
+            self.progress.zero_decided.add(depth);
+            return Node::Leaf(Rule::ZeroFirst);
         }
         let (branches, statuses) = self.ctx.branches_from(&cell, ZERO_TRY, parent);
         let proved = match &branches {
@@ -1931,5 +2037,21 @@ pub fn search(
         seconds,
         zero_seconds,
         rounds,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_max_depth;
+
+    #[test]
+    fn default_depth_grows_with_the_latent_dimension() {
+        // 48 up to k = 3 (the shipped certificates' setting), then 16 per
+        // coordinate, within the CLI's range 1..=200.
+        let got: Vec<u32> = [1, 2, 3, 4, 5, 6, 13, usize::MAX]
+            .iter()
+            .map(|&k| default_max_depth(k))
+            .collect();
+        assert_eq!(got, [48, 48, 48, 64, 80, 96, 200, 200]);
     }
 }

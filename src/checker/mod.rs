@@ -10,6 +10,7 @@ pub mod geometry;
 pub mod patterns;
 pub mod rules;
 pub mod sharpness;
+pub mod zero_first;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -604,6 +605,7 @@ fn leaf(
             .0
             .and_then(|b| ctx.zero(cell, &b))
             .map(|_| t.counts.zero = 1),
+        Rule::ZeroFirst => zero_first::zero_first(ctx.engine, cell).map(|_| t.counts.zero = 1),
         Rule::Undecided => {
             t.counts.undecided = 1;
             t.residual.push((path.to_string(), cell.describe()));

@@ -635,7 +635,7 @@ fn not_in_ball(x: &[BigRational]) -> String {
     format!("vertex {} is not in the open ball", vec_str(x))
 }
 
-fn vec_str(v: &[BigRational]) -> String {
+pub(crate) fn vec_str(v: &[BigRational]) -> String {
     let parts: Vec<String> = v.iter().map(|x| x.to_string()).collect();
     format!("({})", parts.join(", "))
 }

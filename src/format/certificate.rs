@@ -1,11 +1,12 @@
-//! The certificate file, format v4 (format page: `docs/certificate-format.md`).
+//! The certificate file, format v5 (format page: `docs/certificate-format.md`).
 //! Version 2 adds a proof of the Cone rule (descent across a neuron of a
 //! lower layer); version 3 adds `radius_witnesses` (exact failure points
 //! that bound the radii from below); version 4 another proof of the Cone
 //! rule (descent across first-layer neurons with the gradient's exact
-//! jump, depth 2). Version 1 to 3 files are read and checked with the same
-//! rules (a superset of theirs); a witness in a version 1 or 2 file is
-//! refused.
+//! jump, depth 2); version 5 the first-layer Zero rule (leaf `ZF`, see
+//! `checker::zero_first`). Version 1 to 4 files are read and checked with
+//! the same rules (a superset of theirs); a witness in a version 1 or 2
+//! file, and a `ZF` leaf before version 5, are refused.
 //!
 //! JSON with every number on the path to a verdict an exact rational string.
 //! The cover is one bisection tree per cube face, written as a preorder token
@@ -21,7 +22,7 @@ use crate::exact::dyadic::Dyadic;
 use crate::exact::rational::parse_rational;
 
 pub const FORMAT_NAME: &str = "hvcert-certificate";
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 /// The oldest version this checker reads.
 pub const OLDEST_VERSION: u32 = 1;
 /// Deepest tree a checker accepts (splits from a face's root to a leaf).
@@ -134,6 +135,9 @@ pub enum Rule {
     Excluded(Ball),
     /// (P2) on a direction box (zero trees only).
     Zero,
+    /// (P2) on a direction box by the first-layer bound (zero trees only;
+    /// format version 5).
+    ZeroFirst,
     /// Not decided: a residual cell (verdict `unknown` or `violated`).
     Undecided,
 }
@@ -148,6 +152,7 @@ impl Rule {
             Rule::Excluded(Ball::XStar) => "E1",
             Rule::Excluded(Ball::Rho) => "E2",
             Rule::Zero => "Z",
+            Rule::ZeroFirst => "ZF",
             Rule::Undecided => "U",
         }
     }
@@ -160,6 +165,7 @@ impl Rule {
             Rule::Excluded(Ball::XStar) => "excluded(x*)",
             Rule::Excluded(Ball::Rho) => "excluded(-rho x*)",
             Rule::Zero => "zero",
+            Rule::ZeroFirst => "zero-first-layer",
             Rule::Undecided => "undecided",
         }
     }
@@ -224,6 +230,15 @@ impl Node {
         s
     }
 
+    /// Whether some leaf of the tree is decided by `rule`.
+    pub fn has_leaf(&self, rule: Rule) -> bool {
+        match self {
+            Node::Leaf(r) => *r == rule,
+            Node::Split { lo, hi, .. } => lo.has_leaf(rule) || hi.has_leaf(rule),
+            Node::Radial { inner, outer, .. } => inner.has_leaf(rule) || outer.has_leaf(rule),
+        }
+    }
+
     /// Splits from this node to its deepest leaf.
     pub fn depth(&self) -> u32 {
         match self {
@@ -259,9 +274,9 @@ fn parse_node<'a>(
         .ok_or("missing child: the token string ends inside the tree")?;
     let leaf = |rule: Rule| -> Result<Node, String> {
         let allowed = if zero_tree {
-            matches!(rule, Rule::Zero | Rule::Undecided)
+            matches!(rule, Rule::Zero | Rule::ZeroFirst | Rule::Undecided)
         } else {
-            !matches!(rule, Rule::Zero)
+            !matches!(rule, Rule::Zero | Rule::ZeroFirst)
         };
         if allowed {
             Ok(Node::Leaf(rule))
@@ -280,6 +295,7 @@ fn parse_node<'a>(
         "E1" => leaf(Rule::Excluded(Ball::XStar)),
         "E2" => leaf(Rule::Excluded(Ball::Rho)),
         "Z" => leaf(Rule::Zero),
+        "ZF" => leaf(Rule::ZeroFirst),
         "U" => leaf(Rule::Undecided),
         _ if tok.starts_with('x') => {
             let axis: usize = tok[1..]
@@ -676,6 +692,16 @@ impl Certificate {
             return Err(invalid(format!(
                 "radius_witnesses: {} points, at most {MAX_RADIUS_WITNESSES} are accepted",
                 j.radius_witnesses.len()
+            )));
+        }
+        let first_layer_zero = cover.as_ref().is_some_and(|c| {
+            c.faces
+                .iter()
+                .any(|f| f.zero_tree.has_leaf(Rule::ZeroFirst))
+        });
+        if version < 5 && first_layer_zero {
+            return Err(invalid(format!(
+                "cover: a version {version} certificate has no ZF leaf (version 5 added the first-layer Zero rule)"
             )));
         }
         let radius_witnesses = j

@@ -39,6 +39,8 @@ pub struct TierSnapshot {
     /// Corners of failed (P2) boxes `[D_w f(0) < 0 in binary64, tried
     /// exactly]`.
     pub zero_corners: Vec<u64>,
+    /// The first-layer Zero rule (exact) `[proved, failed]`.
+    pub zero_first: Vec<u64>,
 }
 
 /// Which tier settled a cell, and how.
@@ -61,6 +63,8 @@ pub struct TierCounts {
     /// Corners of boxes where the Zero rule failed: `[D_w f(0) < 0 proved
     /// in binary64, left to the exact test]`.
     pub zero_corners: [AtomicU64; 2],
+    /// The first-layer Zero rule `[proved, failed]` (exact; it is cheap).
+    pub zero_first: [AtomicU64; 2],
 }
 
 impl TierCounts {
@@ -76,6 +80,7 @@ impl TierCounts {
                 get(&self.zero_exact),
             ],
             zero_corners: get(&self.zero_corners),
+            zero_first: get(&self.zero_first),
         }
     }
 }
@@ -91,6 +96,10 @@ pub struct Tiers {
     /// be exercised end to end. `zero`: the Zero rule's; any other value
     /// (`cone`): the Cone rule's (and the screen is off).
     broken: Broken,
+    /// Test hook (`HVCERT_TEST_NO_ZERO_FIRST`): the first-layer Zero rule
+    /// is not tried, so that tests reach the Zero rule's tiers on depth-2
+    /// networks.
+    no_zero_first: bool,
 }
 
 /// Which fast tier the test hook breaks.
@@ -124,6 +133,7 @@ impl Tiers {
             descent: Descent::new(engine),
             counts: TierCounts::default(),
             broken: Broken::from_env(),
+            no_zero_first: std::env::var_os("HVCERT_TEST_NO_ZERO_FIRST").is_some(),
         }
     }
 
@@ -210,6 +220,16 @@ impl Tiers {
             Decision::Unsure => {}
         }
         tally(&c.zero_exact, ctx.zero(cell, branches).is_ok())
+    }
+
+    /// Whether the first-layer Zero rule (`checker::zero_first`) proves the
+    /// direction box; exact, as cheap as one forward pass per corner.
+    pub fn zero_first(&self, ctx: &Context, cell: &Cell) -> bool {
+        if self.no_zero_first {
+            return false;
+        }
+        let proved = crate::checker::zero_first::zero_first(ctx.engine, cell).is_ok();
+        tally(&self.counts.zero_first, proved)
     }
 
     /// Whether the test hook "proves" a direction box whose branches the
