@@ -303,8 +303,7 @@ fn agree(name: &str, network: &Network, all: Vec<Cell>) -> Agreement {
                 for (p, may) in pats.patterns.iter().zip(&s.may_hold_region_point) {
                     let quad = engine.quadratic(p);
                     let inside = quad
-                        .region_scaled
-                        .as_ref()
+                        .region_scaled()
                         .is_some_and(|(u, q)| cell.contains_scaled(u, q));
                     assert!(
                         *may || !inside,

@@ -432,7 +432,7 @@ fn cell_points(
                 net.region_point(p).unwrap().as_ref(),
                 "region point of {p}"
             );
-            let (Some(xc), Some((u, d))) = (quad.region_point(), &quad.region_scaled) else {
+            let (Some(xc), Some((u, d))) = (quad.region_point(), quad.region_scaled()) else {
                 continue;
             };
             let inside = in_cell(cell, xc);

@@ -602,7 +602,7 @@ impl Search<'_> {
         let nonsingular = || {
             p.patterns
                 .iter()
-                .all(|pat| self.ctx.engine.quadratic(pat).region_scaled.is_some())
+                .all(|pat| self.ctx.engine.quadratic(pat).region_scaled().is_some())
         };
         if p.free.is_empty() {
             if self.ctx.region(cell, &p).is_ok() {
@@ -640,7 +640,7 @@ impl Search<'_> {
 
     fn note_region_point(&self, p: &Pattern, cell: &Cell) {
         let quad = self.ctx.engine.quadratic(p);
-        if let Some((u, q)) = &quad.region_scaled {
+        if let Some((u, q)) = quad.region_scaled() {
             if cell.contains_scaled(u, q) && !u.iter().all(|v| v.is_zero()) {
                 let xc = quad.region_point().expect("nonsingular");
                 let key: Vec<String> = xc.iter().map(|v| v.to_string()).collect();

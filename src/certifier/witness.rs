@@ -172,7 +172,7 @@ fn candidates(ctx: &Context, cell: &Cell) -> Vec<Proposal> {
     }
     for pattern in p.patterns {
         let quad = ctx.engine.quadratic(&pattern);
-        if let (Some((u, q)), Some(x)) = (&quad.region_scaled, quad.region_point()) {
+        if let (Some((u, q)), Some(x)) = (quad.region_scaled(), quad.region_point()) {
             if cell.contains_scaled(u, q) && !u.iter().all(Zero::is_zero) {
                 out.push(Proposal::Region(x.clone(), pattern));
             }

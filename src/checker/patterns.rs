@@ -29,9 +29,13 @@ use crate::with_fx_slice;
 pub struct Quadratic {
     pub q: Vec<Vec<Dyadic>>,
     pub b: Vec<Dyadic>,
+    /// `Q = Nq 2^eq`, `b = Nb 2^eb` in integers (`Nq` row-major) and `eb -
+    /// eq`, for the region point.
+    scaled: (Vec<BigInt>, Vec<BigInt>, i64),
     /// The region point `Q_P^{-1} b_P` as `u / q` (integers, `q > 0`);
-    /// `None` when `Q_P` is singular.
-    pub region_scaled: Option<(Vec<BigInt>, BigInt)>,
+    /// `None` when `Q_P` is singular. Solved when first needed: the Cone
+    /// rule, which asks for most quadratics, never needs it.
+    region_scaled: OnceLock<Option<(Vec<BigInt>, BigInt)>>,
     /// The same point as reduced rationals, computed when first needed.
     region_point: OnceLock<Option<Vec<BigRational>>>,
 }
@@ -413,21 +417,12 @@ impl<'a> Engine<'a> {
                 rows.tr_mul_vec_rows(&self.net.y, Some(last)),
             ),
         };
-        // Q = Nq 2^eq, b = Nb 2^eb: x = Nq^{-1} Nb 2^(eb - eq), by Cramer's
-        // rule in integers (no rational arithmetic on this hot path).
-        let region_scaled = solve_integer_scaled(&q.num, self.net.k, &b.num).map(|(u, d)| {
-            let shift = b.exp - q.exp;
-            if shift >= 0 {
-                (u.into_iter().map(|v| v << shift as usize).collect(), d)
-            } else {
-                (u, d << (-shift) as usize)
-            }
-        });
         let quad = Arc::new(Quadratic {
-            region_scaled,
-            region_point: OnceLock::new(),
             q: q.to_dyadics(),
             b: b.to_dyadics(),
+            scaled: (q.num, b.num, b.exp - q.exp),
+            region_scaled: OnceLock::new(),
+            region_point: OnceLock::new(),
         });
         insert_bounded(&self.quads, p.clone(), quad.clone(), QUADS_CACHE_MAX);
         quad
@@ -952,11 +947,30 @@ impl Quadratic {
             .collect()
     }
 
+    /// The region point `Q_P^{-1} b_P` as `u / q` (integers, `q > 0`);
+    /// `None` when `Q_P` is singular.
+    pub fn region_scaled(&self) -> Option<&(Vec<BigInt>, BigInt)> {
+        self.region_scaled
+            .get_or_init(|| {
+                // Q = Nq 2^eq, b = Nb 2^eb: x = Nq^{-1} Nb 2^(eb - eq), by
+                // Cramer's rule in integers (no rational arithmetic).
+                let (nq, nb, shift) = &self.scaled;
+                solve_integer_scaled(nq, self.b.len(), nb).map(|(u, d)| {
+                    if *shift >= 0 {
+                        (u.into_iter().map(|v| v << *shift as usize).collect(), d)
+                    } else {
+                        (u, d << (-*shift) as usize)
+                    }
+                })
+            })
+            .as_ref()
+    }
+
     /// The region point as rationals (`None`: `Q_P` singular).
     pub fn region_point(&self) -> Option<&Vec<BigRational>> {
         self.region_point
             .get_or_init(|| {
-                self.region_scaled.as_ref().map(|(u, d)| {
+                self.region_scaled().map(|(u, d)| {
                     u.iter()
                         .map(|v| BigRational::new(v.clone(), d.clone()))
                         .collect()

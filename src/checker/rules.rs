@@ -690,7 +690,7 @@ impl Context<'_> {
         cell: &Cell,
         uses: &mut BallUse,
     ) -> Result<(), String> {
-        let Some((u, q)) = &quad.region_scaled else {
+        let Some((u, q)) = quad.region_scaled() else {
             return Err(format!("Q_P of {what} is singular"));
         };
         if !cell.contains_scaled(u, q) || u.iter().all(|v| v.is_zero()) {
