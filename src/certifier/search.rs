@@ -319,6 +319,10 @@ struct Search<'a> {
     opts: &'a Options,
     sharpest: bool,
     target_inf: Dyadic,
+    /// The balls of `E` in binary64, for [`Search::ball_cut`]'s estimate:
+    /// per ball its centres (`x*`; `-rho x*` at both ends of the rho
+    /// enclosure) and squared radius.
+    balls_f64: [(Ball, Vec<Vec<f64>>, f64); 2],
     /// Cells are refined down to this width (`--resolution`, halved once
     /// per refinement round) ...
     resolution: BigRational,
@@ -822,8 +826,6 @@ impl Search<'_> {
         if self.sharpest || self.opts.exact_only {
             return None;
         }
-        let ex = self.ctx.excluded;
-        let target: Vec<f64> = ex.target.iter().map(approx).collect();
         let corners: Vec<Vec<f64>> = cell
             .corners()
             .iter()
@@ -833,20 +835,13 @@ impl Search<'_> {
         let t_hi = cell.t_hi.as_ref().map_or(f64::INFINITY, dyadic_f64);
         let far = self.target_inf.mul(&Dyadic::from_int(4));
         let far_f = dyadic_f64(&far);
-        let scaled = |s: f64| -> Vec<f64> { target.iter().map(|v| s * v).collect() };
-        for ball in [Ball::Rho, Ball::XStar] {
-            let (centres, r2) = match ball {
-                Ball::XStar => (vec![target.clone()], approx(&ex.r1_sq)),
-                Ball::Rho => (
-                    vec![scaled(-approx(&ex.rho_lo)), scaled(-approx(&ex.rho_hi))],
-                    approx(&ex.r2_sq),
-                ),
-            };
+        for (ball, centres, r2) in &self.balls_f64 {
+            let (ball, r2) = (*ball, *r2);
             // The rays t p stay in the ball for t in (c1, c2): t_lo must be
             // inside, c below every c2 (with a relative margin).
             let mut reach = f64::INFINITY;
             for p in &corners {
-                for c in &centres {
+                for c in centres {
                     let a: f64 = p.iter().map(|v| v * v).sum();
                     let b: f64 = p.iter().zip(c).map(|(u, v)| u * v).sum();
                     let cc: f64 = c.iter().map(|v| v * v).sum::<f64>() - r2;
@@ -1460,6 +1455,18 @@ pub fn search(
     .into_iter()
     .flatten()
     .min();
+    let balls_f64 = {
+        let x: Vec<f64> = target.iter().map(approx).collect();
+        let scaled = |r: &BigRational| -> Vec<f64> { x.iter().map(|v| -approx(r) * v).collect() };
+        [
+            (
+                Ball::Rho,
+                vec![scaled(&excluded.rho_lo), scaled(&excluded.rho_hi)],
+                approx(&excluded.r2_sq),
+            ),
+            (Ball::XStar, vec![x.clone()], approx(&excluded.r1_sq)),
+        ]
+    };
     let tiers = Tiers::new(&engine);
     let mut s = Search {
         tiers: &tiers,
@@ -1474,6 +1481,7 @@ pub fn search(
         resolution: opts.resolution.clone(),
         resolution_abs: &opts.resolution * target_inf.to_rational(),
         target_inf,
+        balls_f64,
         deadline,
         max_bytes: opts.budget.max_bytes,
         stop: AtomicBool::new(false),
