@@ -415,13 +415,15 @@ pub fn quadratic_positive(
     true
 }
 
-/// The interval `[min, max]` of the linear form `c . p` over the box.
+/// The interval `[min, max]` of the linear form `c . p` over the box (`lo
+/// <= hi` componentwise, as in every cell).
 pub fn linear_range(c: &[Dyadic], lo: &[Dyadic], hi: &[Dyadic]) -> (Dyadic, Dyadic) {
     let mut min = Dyadic::zero();
     let mut max = Dyadic::zero();
     for ((ci, l), h) in c.iter().zip(lo).zip(hi) {
         let (a, b) = (ci.mul(l), ci.mul(h));
-        if a <= b {
+        // `l <= h`, so `c l <= c h` exactly when `c >= 0`.
+        if !ci.is_negative() {
             min = min.add(&a);
             max = max.add(&b);
         } else {

@@ -6,6 +6,8 @@
 
 use std::sync::Arc;
 
+use foldhash::{HashMap, HashMapExt};
+
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{Signed, Zero};
@@ -997,6 +999,9 @@ impl Context<'_> {
                 ));
             }
         }
+        // Whether branch i has no ridge across neuron v of layer l: the same
+        // (i, l, v) recurs for many j, so each is decided once.
+        let mut ridges: HashMap<(usize, usize, usize), bool> = HashMap::new();
         for (i, p) in branches.iter().enumerate() {
             for (j, q) in branches.iter().enumerate() {
                 let Some(added) = added_neurons(&p.prefix, &q.prefix) else {
@@ -1007,7 +1012,9 @@ impl Context<'_> {
                     .iter()
                     .take_while(|(l, _)| *l == lowest)
                     .any(|&(l, v)| {
-                        self.ridge(cell, &p.prefix, &quads[i], None, Some(&errors[i]), l, v)
+                        *ridges.entry((i, l, v)).or_insert_with(|| {
+                            self.ridge(cell, &p.prefix, &quads[i], None, Some(&errors[i]), l, v)
+                        })
                     });
                 if excused {
                     continue;

@@ -152,7 +152,17 @@ impl Dyadic {
     /// A dyadic `>= self` with a numerator of at most `bits + 1` bits, at
     /// most one unit of its last place above.
     pub fn round_up(&self, bits: u64) -> Dyadic {
-        self.clone().negated().round_down(bits).negated()
+        let have = self.num.bits();
+        if have <= bits {
+            return self.clone();
+        }
+        let s = have - bits;
+        // ceil(n / 2^s) = -floor(-n / 2^s) (`>>` rounds toward minus
+        // infinity).
+        Dyadic {
+            num: -((-&self.num) >> s as usize),
+            exp: self.exp + s as i64,
+        }
     }
     pub fn abs(&self) -> Dyadic {
         Dyadic {
@@ -199,7 +209,7 @@ impl Dyadic {
 
 impl PartialEq for Dyadic {
     fn eq(&self, other: &Self) -> bool {
-        self.sub(other).is_zero()
+        self.cmp(other) == Ordering::Equal
     }
 }
 impl Eq for Dyadic {}
@@ -209,11 +219,35 @@ impl PartialOrd for Dyadic {
     }
 }
 impl Ord for Dyadic {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+    /// By sign, then (nonzero values of one sign) by magnitude: with `n`
+    /// bits, `2^(n - 1 + exp) <= |num 2^exp| < 2^(n + exp)`, so magnitudes
+    /// whose top bits `n + exp` differ are ordered by them; only the others
+    /// are subtracted (which allocates).
+    fn cmp(&self, other: &Self) -> Ordering {
+        let sign_rank = |s: Sign| match s {
+            Sign::Minus => 0,
+            Sign::NoSign => 1,
+            Sign::Plus => 2,
+        };
+        let (sa, sb) = (self.num.sign(), other.num.sign());
+        if sa != sb || sa == Sign::NoSign {
+            return sign_rank(sa).cmp(&sign_rank(sb));
+        }
+        // Both nonzero, of sign `sa`. Bit counts are below 2^63 in practice;
+        // the i128 sums cannot overflow.
+        let top = |d: &Dyadic| d.num.bits() as i128 + d.exp as i128;
+        let by_magnitude = top(self).cmp(&top(other));
+        if by_magnitude != Ordering::Equal {
+            return if sa == Sign::Plus {
+                by_magnitude
+            } else {
+                by_magnitude.reverse()
+            };
+        }
         match self.sub(other).sign() {
-            Sign::Minus => std::cmp::Ordering::Less,
-            Sign::NoSign => std::cmp::Ordering::Equal,
-            Sign::Plus => std::cmp::Ordering::Greater,
+            Sign::Minus => Ordering::Less,
+            Sign::NoSign => Ordering::Equal,
+            Sign::Plus => Ordering::Greater,
         }
     }
 }
@@ -712,15 +746,33 @@ pub fn determinant(m: &[BigInt], n: usize) -> BigInt {
 /// screen.
 const MOD_P: u64 = (1 << 61) - 1;
 
+/// `x mod MOD_P`, in `[0, MOD_P)`, for any `x < 2^128`: as `2^61 = 1` mod
+/// the Mersenne prime, `x = hi 2^61 + lo` reduces to `hi + lo` (twice:
+/// below `2^68`, then below `2^61 + 2^7`), and one subtraction ends it.
+/// (The `%` of a `u128` is a slow library call.)
+pub fn reduce_mod_p(x: u128) -> u64 {
+    let p = MOD_P as u128;
+    let x = (x & p) + (x >> 61);
+    let x = ((x & p) + (x >> 61)) as u64;
+    if x >= MOD_P {
+        x - MOD_P
+    } else {
+        x
+    }
+}
+
+/// `a b mod MOD_P` for residues `a, b < MOD_P`.
+fn mul_mod_p(a: u64, b: u64) -> u64 {
+    reduce_mod_p(a as u128 * b as u128)
+}
+
 /// `v mod MOD_P`, in `[0, MOD_P)`.
 pub fn residue(v: &BigInt) -> u64 {
-    let p = MOD_P as u128;
-    let mut r: u128 = 0;
+    let mut r: u64 = 0;
     for d in v.magnitude().iter_u64_digits().rev() {
         // r < 2^61, so r 2^64 + d < 2^125.
-        r = ((r << 64) | d as u128) % p;
+        r = reduce_mod_p(((r as u128) << 64) | d as u128);
     }
-    let r = r as u64;
     if v.sign() == Sign::Minus && r != 0 {
         MOD_P - r
     } else {
@@ -736,8 +788,7 @@ pub fn residue(v: &BigInt) -> u64 {
 /// every column finds a nonzero pivot. If it is, the integer determinant
 /// (which it reduces) is nonzero.
 pub fn det_nonzero_mod_p(m: &mut [u64], n: usize) -> bool {
-    let p = MOD_P as u128;
-    let mul = |a: u64, b: u64| ((a as u128 * b as u128) % p) as u64;
+    let mul = mul_mod_p;
     for k in 0..n {
         let Some(r) = (k..n).find(|&r| m[r * n + k] != 0) else {
             return false;
@@ -855,6 +906,106 @@ pub fn norm_up(num: &[BigInt], exp: i64) -> Dyadic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Order and equality agree with the rationals, also for equal values
+    /// written with other exponents, values one unit apart, and values whose
+    /// top bits coincide; `round_up` / `round_down` bracket the value with
+    /// at most `bits + 1` bits.
+    #[test]
+    fn order_and_rounding_agree_with_the_rationals() {
+        let nums = [
+            0i64,
+            1,
+            -1,
+            2,
+            3,
+            -3,
+            4,
+            7,
+            8,
+            -8,
+            255,
+            256,
+            257,
+            -257,
+            (1 << 40) + 1,
+            -(1 << 52),
+        ];
+        let exps = [-9i64, -2, -1, 0, 1, 3];
+        let values: Vec<Dyadic> = nums
+            .iter()
+            .flat_map(|&n| {
+                exps.iter().map(move |&e| Dyadic {
+                    num: BigInt::from(n),
+                    exp: e,
+                })
+            })
+            .collect();
+        for x in &values {
+            for y in &values {
+                let (rx, ry) = (x.to_rational(), y.to_rational());
+                assert_eq!(x.cmp(y), rx.cmp(&ry), "{x:?} vs {y:?}");
+                assert_eq!(x == y, rx == ry);
+            }
+            for bits in [1u64, 2, 3, 8, 60] {
+                let (d, u) = (x.round_down(bits), x.round_up(bits));
+                assert!(d.to_rational() <= x.to_rational() && x.to_rational() <= u.to_rational());
+                assert!(
+                    d.num.bits() <= bits + 1 && u.num.bits() <= bits + 1,
+                    "{x:?} {bits}"
+                );
+                // At most one unit of the last place away.
+                let ulp = |v: &Dyadic| dyadic_to_rational(&BigInt::one(), v.exp);
+                assert!(x.to_rational() - d.to_rational() < ulp(&d) || x.num.bits() <= bits);
+                assert!(u.to_rational() - x.to_rational() < ulp(&u) || x.num.bits() <= bits);
+            }
+        }
+    }
+
+    /// The Mersenne folding of `reduce_mod_p` equals `%` on the edges of
+    /// its range and on pseudo-random values of every size; `residue` of
+    /// big integers of either sign equals the rational remainder.
+    #[test]
+    fn reduction_mod_the_prime_equals_the_remainder() {
+        let p = MOD_P as u128;
+        let mut xs = vec![
+            0,
+            1,
+            p - 1,
+            p,
+            p + 1,
+            2 * p,
+            2 * p - 1,
+            u128::MAX,
+            u128::MAX - 1,
+        ];
+        xs.extend((0..128).map(|b| 1u128 << b));
+        xs.extend((1..128).map(|b| (1u128 << b) - 1));
+        xs.extend((0..64).map(|i| (p - 1) * (p - 1) - i));
+        let mut state = 0x9e37_79b9_7f4a_7c15u128;
+        for _ in 0..20_000 {
+            state = state.wrapping_mul(0x2360_ed05_1fc6_5da4_4385_df64_9fcc_f645) ^ (state >> 7);
+            xs.push(state >> (state % 128) as u32);
+        }
+        for x in xs {
+            assert_eq!(reduce_mod_p(x) as u128, x % p, "x = {x}");
+        }
+        for (a, b) in [(p - 1, p - 1), (p - 1, 2), (12345, p - 7)] {
+            assert_eq!(mul_mod_p(a as u64, b as u64) as u128, a * b % p);
+        }
+        let big = BigInt::from(p) * BigInt::from(u128::MAX) + BigInt::from(987654321u64);
+        for v in [
+            big.clone(),
+            -big,
+            BigInt::from(-1),
+            BigInt::from(p),
+            BigInt::zero(),
+        ] {
+            let r = BigInt::from(residue(&v));
+            let want = ((&v % BigInt::from(p)) + BigInt::from(p)) % BigInt::from(p);
+            assert_eq!(r, want, "v = {v}");
+        }
+    }
 
     /// Sums and differences equal the rational ones, over the smaller
     /// exponent, for every order of the exponents and zero operands.
