@@ -117,6 +117,36 @@ proptest! {
         }
     }
 
+    /// The Gram matrix and transposed product of a row set, by updates
+    /// from another set's (or from zero), equal the `BigInt` sums.
+    #[test]
+    fn gram_updates_match_bigint(
+        (r, c) in (1usize..7, 1usize..5),
+        seed in prop::collection::vec(entry(), 40),
+        was in prop::collection::vec(any::<bool>(), 7),
+        now in prop::collection::vec(any::<bool>(), 7),
+        v in prop::collection::vec(entry(), 7),
+    ) {
+        let m = mat(r, c, &seed, -5);
+        let (was, now) = (&was[..r], &now[..r]);
+        let v = DVec { num: v[..r].to_vec(), exp: 3 };
+        let f = FxMat::new(m.clone());
+        let Some(base) = f.gram_and_tr_mul_update(&v, None, was) else {
+            // Only where an entry, a product or a sum leaves fixed width.
+            prop_assert!(f.fixed().is_none() || fx_all(&v.num).is_none() || seed.iter().chain(&v.num).any(|x| x.bits() > 200));
+            return Ok(());
+        };
+        for (keep, from) in [(was, None), (now, Some(&base))] {
+            if let Some(g) = f.gram_and_tr_mul_update(&v, from, keep) {
+                prop_assert_eq!(&g.keep, &keep.to_vec());
+                let (q, b) = g.to_dmat_dvec(c, (m.exp, v.exp));
+                let (wq, wb) = (m.gram_rows(Some(keep)), m.tr_mul_vec_rows(&v, Some(keep)));
+                prop_assert_eq!((q.num, q.exp, q.rows, q.cols), (wq.num, wq.exp, wq.rows, wq.cols));
+                prop_assert_eq!((b.num, b.exp), (wb.num, wb.exp));
+            }
+        }
+    }
+
     #[test]
     fn fixed_updates_and_products_match_bigint(
         (r, c, n) in (1usize..6, 1usize..7, 1usize..4),
@@ -186,6 +216,7 @@ fn engine_rows_and_measurements_match_products() {
         "k2-20-100-m50",
         "default",
         "k2-10-40-160-m40",
+        "large/k4-50-500",
     ] {
         let path = format!("{}/certificates/{name}.bin", env!("CARGO_MANIFEST_DIR"));
         let loaded = hvcert::format::network::read_network_file(std::path::Path::new(&path))
@@ -223,6 +254,29 @@ fn engine_rows_and_measurements_match_products() {
             let want = product(w2, w1, &b1);
             assert_eq!(rows.big().num, want, "{name}: R_2 at step {step}");
             assert_eq!(rows.exp, w2.exp + w1.exp);
+            if net.layers.len() == 2 && net.a.is_none() {
+                // Q_P = R^T D R and b_P = R^T D y, by updates from the
+                // pattern before (A = I).
+                let pattern = Pattern {
+                    bits: vec![b1.clone(), b2.clone()],
+                };
+                let quad = engine.quadratic(&pattern);
+                let r = rows.big();
+                let mut tr = r.clone();
+                tr.num = (0..r.cols * r.rows)
+                    .map(|i| r.num[(i % r.rows) * r.cols + i / r.rows].clone())
+                    .collect();
+                (tr.rows, tr.cols) = (r.cols, r.rows);
+                let q = DMat {
+                    rows: r.cols,
+                    cols: r.cols,
+                    num: product(&tr, r, &b2),
+                    exp: 2 * r.exp,
+                };
+                let b = r.tr_mul_vec_rows(&net.y, Some(&b2));
+                assert_eq!(quad.q, q.to_dyadics(), "{name}: Q_P at step {step}");
+                assert_eq!(quad.b, b.to_dyadics(), "{name}: b_P at step {step}");
+            }
             if net.layers.len() == 2 {
                 if let Some(a) = &net.a {
                     let m = engine
@@ -257,5 +311,5 @@ fn engine_rows_and_measurements_match_products() {
             tested += 1;
         }
     }
-    assert_eq!(tested, 160);
+    assert_eq!(tested, 200);
 }

@@ -21,7 +21,7 @@ use num_traits::{ToPrimitive, Zero};
 use crate::exact::dyadic::{dyadic_dot, solve_integer_scaled, DMat, DVec, Dyadic};
 use crate::exact::eval::{ExactNet, Pattern};
 use crate::exact::fixed::{fx_all, Fx, FxN, FxS};
-use crate::exact::fxmat::{FxEntries, FxMat, FxSlice};
+use crate::exact::fxmat::{FxEntries, FxMat, FxSlice, GramBase};
 use crate::with_fx_slice;
 
 /// `Q_P`, `b_P` and the region point of one pattern, as rationals.
@@ -117,6 +117,9 @@ pub struct Engine<'a> {
     /// the prefix computed last (a base for rank-one updates).
     row_bases: Mutex<HashMap<Vec<Vec<bool>>, RowBase>>,
     quads: Mutex<HashMap<Pattern, Arc<Quadratic>>>,
+    /// For `A = I`: per bits of layers `< d`, the sums of `Q_P` and `b_P`
+    /// of the pattern computed last (a base for updates).
+    gram_bases: Mutex<HashMap<Vec<Vec<bool>>, Arc<GramBase>>>,
     /// For `A != I`: per bits of layers `< d`, the last-layer bits and
     /// `M = A D_d R_d` of the pattern computed last (a base for updates).
     bases: Mutex<HashMap<Vec<Vec<bool>>, Arc<Base>>>,
@@ -149,6 +152,7 @@ impl<'a> Engine<'a> {
             layers_limbs: net.layers.iter().map(a_limbs).collect(),
             row_bases: Mutex::new(HashMap::default()),
             quads: Mutex::new(HashMap::default()),
+            gram_bases: Mutex::new(HashMap::default()),
             bases: Mutex::new(HashMap::default()),
             aty: match &net.a {
                 Some(a) => a.tr_mul_vec(&net.y),
@@ -412,10 +416,7 @@ impl<'a> Engine<'a> {
                 let m = self.measurement_matrix(a, &p.bits[..d - 1], &rows, last);
                 (m.gram_rows(None), m.tr_mul_vec_rows(&self.net.y, None))
             }
-            None => (
-                rows.gram_rows(Some(last)),
-                rows.tr_mul_vec_rows(&self.net.y, Some(last)),
-            ),
+            None => self.gram_of_rows(&p.bits[..d - 1], &rows, last),
         };
         let quad = Arc::new(Quadratic {
             q: q.to_dyadics(),
@@ -426,6 +427,36 @@ impl<'a> Engine<'a> {
         });
         insert_bounded(&self.quads, p.clone(), quad.clone(), QUADS_CACHE_MAX);
         quad
+    }
+
+    /// `(R^T D R, R^T D y)` for `A = I` (`D` the 0/1 diagonal of the
+    /// last-layer bits `last`, `R` the rows under `prefix`): by one rank-one
+    /// update per differing bit from the last pattern computed under the
+    /// same `prefix` (exact integers, so equal to the sums from scratch),
+    /// from scratch where that is no cheaper or an entry does not fit.
+    fn gram_of_rows(&self, prefix: &[Vec<bool>], rows: &FxMat, last: &[bool]) -> (DMat, DVec) {
+        let y = &self.net.y;
+        let on = last.iter().filter(|&&b| b).count();
+        let base = self
+            .gram_bases
+            .lock()
+            .expect("cache lock")
+            .get(prefix)
+            .cloned();
+        let base = base.filter(|b| b.keep.iter().zip(last).filter(|(x, y)| x != y).count() < on);
+        match rows.gram_and_tr_mul_update(y, base.as_deref(), last) {
+            Some(g) => {
+                let out = g.to_dmat_dvec(rows.cols, (rows.exp, y.exp));
+                let bytes = g.keep.len() + (g.upper.len() + g.tv.len()) * size_of::<Fx>();
+                let max = entries_within(bytes, ROWS_CACHE_MAX);
+                insert_bounded(&self.gram_bases, prefix.to_vec(), Arc::new(g), max);
+                out
+            }
+            None => (
+                rows.gram_rows(Some(last)),
+                rows.tr_mul_vec_rows(y, Some(last)),
+            ),
+        }
     }
 
     /// `M = A Lambda_P` of a pattern (`None` for `A = I`), by rank-one

@@ -359,10 +359,16 @@ pub fn fx_dot<const A: usize, const B: usize>(a: &[FxN<A>], b: &[FxN<B>]) -> Opt
 /// (`n = row.len()`): `false` (and `acc` unspecified) when an entry does
 /// not fit.
 pub fn fx_add_outer_upper<const L: usize>(acc: &mut [Fx], row: &[FxN<L>]) -> bool {
+    fx_update_outer_upper(acc, row, false)
+}
+
+/// `acc += row row^T` (`acc -= row row^T` when `sub`) on the upper
+/// triangle, as [`fx_add_outer_upper`].
+pub fn fx_update_outer_upper<const L: usize>(acc: &mut [Fx], row: &[FxN<L>], sub: bool) -> bool {
     let n = row.len();
     for i in 0..n {
         for j in i..n {
-            if !acc[i * n + j].add_mul(&row[i], &row[j], false) {
+            if !acc[i * n + j].add_mul(&row[i], &row[j], sub) {
                 return false;
             }
         }

@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use num_bigint::BigInt;
 
 use super::dyadic::{DMat, DVec, Dyadic};
-use super::fixed::{fx_add_outer_upper, fx_mirror_upper, Fx, FxN, FxS};
+use super::fixed::{fx_add_outer_upper, fx_mirror_upper, fx_update_outer_upper, Fx, FxN, FxS};
 
 /// A matrix's fixed-width entries, row-major: in the stored width [`FxS`]
 /// (256 bits, 40 bytes) when every entry fits, else in the working width
@@ -27,6 +27,37 @@ use super::fixed::{fx_add_outer_upper, fx_mirror_upper, Fx, FxN, FxS};
 pub enum FxEntries {
     Short(Vec<FxS>),
     Wide(Vec<Fx>),
+}
+
+/// The rows `keep` of an [`FxMat`] `R` summed for a pattern quadratic:
+/// the upper triangle of `R^T D R` and `R^T D v` (`D` the 0/1 diagonal of
+/// `keep`), in fixed width (see [`FxMat::gram_and_tr_mul_update`]).
+#[derive(Clone, Debug)]
+pub struct GramBase {
+    pub keep: Vec<bool>,
+    pub upper: Vec<Fx>,
+    pub tv: Vec<Fx>,
+}
+
+impl GramBase {
+    /// `(R^T D R, R^T D v)` as integers with the exponents `2 e_R` and `e_R
+    /// + e_v`.
+    pub fn to_dmat_dvec(&self, n: usize, (e_r, e_v): (i64, i64)) -> (DMat, DVec) {
+        let mut full = self.upper.clone();
+        fx_mirror_upper(&mut full, n);
+        (
+            DMat {
+                rows: n,
+                cols: n,
+                num: full.iter().map(Fx::to_big).collect(),
+                exp: 2 * e_r,
+            },
+            DVec {
+                num: self.tv.iter().map(Fx::to_big).collect(),
+                exp: e_r + e_v,
+            },
+        )
+    }
 }
 
 /// A borrowed run of [`FxEntries`] (a row, or all of them).
@@ -231,6 +262,54 @@ impl FxMat {
             },
             None => self.big().gram_rows(keep),
         }
+    }
+
+    /// [`FxMat::gram_rows`] and [`FxMat::tr_mul_vec_rows`] of the rows
+    /// `keep` together, in fixed width, from those of the rows `base.0`
+    /// (`base.1`: the Gram matrix's upper triangle, `base.2`: `self^T D
+    /// v`) by one rank-one update per row whose bit differs: `+ r r^T` and
+    /// `+ v_r r` where a row is added, `-` where one is dropped; from zero
+    /// without a base. Integers, so the result is exactly the sums from
+    /// scratch. `None` when an entry (or `v`) does not fit.
+    pub fn gram_and_tr_mul_update(
+        &self,
+        v: &DVec,
+        base: Option<&GramBase>,
+        keep: &[bool],
+    ) -> Option<GramBase> {
+        let n = self.cols;
+        assert!(
+            self.rows == v.len() && self.rows == keep.len(),
+            "size mismatch"
+        );
+        let f = self.fixed()?;
+        let (mut was, mut upper, mut tv) = match base {
+            Some(b) => (b.keep.as_slice(), b.upper.clone(), b.tv.clone()),
+            None => (&[][..], vec![Fx::ZERO; n * n], vec![Fx::ZERO; n]),
+        };
+        if was.len() != keep.len() {
+            was = &[];
+            upper = vec![Fx::ZERO; n * n];
+            tv = vec![Fx::ZERO; n];
+        }
+        for (r, &now) in keep.iter().enumerate() {
+            if was.get(r).copied().unwrap_or(false) == now {
+                continue;
+            }
+            let row = f.slice(r * n..(r + 1) * n);
+            let sub = !now;
+            let vr = Fx::from_big(&v.num[r])?;
+            let fits = with_fx_slice!(row, |x| fx_update_outer_upper(&mut upper, x, sub)
+                && tv.iter_mut().zip(x).all(|(o, a)| o.add_mul(a, &vr, sub)));
+            if !fits {
+                return None;
+            }
+        }
+        Some(GramBase {
+            keep: keep.to_vec(),
+            upper,
+            tv,
+        })
     }
 
     /// `self^T D v` with `D` the 0/1 diagonal of `keep` (all rows: `None`),
