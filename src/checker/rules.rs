@@ -4,6 +4,8 @@
 //! below is computed with integers over powers of two (no gcd, no rounding);
 //! only region points and the excluded balls use general rationals.
 
+use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::sync::Arc;
 
 use foldhash::{HashMap, HashMapExt};
@@ -148,9 +150,29 @@ type WLines = ((Dyadic, Dyadic), (Dyadic, Dyadic));
 struct Enclosure {
     mid: Errors,
     rad: Errors,
+    /// [`CentreParts`] of the branch's reference shifted by `mid`, and
+    /// unshifted, with the address of the reference they were made for:
+    /// the same for every test of the branch on the cell, so each is
+    /// computed once (on first use).
+    centre: [OnceCell<(usize, CentreParts)>; 2],
 }
 
 impl Enclosure {
+    /// The [`CentreParts`] of `quad` (the branch's reference) on the cell,
+    /// shifted by `mid` or not: the cached ones when they were made for
+    /// this very `quad` (the cell is the same for an enclosure's life, and
+    /// the references of `Context::cone` outlive it, so no other one can
+    /// take the address).
+    fn centre(&self, cell: &Cell, quad: &Quadratic, shifted: bool) -> Cow<'_, CentreParts> {
+        let make = || centre_parts(cell, quad, shifted.then_some(&self.mid));
+        let addr = quad as *const Quadratic as usize;
+        let (made_for, parts) = self.centre[usize::from(shifted)].get_or_init(|| (addr, make()));
+        if *made_for == addr {
+            Cow::Borrowed(parts)
+        } else {
+            Cow::Owned(make())
+        }
+    }
     /// `|g_P - h_b|_i <= |m_a,i| t + |m_b,i| + rad_i(t)`.
     fn symmetric(&self) -> Errors {
         let f = |m: &[Dyadic], r: &[Dyadic]| -> Vec<Dyadic> {
@@ -210,6 +232,7 @@ impl Bounds {
         Enclosure {
             mid: (ma, mb),
             rad: (ra, rb),
+            centre: Default::default(),
         }
     }
 }
@@ -402,12 +425,42 @@ fn div_up(a: &Dyadic, b: &Dyadic) -> Dyadic {
 /// >= 0` follows from one quadratic, `|c|^2 - L^2 > 0` (sharper where the
 /// weights fit the radius where `|c|` is least badly, e.g. the whole rays
 /// `[0, inf)` whose weights come from their leading terms).
-fn centre_margin(
-    cell: &Cell,
-    quad: &Quadratic,
-    shift: Option<&Errors>,
-    terms: &[[Dyadic; 3]],
-) -> bool {
+fn centre_margin(cell: &Cell, parts: &CentreParts, terms: &[[Dyadic; 3]]) -> bool {
+    let zero = Dyadic::zero();
+    let mut all = vec![[parts.dd.clone(), zero.clone(), zero.clone()]];
+    all.extend(terms.iter().cloned());
+    let plain = &parts.plain;
+    if weighted_positive(cell, &all, plain) {
+        return true;
+    }
+    // Or the sizes summed as lines: sqrt(T_i(t)) <= a_i t + b_i (t >= 0),
+    // so |c| > L = sum_i (a_i t + b_i) >= 0 follows from |c|^2 - L^2 > 0.
+    if let Some((la, lb)) = size_line(cell, &all) {
+        let (alpha, beta, gamma) = plain;
+        if quadratic_positive(
+            &alpha.sub(&la.mul(&la)),
+            &beta.add(&la.mul(&lb).mul(&Dyadic::from_int(2))),
+            &gamma.sub(&lb.mul(&lb)),
+            &cell.t_lo,
+            cell.t_hi.as_ref(),
+        ) {
+            return true;
+        }
+    }
+    false
+}
+
+/// The parts of [`centre_margin`] that depend only on the cell, the
+/// reference `quad` and its shift: `|c(t)|^2 = alpha t^2 - beta t + gamma`
+/// (exact) and `dd` with `delta_d^2 = dd t^2`.
+#[derive(Clone, Debug)]
+struct CentreParts {
+    dd: Dyadic,
+    plain: (Dyadic, Dyadic, Dyadic),
+}
+
+/// [`CentreParts`] of `quad` on the cell, its reference shifted by `shift`.
+fn centre_parts(cell: &Cell, quad: &Quadratic, shift: Option<&Errors>) -> CentreParts {
     let zero = Dyadic::zero();
     let centre: Vec<Dyadic> = cell
         .lo
@@ -438,27 +491,10 @@ fn centre_margin(
         let s = s.half().round_up(CONE_BITS);
         dd = dd.add(&s.mul(&s));
     }
-    let mut all = vec![[dd, zero.clone(), zero.clone()]];
-    all.extend(terms.iter().cloned());
-    let plain = (alpha, beta, gamma);
-    if weighted_positive(cell, &all, &plain) {
-        return true;
+    CentreParts {
+        dd,
+        plain: (alpha, beta, gamma),
     }
-    // Or the sizes summed as lines: sqrt(T_i(t)) <= a_i t + b_i (t >= 0),
-    // so |c| > L = sum_i (a_i t + b_i) >= 0 follows from |c|^2 - L^2 > 0.
-    if let Some((la, lb)) = size_line(cell, &all) {
-        let (alpha, beta, gamma) = &plain;
-        if quadratic_positive(
-            &alpha.sub(&la.mul(&la)),
-            &beta.add(&la.mul(&lb).mul(&Dyadic::from_int(2))),
-            &gamma.sub(&lb.mul(&lb)),
-            &cell.t_lo,
-            cell.t_hi.as_ref(),
-        ) {
-            return true;
-        }
-    }
-    false
 }
 
 /// Whether `alpha t^2 - beta t + gamma - sum_i f_i T_i(t) > 0` on the radial
@@ -991,7 +1027,7 @@ impl Context<'_> {
         for (bi, ((q, e), br)) in quads.iter().zip(&errors).zip(branches).enumerate() {
             let enc = &enclosures[bi];
             let proved = self.branch_descends(cell, br, q, enc, &gains[bi])
-                || Self::cone_positive(cell, q, Some(&enc.mid), &enc.rad)
+                || Self::cone_positive(cell, &enc.centre(cell, q, true), &enc.rad)
                 || Self::pair_with_errors(cell, (q, e), (q, e));
             if !proved {
                 return Err(format!(
@@ -1028,34 +1064,35 @@ impl Context<'_> {
                     e.0[c] = e.0[c].clone().max(a);
                     e.1[c] = e.1[c].clone().max(b);
                 }
-                let proved = Self::cone_positive(cell, &quads[i], None, &e)
-                    || Self::pair_with_errors(
-                        cell,
-                        (&quads[i], &errors[i]),
-                        (&quads[j], &errors[j]),
-                    )
-                    || added
-                        .iter()
-                        .take_while(|(l, _)| *l == lowest)
-                        .any(|&(l, v)| {
-                            self.pair_descends(
-                                cell,
-                                &p.prefix,
-                                (&quads[i], &enclosures[i]),
-                                (&quads[j], &enclosures[j]),
-                                l,
-                                v,
-                                at_vertices,
-                            )
-                        })
-                    || self.crossing_descends(
-                        cell,
-                        p,
-                        (&quads[i], &enclosures[i]),
-                        (&terms[i], &w_lines[i]),
-                        &added,
-                        at_vertices,
-                    );
+                let proved =
+                    Self::cone_positive(cell, &enclosures[i].centre(cell, &quads[i], false), &e)
+                        || Self::pair_with_errors(
+                            cell,
+                            (&quads[i], &errors[i]),
+                            (&quads[j], &errors[j]),
+                        )
+                        || added
+                            .iter()
+                            .take_while(|(l, _)| *l == lowest)
+                            .any(|&(l, v)| {
+                                self.pair_descends(
+                                    cell,
+                                    &p.prefix,
+                                    (&quads[i], &enclosures[i]),
+                                    (&quads[j], &enclosures[j]),
+                                    l,
+                                    v,
+                                    at_vertices,
+                                )
+                            })
+                        || self.crossing_descends(
+                            cell,
+                            p,
+                            (&quads[i], &enclosures[i]),
+                            (&terms[i], &w_lines[i]),
+                            &added,
+                            at_vertices,
+                        );
                 if !proved {
                     return Err(format!(
                         "branches {i} and {j}: no ridge at layer {lowest}, and neither the joint gradient cone nor the descent across that layer is proved"
@@ -1265,12 +1302,12 @@ impl Context<'_> {
     /// Whether `|h(x)| > (1 + sqrt 2) delta_e` on the cell, by
     /// `centre_margin`, with `delta_e <= |(a t + b)|` (see
     /// [`Context::cone`]; `(1 + sqrt 2)^2 < 747/128`).
-    fn cone_positive(cell: &Cell, quad: &Quadratic, shift: Option<&Errors>, e: &Errors) -> bool {
+    fn cone_positive(cell: &Cell, parts: &CentreParts, e: &Errors) -> bool {
         let factor = Dyadic {
             num: BigInt::from(747),
             exp: -7,
         };
-        centre_margin(cell, quad, shift, &[errors_squared(e, &factor)])
+        centre_margin(cell, parts, &[errors_squared(e, &factor)])
     }
 
     /// Within one branch: `|h(x)| > delta_e + J` on the cell, with `J = sum_v
@@ -1320,7 +1357,7 @@ impl Context<'_> {
         let e2 = errors_squared(e, &Dyadic::from_int(1));
         let test = |ja: &Dyadic, jb: &Dyadic| {
             let j2 = [ja.mul(ja), ja.mul(jb).mul(&Dyadic::from_int(2)), jb.mul(jb)];
-            centre_margin(cell, quad, shift, &[e2.clone(), j2])
+            centre_margin(cell, &enc.centre(cell, quad, true), &[e2.clone(), j2])
         };
         let sum = |xs: &mut dyn Iterator<Item = Dyadic>| {
             xs.fold(zero.clone(), |s, x| s.add(&x)).round_up(CONE_BITS)
@@ -1529,7 +1566,7 @@ impl Context<'_> {
                 ja.mul(&jb).mul(&Dyadic::from_int(2)),
                 jb.mul(&jb),
             ];
-            centre_margin(cell, quad, Some(&enc.mid), &[e2.clone(), j2])
+            centre_margin(cell, &enc.centre(cell, quad, true), &[e2.clone(), j2])
         };
         // The k - 1 - |Delta1| largest where the rows are in general
         // position (examined only when that bound suffices), else all.
@@ -1641,7 +1678,7 @@ impl Context<'_> {
             errors_squared(&(ea, eb), &one),
             j2,
         ];
-        centre_margin(cell, quad_p, Some(&enc_p.mid), &terms)
+        centre_margin(cell, &enc_p.centre(cell, quad_p, true), &terms)
     }
 
     /// Excluded: a bounded cell whose every vertex lies in the open ball.
