@@ -442,6 +442,41 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// On the corners of a box (as the engine's cells have), whose screen
+    /// by the box's centre and widths answers for most rows: the same
+    /// answers as `row_status`, also for rows nearly orthogonal to the
+    /// box's centre (the screen then refuses and the corners decide).
+    #[test]
+    fn leading_bits_sign_test_on_box_corners_matches_bigint(
+        row in prop::collection::vec(entry(), 2..5),
+        lo in prop::collection::vec(corner_coordinate(), 4),
+        width in prop::collection::vec(prop_oneof![Just(0i64), 1i64..4, 1i64..(1 << 40)], 4),
+        scale in 0usize..90,
+        tweak in prop::collection::vec(-3i64..=3, 4),
+    ) {
+        let n = row.len();
+        let hi: Vec<BigInt> = (0..n).map(|i| (&lo[i] + BigInt::from(width[i])).min(BigInt::from((1i64 << 60) - 1))).collect();
+        let lo: Vec<BigInt> = (0..n).map(|i| lo[i].clone().min(hi[i].clone())).collect();
+        let corners: Vec<Vec<BigInt>> = (0..1usize << n)
+            .map(|m| (0..n).map(|i| if m >> i & 1 == 1 { hi[i].clone() } else { lo[i].clone() }).collect())
+            .collect();
+        // A row orthogonal to the lower corner, scaled up, plus tweaks.
+        let mut near = row.clone();
+        let s = BigInt::one() << scale;
+        near[0] = &lo[1] * &s + BigInt::from(tweak[0]);
+        near[1] = -(&lo[0] * &s) + BigInt::from(tweak[1]);
+        let sc = small_corners(&corners).expect("coordinates below 2^60");
+        for r in [&row, &near] {
+            if let Some(st) = row_status_leading(r, &sc) {
+                prop_assert_eq!(st, row_status(r, &corners), "row {:?} corners {:?}", r, corners);
+            }
+        }
+    }
+}
+
 #[test]
 fn leading_bits_sign_test_decides_and_refuses() {
     let big = |e: usize, m: i64| BigInt::from(m) << e;

@@ -333,7 +333,7 @@ impl<'a> Engine<'a> {
                 }
                 if let Some(row) = rows.fixed_row(j) {
                     if let Some(st) = small
-                        .as_deref()
+                        .as_ref()
                         .and_then(|sc| with_fx_slice!(row, |r| row_status_leading_fx(r, sc)))
                     {
                         return st;
@@ -347,7 +347,7 @@ impl<'a> Engine<'a> {
                     return row_status(&rows.row_big(j), corners);
                 }
                 let row = rows.row(j);
-                if let Some(st) = small.as_deref().and_then(|sc| row_status_leading(row, sc)) {
+                if let Some(st) = small.as_ref().and_then(|sc| row_status_leading(row, sc)) {
                     return st;
                 }
                 if let Some(st) = fixed_corners
@@ -1245,10 +1245,23 @@ pub fn row_status(row: &[BigInt], corners: &[Vec<BigInt>]) -> Option<bool> {
 }
 
 /// Corners with every coordinate below `2^60` in magnitude, as `i64`, with
-/// their 1-norms: the input of [`row_status_leading`] (`None` when a
-/// coordinate is larger).
-pub fn small_corners(corners: &[Vec<BigInt>]) -> Option<Vec<(Vec<i64>, i128)>> {
-    corners
+/// their 1-norms, and the box around them: the input of
+/// [`row_status_leading`].
+#[derive(Clone, Debug)]
+pub struct SmallCorners {
+    corners: Vec<(Vec<i64>, i128)>,
+    /// Per coordinate, `lo + hi` and `hi - lo` of the least and largest
+    /// over the corners (empty if the corners differ in length).
+    centre2: Vec<i128>,
+    width: Vec<i128>,
+    /// The least and largest 1-norm of a corner.
+    l1_range: (i128, i128),
+}
+
+/// [`SmallCorners`] of the corners (`None` when a coordinate is `2^60` or
+/// more in magnitude).
+pub fn small_corners(corners: &[Vec<BigInt>]) -> Option<SmallCorners> {
+    let corners: Vec<(Vec<i64>, i128)> = corners
         .iter()
         .map(|c| {
             let v: Option<Vec<i64>> = c
@@ -1259,7 +1272,27 @@ pub fn small_corners(corners: &[Vec<BigInt>]) -> Option<Vec<(Vec<i64>, i128)>> {
             let l1 = v.iter().map(|x| x.unsigned_abs() as i128).sum();
             Some((v, l1))
         })
-        .collect()
+        .collect::<Option<_>>()?;
+    let n = corners.first().map_or(0, |c| c.0.len());
+    let (mut centre2, mut width) = (Vec::new(), Vec::new());
+    if corners.iter().all(|c| c.0.len() == n) {
+        for i in 0..n {
+            let lo = corners.iter().map(|c| c.0[i]).min().unwrap_or(0) as i128;
+            let hi = corners.iter().map(|c| c.0[i]).max().unwrap_or(0) as i128;
+            centre2.push(lo + hi);
+            width.push(hi - lo);
+        }
+    }
+    let l1_range = (
+        corners.iter().map(|c| c.1).min().unwrap_or(0),
+        corners.iter().map(|c| c.1).max().unwrap_or(0),
+    );
+    Some(SmallCorners {
+        corners,
+        centre2,
+        width,
+        l1_range,
+    })
 }
 
 /// `trunc(v / 2^s)` for `|v| < 2^(s + 62)`, from `v`'s 64-bit digits.
@@ -1286,7 +1319,7 @@ fn leading<const L: usize>(v: &FxN<L>, s: u64) -> i64 {
 /// `c_i != 0`): where `|<h, c>| >= |c|_1 > 0`, `<r, c>` has the sign of
 /// `<h, c>`. `<h, c>` is exact in `i128`: at most 8 products below
 /// `2^62 2^60`.
-pub fn row_status_leading(row: &[BigInt], corners: &[(Vec<i64>, i128)]) -> Option<Option<bool>> {
+pub fn row_status_leading(row: &[BigInt], corners: &SmallCorners) -> Option<Option<bool>> {
     let (r, n) = row_fx(row)?;
     row_status_leading_fx(&r[..n], corners)
 }
@@ -1307,9 +1340,9 @@ fn row_fx(row: &[BigInt]) -> Option<([Fx; 8], usize)> {
 /// [`row_status_leading`] of a row in fixed width.
 pub fn row_status_leading_fx<const L: usize>(
     row: &[FxN<L>],
-    corners: &[(Vec<i64>, i128)],
+    sc: &SmallCorners,
 ) -> Option<Option<bool>> {
-    if row.len() > 8 || corners.is_empty() {
+    if row.len() > 8 || sc.corners.is_empty() {
         return None;
     }
     let bits = row.iter().map(FxN::bits).max().unwrap_or(0);
@@ -1318,8 +1351,28 @@ pub fn row_status_leading_fx<const L: usize>(
     for (x, v) in h.iter_mut().zip(row) {
         *x = leading(v, s);
     }
+    // The box first: every corner `c` lies in it, so `2 <h, c>` is within
+    // `<h, lo + hi> +- sum_i |h_i| (hi_i - lo_i)`. Where that whole range
+    // is at least `2 max |c|_1` from zero (every `|c|_1 > 0`), each corner
+    // passes the test below with the same sign: the same answer, from `2k`
+    // products instead of one per corner and coordinate. (`|h_i| < 2^62`,
+    // `|lo_i + hi_i|, hi_i - lo_i < 2^61`: each sum below `2^126`.)
+    let (l1_min, l1_max) = sc.l1_range;
+    if sc.centre2.len() == row.len() && l1_min > 0 {
+        let (mut mid, mut spread) = (0i128, 0i128);
+        for ((&hi, &c2), &w) in h.iter().zip(&sc.centre2).zip(&sc.width) {
+            mid += hi as i128 * c2;
+            spread += (hi as i128).abs() * w;
+        }
+        if mid - spread >= 2 * l1_max {
+            return Some(Some(true));
+        }
+        if mid + spread <= -2 * l1_max {
+            return Some(Some(false));
+        }
+    }
     let (mut pos, mut neg) = (false, false);
-    for (c, l1) in corners {
+    for (c, l1) in &sc.corners {
         if c.len() != row.len() {
             return None;
         }
