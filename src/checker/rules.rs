@@ -195,6 +195,17 @@ struct BranchTerms {
     coupling: Vec<(Dyadic, Dyadic, Dyadic)>,
 }
 
+/// What `Context::crossing_descends` computes for one branch `p` of a cell
+/// (with its enclosure and affine bounds, fixed for one `cone_with`, which
+/// keeps one per branch) and uses for every branch `q` that adds neurons
+/// to it: per added `v` the line of `|c_v| max(s_v, 0)`, and the lines of
+/// `|r_u| |w_u|` of `p`'s free neurons.
+#[derive(Default)]
+struct CrossingCache {
+    jumps: HashMap<usize, (Dyadic, Dyadic)>,
+    lines: OnceCell<(Vec<Dyadic>, Vec<Dyadic>)>,
+}
+
 /// Per coordinate, sums of lower and upper lines `a t + b` of terms.
 struct Bounds {
     lo: Vec<(Dyadic, Dyadic)>,
@@ -1038,6 +1049,8 @@ impl Context<'_> {
         // Whether branch i has no ridge across neuron v of layer l: the same
         // (i, l, v) recurs for many j, so each is decided once.
         let mut ridges: HashMap<(usize, usize, usize), bool> = HashMap::new();
+        let mut crossings: Vec<CrossingCache> =
+            branches.iter().map(|_| CrossingCache::default()).collect();
         for (i, p) in branches.iter().enumerate() {
             for (j, q) in branches.iter().enumerate() {
                 let Some(added) = added_neurons(&p.prefix, &q.prefix) else {
@@ -1092,6 +1105,7 @@ impl Context<'_> {
                             (&terms[i], &w_lines[i]),
                             &added,
                             at_vertices,
+                            &mut crossings[i],
                         );
                 if !proved {
                     return Err(format!(
@@ -1421,6 +1435,7 @@ impl Context<'_> {
     ///   0`, so the `k - 1 - |Delta1|` largest slopes and offsets of the
     ///   lines `|r_u| |w_u|` bound the sum; otherwise all of them. (`A =
     ///   I`: `w_u = z_u - y_u = -y_u` where `z_u = 0`.)
+    #[allow(clippy::too_many_arguments)]
     fn crossing_descends(
         &self,
         cell: &Cell,
@@ -1429,6 +1444,7 @@ impl Context<'_> {
         (terms, w_lines): (&BranchTerms, &[WLines]),
         added: &[(usize, usize)],
         at_vertices: bool,
+        cache: &mut CrossingCache,
     ) -> bool {
         let net = self.engine.net;
         let k = cell.k();
@@ -1450,105 +1466,113 @@ impl Context<'_> {
         let m = self.engine.measurement(&p.base_pattern());
         let (mut ja, mut jb) = (zero.clone(), zero.clone());
         for &(_, v) in added {
-            let w2v = |u: usize| Dyadic {
-                num: w2.num[u * w2.cols + v].clone(),
-                exp: w2.exp,
-            };
-            // <s, x> - c0 plus at most t * coupling from the free neurons.
-            let (s_vec, c0, coupling): (Vec<Dyadic>, Dyadic, Dyadic) = match &net.a {
-                None => {
-                    let rows = &p.rows;
-                    // s = R^T D_on (W_2)_{.v}, c = <y, D_on (W_2)_{.v}> (the
-                    // column's entries of neurons off are never read).
-                    let w2_col = DVec {
-                        num: (0..w2.rows)
-                            .map(|u| {
-                                if on_bits[u] {
-                                    w2.num[u * w2.cols + v].clone()
-                                } else {
-                                    BigInt::zero()
-                                }
-                            })
-                            .collect(),
-                        exp: w2.exp,
-                    };
-                    let s_num = rows.tr_mul_vec_rows(&w2_col, Some(&on_bits)).num;
-                    let mut c_num = BigInt::zero();
-                    for &u in &on {
-                        let wu = &w2_col.num[u];
-                        if !wu.is_zero() {
-                            c_num += wu * &net.y.num[u];
+            // `|c_v| max(s_v, 0)` as a line: the same for every branch `q`
+            // that adds `v` to `p`.
+            let (jva, jvb) = cache.jumps.entry(v).or_insert_with(|| {
+                let w2v = |u: usize| Dyadic {
+                    num: w2.num[u * w2.cols + v].clone(),
+                    exp: w2.exp,
+                };
+                // <s, x> - c0 plus at most t * coupling from the free neurons.
+                let (s_vec, c0, coupling): (Vec<Dyadic>, Dyadic, Dyadic) = match &net.a {
+                    None => {
+                        let rows = &p.rows;
+                        // s = R^T D_on (W_2)_{.v}, c = <y, D_on (W_2)_{.v}> (the
+                        // column's entries of neurons off are never read).
+                        let w2_col = DVec {
+                            num: (0..w2.rows)
+                                .map(|u| {
+                                    if on_bits[u] {
+                                        w2.num[u * w2.cols + v].clone()
+                                    } else {
+                                        BigInt::zero()
+                                    }
+                                })
+                                .collect(),
+                            exp: w2.exp,
+                        };
+                        let s_num = rows.tr_mul_vec_rows(&w2_col, Some(&on_bits)).num;
+                        let mut c_num = BigInt::zero();
+                        for &u in &on {
+                            let wu = &w2_col.num[u];
+                            if !wu.is_zero() {
+                                c_num += wu * &net.y.num[u];
+                            }
                         }
+                        (
+                            s_num
+                                .into_iter()
+                                .map(|num| Dyadic {
+                                    num,
+                                    exp: w2.exp + rows.exp,
+                                })
+                                .collect(),
+                            Dyadic {
+                                num: c_num,
+                                exp: w2.exp + net.y.exp,
+                            },
+                            zero.clone(),
+                        )
                     }
-                    (
-                        s_num
-                            .into_iter()
-                            .map(|num| Dyadic {
-                                num,
-                                exp: w2.exp + rows.exp,
-                            })
-                            .collect(),
-                        Dyadic {
-                            num: c_num,
-                            exp: w2.exp + net.y.exp,
-                        },
-                        zero.clone(),
-                    )
+                    Some(a) => {
+                        // omega = A D_on (W_2)_{.v} (exponent a.exp + w2.exp).
+                        let (_, omega) = &*self.engine.omega(&on_bits, v).expect("A != I");
+                        let oexp = a.exp + w2.exp;
+                        let m = m.as_ref().expect("A != I");
+                        // s = M^T omega.
+                        let omega_v = DVec {
+                            num: omega.clone(),
+                            exp: oexp,
+                        };
+                        let s_vec = m.tr_mul_vec_rows(&omega_v, None).to_dyadics();
+                        let c0 = Dyadic {
+                            num: omega.iter().zip(&net.y.num).map(|(o, y)| o * y).sum(),
+                            exp: oexp + net.y.exp,
+                        };
+                        // sum_u <omega, a_u> z_u <= t |omega| sum_u |a_u| zeta_u.
+                        let norms = self.engine.column_norms().expect("A != I");
+                        let omega_norm = norm_up(omega, oexp);
+                        let coupling = (terms.free.iter().zip(&terms.zeta))
+                            .fold(zero.clone(), |s, (&u, z)| s.add(&norms[u].mul(z)))
+                            .round_up(CONE_BITS);
+                        (s_vec, c0, omega_norm.mul(&coupling).round_up(CONE_BITS))
+                    }
+                };
+                let (sa, mut sb) = affine_max(cell, &s_vec, &c0, at_vertices);
+                let mut sa = sa.add(&coupling).round_up(CONE_BITS);
+                for (ui, &u) in terms.free.iter().enumerate() {
+                    // max(0, (W_2)_{uv} w_u) <= an upper line of its larger end.
+                    let c = w2v(u);
+                    let ((la, lb), (ha, hb)) = &w_lines[ui];
+                    let (ea, eb) = if c.is_negative() { (la, lb) } else { (ha, hb) };
+                    let (ma, mb) = upper_max0(cell, &(c.mul(ea), c.mul(eb)));
+                    sa = sa.add(&ma).round_up(CONE_BITS);
+                    sb = sb.add(&mb).round_up(CONE_BITS);
                 }
-                Some(a) => {
-                    // omega = A D_on (W_2)_{.v} (exponent a.exp + w2.exp).
-                    let (_, omega) = &*self.engine.omega(&on_bits, v).expect("A != I");
-                    let oexp = a.exp + w2.exp;
-                    let m = m.as_ref().expect("A != I");
-                    // s = M^T omega.
-                    let omega_v = DVec {
-                        num: omega.clone(),
-                        exp: oexp,
-                    };
-                    let s_vec = m.tr_mul_vec_rows(&omega_v, None).to_dyadics();
-                    let c0 = Dyadic {
-                        num: omega.iter().zip(&net.y.num).map(|(o, y)| o * y).sum(),
-                        exp: oexp + net.y.exp,
-                    };
-                    // sum_u <omega, a_u> z_u <= t |omega| sum_u |a_u| zeta_u.
-                    let norms = self.engine.column_norms().expect("A != I");
-                    let omega_norm = norm_up(omega, oexp);
-                    let coupling = (terms.free.iter().zip(&terms.zeta))
-                        .fold(zero.clone(), |s, (&u, z)| s.add(&norms[u].mul(z)))
-                        .round_up(CONE_BITS);
-                    (s_vec, c0, omega_norm.mul(&coupling).round_up(CONE_BITS))
-                }
-            };
-            let (sa, mut sb) = affine_max(cell, &s_vec, &c0, at_vertices);
-            let mut sa = sa.add(&coupling).round_up(CONE_BITS);
-            for (ui, &u) in terms.free.iter().enumerate() {
-                // max(0, (W_2)_{uv} w_u) <= an upper line of its larger end.
-                let c = w2v(u);
-                let ((la, lb), (ha, hb)) = &w_lines[ui];
-                let (ea, eb) = if c.is_negative() { (la, lb) } else { (ha, hb) };
-                let (ma, mb) = upper_max0(cell, &(c.mul(ea), c.mul(eb)));
-                sa = sa.add(&ma).round_up(CONE_BITS);
-                sb = sb.add(&mb).round_up(CONE_BITS);
-            }
-            let (sa, sb) = clamp(upper_max0(cell, &(sa, sb)));
-            let cn = norm_up(w1.row(v), w1.exp);
-            ja = ja.add(&cn.mul(&sa)).round_up(CONE_BITS);
-            jb = jb.add(&cn.mul(&sb)).round_up(CONE_BITS);
+                let (sa, sb) = clamp(upper_max0(cell, &(sa, sb)));
+                let cn = norm_up(w1.row(v), w1.exp);
+                (cn.mul(&sa), cn.mul(&sb))
+            });
+            ja = ja.add(jva).round_up(CONE_BITS);
+            jb = jb.add(jvb).round_up(CONE_BITS);
         }
         // Delta2: the lines |r_u| |w_u| <= |r_u| (max(|la|, |ha|) t +
         // max(|lb|, |hb|)); with A = I, w_u = -y_u exactly where z_u = 0.
-        let mut slopes = Vec::new();
-        let mut offsets = Vec::new();
-        for (ui, &u) in terms.free.iter().enumerate() {
-            let ((la, lb), (ha, hb)) = &w_lines[ui];
-            let n = norm_up(&p.rows.row_big(u), p.rows.exp);
-            let (wa, wb) = match &net.a {
-                None => (zero.clone(), self.engine.aty.entry(u).abs()),
-                Some(_) => (la.abs().max(ha.abs()), lb.abs().max(hb.abs())),
-            };
-            slopes.push(n.mul(&wa).round_up(CONE_BITS));
-            offsets.push(n.mul(&wb).round_up(CONE_BITS));
-        }
+        let (slopes, offsets) = cache.lines.get_or_init(|| {
+            let mut slopes = Vec::new();
+            let mut offsets = Vec::new();
+            for (ui, &u) in terms.free.iter().enumerate() {
+                let ((la, lb), (ha, hb)) = &w_lines[ui];
+                let n = norm_up(&p.rows.row_big(u), p.rows.exp);
+                let (wa, wb) = match &net.a {
+                    None => (zero.clone(), self.engine.aty.entry(u).abs()),
+                    Some(_) => (la.abs().max(ha.abs()), lb.abs().max(hb.abs())),
+                };
+                slopes.push(n.mul(&wa).round_up(CONE_BITS));
+                offsets.push(n.mul(&wb).round_up(CONE_BITS));
+            }
+            (slopes, offsets)
+        });
         let top = |xs: &[Dyadic], budget: usize| {
             let mut xs = xs.to_vec();
             xs.sort_by(|a, b| b.cmp(a));
@@ -1559,8 +1583,8 @@ impl Context<'_> {
         };
         let e2 = errors_squared(&enc.rad, &Dyadic::from_int(1));
         let test = |budget: usize| {
-            let ja = ja.add(&top(&slopes, budget)).round_up(CONE_BITS);
-            let jb = jb.add(&top(&offsets, budget)).round_up(CONE_BITS);
+            let ja = ja.add(&top(slopes, budget)).round_up(CONE_BITS);
+            let jb = jb.add(&top(offsets, budget)).round_up(CONE_BITS);
             let j2 = [
                 ja.mul(&ja),
                 ja.mul(&jb).mul(&Dyadic::from_int(2)),
