@@ -155,6 +155,8 @@ struct Enclosure {
     /// the same for every test of the branch on the cell, so each is
     /// computed once (on first use).
     centre: [OnceCell<(usize, CentreParts)>; 2],
+    /// [`row_ranges`] of the branch's reference, with its address.
+    ranges: OnceCell<(usize, Vec<(Dyadic, Dyadic)>)>,
 }
 
 impl Enclosure {
@@ -171,6 +173,18 @@ impl Enclosure {
             Cow::Borrowed(parts)
         } else {
             Cow::Owned(make())
+        }
+    }
+
+    /// [`row_ranges`] of `quad` (the branch's reference) on the cell, cached
+    /// as [`Enclosure::centre`].
+    fn ranges(&self, cell: &Cell, quad: &Quadratic) -> Cow<'_, [(Dyadic, Dyadic)]> {
+        let addr = quad as *const Quadratic as usize;
+        let (made_for, r) = self.ranges.get_or_init(|| (addr, row_ranges(cell, quad)));
+        if *made_for == addr {
+            Cow::Borrowed(r)
+        } else {
+            Cow::Owned(row_ranges(cell, quad))
         }
     }
     /// `|g_P - h_b|_i <= |m_a,i| t + |m_b,i| + rad_i(t)`.
@@ -193,6 +207,14 @@ struct BranchTerms {
     mu: Vec<Vec<Dyadic>>,
     /// Per free `u`: (least, largest, largest without `u`) of the coupling.
     coupling: Vec<(Dyadic, Dyadic, Dyadic)>,
+}
+
+/// Per row `i` of `Q`, the range of `(Q p)_i` over the cell's box.
+fn row_ranges(cell: &Cell, quad: &Quadratic) -> Vec<(Dyadic, Dyadic)> {
+    quad.q
+        .iter()
+        .map(|row| linear_range(row, &cell.lo, &cell.hi))
+        .collect()
 }
 
 /// What `Context::crossing_descends` computes for one branch `p` of a cell
@@ -244,6 +266,7 @@ impl Bounds {
             mid: (ma, mb),
             rad: (ra, rb),
             centre: Default::default(),
+            ranges: OnceCell::new(),
         }
     }
 }
@@ -783,13 +806,20 @@ impl Context<'_> {
     /// beta_hi, gamma)` with `<g_P(tp), g_Q(tp)> >= alpha_lo t^2 - beta_hi t
     /// + gamma` for every `p` in the box.
     fn pair_bound(cell: &Cell, p: &Quadratic, q: &Quadratic) -> (Dyadic, Dyadic, Dyadic) {
+        Self::pair_bound_with(cell, (p, &row_ranges(cell, p)), (q, &row_ranges(cell, q)))
+    }
+
+    /// [`Context::pair_bound`] with the [`row_ranges`] of both references.
+    fn pair_bound_with(
+        cell: &Cell,
+        (p, p_ranges): (&Quadratic, &[(Dyadic, Dyadic)]),
+        (q, q_ranges): (&Quadratic, &[(Dyadic, Dyadic)]),
+    ) -> (Dyadic, Dyadic, Dyadic) {
         // alpha(p) = <Q_P p, Q_Q p> >= sum_i min of the product of the ranges
         // of the two linear forms (Q_P p)_i and (Q_Q p)_i over the box.
         let mut alpha_lo = Dyadic::zero();
-        for (rp, rq) in p.q.iter().zip(&q.q) {
-            let (a0, a1) = linear_range(rp, &cell.lo, &cell.hi);
-            let (b0, b1) = linear_range(rq, &cell.lo, &cell.hi);
-            alpha_lo = alpha_lo.add(&product_min(&a0, &a1, &b0, &b1));
+        for ((a0, a1), (b0, b1)) in p_ranges.iter().zip(q_ranges) {
+            alpha_lo = alpha_lo.add(&product_min(a0, a1, b0, b1));
         }
         // beta(p) = <Q_P p, b_Q> + <b_P, Q_Q p> = <Q_P b_Q + Q_Q b_P, p>
         // (Q symmetric): linear, so its maximum is exact.
@@ -1039,7 +1069,7 @@ impl Context<'_> {
             let enc = &enclosures[bi];
             let proved = self.branch_descends(cell, br, q, enc, &gains[bi])
                 || Self::cone_positive(cell, &enc.centre(cell, q, true), &enc.rad)
-                || Self::pair_with_errors(cell, (q, e), (q, e));
+                || Self::pair_with_errors(cell, (q, e, enc), (q, e, enc));
             if !proved {
                 return Err(format!(
                     "the gradients of branch {bi} are not proved: |h| > |e| + J, |h| > (1 + sqrt 2)|e| and the componentwise bound all fail on the radial interval"
@@ -1081,8 +1111,8 @@ impl Context<'_> {
                     Self::cone_positive(cell, &enclosures[i].centre(cell, &quads[i], false), &e)
                         || Self::pair_with_errors(
                             cell,
-                            (&quads[i], &errors[i]),
-                            (&quads[j], &errors[j]),
+                            (&quads[i], &errors[i], &enclosures[i]),
+                            (&quads[j], &errors[j], &enclosures[j]),
                         )
                         || added
                             .iter()
@@ -1282,10 +1312,17 @@ impl Context<'_> {
     /// - sum_i (|h_i| E'_i + |h'_i| E_i + E_i E'_i)`, with the Pairs bound for
     /// `<h, h'>` and `|h_i(tp)| <= t max_p |(Q p)_i| + |b_i|`: a quadratic
     /// in `t` (no Cauchy-Schwarz factor).
-    fn pair_with_errors(cell: &Cell, p: (&Quadratic, &Errors), q: (&Quadratic, &Errors)) -> bool {
-        let (alpha, beta, gamma) = Self::pair_bound(cell, p.0, q.0);
-        let size = |quad: &Quadratic, i: usize| {
-            let (lo, hi) = linear_range(&quad.q[i], &cell.lo, &cell.hi);
+    /// `p`, `q`: each branch's reference, error bounds and enclosure (whose
+    /// cached [`row_ranges`] are read).
+    fn pair_with_errors(
+        cell: &Cell,
+        p: (&Quadratic, &Errors, &Enclosure),
+        q: (&Quadratic, &Errors, &Enclosure),
+    ) -> bool {
+        let (p_ranges, q_ranges) = (p.2.ranges(cell, p.0), q.2.ranges(cell, q.0));
+        let (alpha, beta, gamma) = Self::pair_bound_with(cell, (p.0, &p_ranges), (q.0, &q_ranges));
+        let size = |quad: &Quadratic, ranges: &[(Dyadic, Dyadic)], i: usize| {
+            let (lo, hi) = &ranges[i];
             (
                 lo.abs().max(hi.abs()).round_up(CONE_BITS),
                 quad.b[i].abs().round_up(CONE_BITS),
@@ -1299,8 +1336,8 @@ impl Context<'_> {
             c0 = c0.add(&y.mul(w));
         };
         for i in 0..p.0.q.len() {
-            let (ha, hb) = size(p.0, i);
-            let (ka, kb) = size(q.0, i);
+            let (ha, hb) = size(p.0, &p_ranges, i);
+            let (ka, kb) = size(q.0, &q_ranges, i);
             let (ea, eb) = (&p.1 .0[i], &p.1 .1[i]);
             let (fa, fb) = (&q.1 .0[i], &q.1 .1[i]);
             prod(&ha, &hb, fa, fb);
