@@ -10,7 +10,7 @@
 # With HVCERT_BIN=DIR the binaries in DIR (certify, verify) are measured
 # instead of a fresh release build (an older build, for A/B runs). With
 # HVCERT_LARGE=1 the networks of certificates/large/ are measured too (the
-# k = 4 one: about 6 minutes to certify and 8 to verify on 2 cores).
+# k = 4 one: about 5.5 minutes to certify and 5 to verify on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${HVCERT_BIN:-./target/release}

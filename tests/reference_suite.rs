@@ -1,7 +1,7 @@
 //! The shipped reference suite: every certificate in `certificates/` is
 //! valid for its network with the expected verdict, and the two smallest
 //! networks certify again to the same verdict. The large `k = 4` one
-//! (`certificates/large/`) is checked by an ignored test, about 8 minutes on
+//! (`certificates/large/`) is checked by an ignored test, about 5 minutes on
 //! 2 cores: `cargo test --release --test reference_suite -- --ignored`.
 
 use std::path::Path;
@@ -52,7 +52,7 @@ fn shipped_certificates_verify() {
 /// `k = 4`, 50/500, `A = I`, seed 1 (`certify sample --latent 4 --widths
 /// 50,500 --inversion --seed 1`), `--eps 1/2`: holds.
 #[test]
-#[ignore = "about 8 minutes on 2 cores; CI has no time for it"]
+#[ignore = "about 5 minutes on 2 cores; CI has no time for it"]
 fn large_k4_certificate_verifies() {
     let (cert, net) = load("large/k4-50-500.cert.json");
     assert_eq!(net.network.latent, 4);
