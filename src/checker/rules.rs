@@ -4,7 +4,6 @@
 //! below is computed with integers over powers of two (no gcd, no rounding);
 //! only region points and the excluded balls use general rationals.
 
-use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::sync::Arc;
 
@@ -169,42 +168,28 @@ type WLines = ((Dyadic, Dyadic), (Dyadic, Dyadic));
 struct Enclosure {
     mid: Errors,
     rad: Errors,
-    /// [`CentreParts`] of the branch's reference shifted by `mid`, and
-    /// unshifted, with the address of the reference they were made for:
-    /// the same for every test of the branch on the cell, so each is
-    /// computed once (on first use).
-    centre: [OnceCell<(usize, CentreParts)>; 2],
-    /// [`row_ranges`] of the branch's reference, with its address.
-    ranges: OnceCell<(usize, Vec<(Dyadic, Dyadic)>)>,
+    /// The branch's reference `Q_b`, `b_b` (of `h_b`).
+    reference: Arc<Quadratic>,
+    /// [`CentreParts`] of the reference shifted by `mid`, and unshifted:
+    /// the same for every test of the branch on the cell (an enclosure
+    /// belongs to one cell), so each is computed once, on first use.
+    centre: [OnceCell<CentreParts>; 2],
+    /// [`row_ranges`] of the reference on the cell, computed on first use.
+    ranges: OnceCell<Vec<(Dyadic, Dyadic)>>,
 }
 
 impl Enclosure {
-    /// The [`CentreParts`] of `quad` (the branch's reference) on the cell,
-    /// shifted by `mid` or not: the cached ones when they were made for
-    /// this very `quad` (the cell is the same for an enclosure's life, and
-    /// the references of `Context::cone` outlive it, so no other one can
-    /// take the address).
-    fn centre(&self, cell: &Cell, quad: &Quadratic, shifted: bool) -> Cow<'_, CentreParts> {
-        let make = || centre_parts(cell, quad, shifted.then_some(&self.mid));
-        let addr = quad as *const Quadratic as usize;
-        let (made_for, parts) = self.centre[usize::from(shifted)].get_or_init(|| (addr, make()));
-        if *made_for == addr {
-            Cow::Borrowed(parts)
-        } else {
-            Cow::Owned(make())
-        }
+    /// The [`CentreParts`] of the reference on the cell, shifted by `mid`
+    /// or not.
+    fn centre(&self, cell: &Cell, shifted: bool) -> &CentreParts {
+        self.centre[usize::from(shifted)]
+            .get_or_init(|| centre_parts(cell, &self.reference, shifted.then_some(&self.mid)))
     }
 
-    /// [`row_ranges`] of `quad` (the branch's reference) on the cell, cached
-    /// as [`Enclosure::centre`].
-    fn ranges(&self, cell: &Cell, quad: &Quadratic) -> Cow<'_, [(Dyadic, Dyadic)]> {
-        let addr = quad as *const Quadratic as usize;
-        let (made_for, r) = self.ranges.get_or_init(|| (addr, row_ranges(cell, quad)));
-        if *made_for == addr {
-            Cow::Borrowed(r)
-        } else {
-            Cow::Owned(row_ranges(cell, quad))
-        }
+    /// [`row_ranges`] of the reference on the cell.
+    fn ranges(&self, cell: &Cell) -> &[(Dyadic, Dyadic)] {
+        self.ranges
+            .get_or_init(|| row_ranges(cell, &self.reference))
     }
     /// `|g_P - h_b|_i <= |m_a,i| t + |m_b,i| + rad_i(t)`.
     fn symmetric(&self) -> Errors {
@@ -271,7 +256,7 @@ impl Bounds {
     }
     /// Centre (rounded down: any centre will do) and radius (rounded up, so
     /// `rad >= hi - mid >= mid - lo`) of the sums.
-    fn enclosure(self) -> Enclosure {
+    fn enclosure(self, reference: &Arc<Quadratic>) -> Enclosure {
         let (mut ma, mut mb, mut ra, mut rb) = (vec![], vec![], vec![], vec![]);
         for (l, h) in self.lo.iter().zip(&self.hi) {
             let a = l.0.add(&h.0).half().round_down(CONE_BITS);
@@ -284,6 +269,7 @@ impl Bounds {
         Enclosure {
             mid: (ma, mb),
             rad: (ra, rb),
+            reference: reference.clone(),
             centre: Default::default(),
             ranges: OnceCell::new(),
         }
@@ -1077,8 +1063,8 @@ impl Context<'_> {
     ) -> Result<BallUse, String> {
         let k = cell.k();
         let (mut enclosures, mut gains, mut w_lines) = (Vec::new(), Vec::new(), Vec::new());
-        for t in terms {
-            let (e, g, w) = self.branch_enclosure(cell, t, at_vertices);
+        for (t, quad) in terms.iter().zip(quads) {
+            let (e, g, w) = self.branch_enclosure(cell, t, quad, at_vertices);
             enclosures.push(e);
             gains.push(g);
             w_lines.push(w);
@@ -1087,7 +1073,7 @@ impl Context<'_> {
         for (bi, ((q, e), br)) in quads.iter().zip(&errors).zip(branches).enumerate() {
             let enc = &enclosures[bi];
             let proved = self.branch_descends(cell, br, q, enc, &gains[bi])
-                || Self::cone_positive(cell, &enc.centre(cell, q, true), &enc.rad)
+                || Self::cone_positive(cell, enc.centre(cell, true), &enc.rad)
                 || Self::pair_with_errors(cell, (q, e, enc), (q, e, enc));
             if !proved {
                 return Err(format!(
@@ -1126,36 +1112,35 @@ impl Context<'_> {
                     e.0[c] = e.0[c].clone().max(a);
                     e.1[c] = e.1[c].clone().max(b);
                 }
-                let proved =
-                    Self::cone_positive(cell, &enclosures[i].centre(cell, &quads[i], false), &e)
-                        || Self::pair_with_errors(
-                            cell,
-                            (&quads[i], &errors[i], &enclosures[i]),
-                            (&quads[j], &errors[j], &enclosures[j]),
-                        )
-                        || added
-                            .iter()
-                            .take_while(|(l, _)| *l == lowest)
-                            .any(|&(l, v)| {
-                                self.pair_descends(
-                                    cell,
-                                    &p.prefix,
-                                    (&quads[i], &enclosures[i]),
-                                    (&quads[j], &enclosures[j]),
-                                    l,
-                                    v,
-                                    at_vertices,
-                                )
-                            })
-                        || self.crossing_descends(
-                            cell,
-                            p,
-                            (&quads[i], &enclosures[i]),
-                            (&terms[i], &w_lines[i]),
-                            &added,
-                            at_vertices,
-                            &mut crossings[i],
-                        );
+                let proved = Self::cone_positive(cell, enclosures[i].centre(cell, false), &e)
+                    || Self::pair_with_errors(
+                        cell,
+                        (&quads[i], &errors[i], &enclosures[i]),
+                        (&quads[j], &errors[j], &enclosures[j]),
+                    )
+                    || added
+                        .iter()
+                        .take_while(|(l, _)| *l == lowest)
+                        .any(|&(l, v)| {
+                            self.pair_descends(
+                                cell,
+                                &p.prefix,
+                                (&quads[i], &enclosures[i]),
+                                (&quads[j], &enclosures[j]),
+                                l,
+                                v,
+                                at_vertices,
+                            )
+                        })
+                    || self.crossing_descends(
+                        cell,
+                        p,
+                        &enclosures[i],
+                        (&terms[i], &w_lines[i]),
+                        &added,
+                        at_vertices,
+                        &mut crossings[i],
+                    );
                 if !proved {
                     return Err(format!(
                         "branches {i} and {j}: no ridge at layer {lowest}, and neither the joint gradient cone nor the descent across that layer is proved"
@@ -1260,6 +1245,7 @@ impl Context<'_> {
         &self,
         cell: &Cell,
         terms: &BranchTerms,
+        reference: &Arc<Quadratic>,
         at_vertices: bool,
     ) -> (Enclosure, Vec<Gain>, Vec<WLines>) {
         let engine = self.engine;
@@ -1322,7 +1308,7 @@ impl Context<'_> {
                 bounds.add_between(i, lower_min0(cell, &l), upper_max0(cell, &h));
             }
         }
-        (bounds.enclosure(), gains, w_lines)
+        (bounds.enclosure(reference), gains, w_lines)
     }
 
     /// Whether `<g_P, g_Q> > 0` on the cell for every `P` of one branch and
@@ -1338,8 +1324,8 @@ impl Context<'_> {
         p: (&Quadratic, &Errors, &Enclosure),
         q: (&Quadratic, &Errors, &Enclosure),
     ) -> bool {
-        let (p_ranges, q_ranges) = (p.2.ranges(cell, p.0), q.2.ranges(cell, q.0));
-        let (alpha, beta, gamma) = Self::pair_bound_with(cell, (p.0, &p_ranges), (q.0, &q_ranges));
+        let (p_ranges, q_ranges) = (p.2.ranges(cell), q.2.ranges(cell));
+        let (alpha, beta, gamma) = Self::pair_bound_with(cell, (p.0, p_ranges), (q.0, q_ranges));
         let size = |quad: &Quadratic, ranges: &[(Dyadic, Dyadic)], i: usize| {
             let (lo, hi) = &ranges[i];
             (
@@ -1355,8 +1341,8 @@ impl Context<'_> {
             c0 = c0.add(&y.mul(w));
         };
         for i in 0..p.0.q.len() {
-            let (ha, hb) = size(p.0, &p_ranges, i);
-            let (ka, kb) = size(q.0, &q_ranges, i);
+            let (ha, hb) = size(p.0, p_ranges, i);
+            let (ka, kb) = size(q.0, q_ranges, i);
             let (ea, eb) = (&p.1 .0[i], &p.1 .1[i]);
             let (fa, fb) = (&q.1 .0[i], &q.1 .1[i]);
             prod(&ha, &hb, fa, fb);
@@ -1427,7 +1413,7 @@ impl Context<'_> {
         let e2 = errors_squared(e, &Dyadic::from_int(1));
         let test = |ja: &Dyadic, jb: &Dyadic| {
             let j2 = [ja.mul(ja), ja.mul(jb).mul(&Dyadic::from_int(2)), jb.mul(jb)];
-            centre_margin(cell, &enc.centre(cell, quad, true), &[e2.clone(), j2])
+            centre_margin(cell, enc.centre(cell, true), &[e2.clone(), j2])
         };
         let sum = |xs: &mut dyn Iterator<Item = Dyadic>| {
             xs.fold(zero.clone(), |s, x| s.add(&x)).round_up(CONE_BITS)
@@ -1496,7 +1482,7 @@ impl Context<'_> {
         &self,
         cell: &Cell,
         p: &Branch,
-        (quad, enc): (&Quadratic, &Enclosure),
+        enc: &Enclosure,
         (terms, w_lines): (&BranchTerms, &[WLines]),
         added: &[(usize, usize)],
         at_vertices: bool,
@@ -1646,7 +1632,7 @@ impl Context<'_> {
                 ja.mul(&jb).mul(&Dyadic::from_int(2)),
                 jb.mul(&jb),
             ];
-            centre_margin(cell, &enc.centre(cell, quad, true), &[e2.clone(), j2])
+            centre_margin(cell, enc.centre(cell, true), &[e2.clone(), j2])
         };
         // The k - 1 - |Delta1| largest where the rows are in general
         // position (examined only when that bound suffices), else all.
@@ -1758,7 +1744,7 @@ impl Context<'_> {
             errors_squared(&(ea, eb), &one),
             j2,
         ];
-        centre_margin(cell, &enc_p.centre(cell, quad_p, true), &terms)
+        centre_margin(cell, enc_p.centre(cell, true), &terms)
     }
 
     /// Excluded: a bounded cell whose every vertex lies in the open ball.

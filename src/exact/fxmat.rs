@@ -283,17 +283,14 @@ impl FxMat {
             "size mismatch"
         );
         let f = self.fixed()?;
-        let (mut was, mut upper, mut tv) = match base {
-            Some(b) => (b.keep.as_slice(), b.upper.clone(), b.tv.clone()),
-            None => (&[][..], vec![Fx::ZERO; n * n], vec![Fx::ZERO; n]),
+        // A base of other rows (or none) counts as the empty row set.
+        let no_rows = vec![false; keep.len()];
+        let (was, mut upper, mut tv) = match base.filter(|b| b.keep.len() == keep.len()) {
+            Some(b) => (&b.keep, b.upper.clone(), b.tv.clone()),
+            None => (&no_rows, vec![Fx::ZERO; n * n], vec![Fx::ZERO; n]),
         };
-        if was.len() != keep.len() {
-            was = &[];
-            upper = vec![Fx::ZERO; n * n];
-            tv = vec![Fx::ZERO; n];
-        }
-        for (r, &now) in keep.iter().enumerate() {
-            if was.get(r).copied().unwrap_or(false) == now {
+        for (r, (&now, &before)) in keep.iter().zip(was).enumerate() {
+            if before == now {
                 continue;
             }
             let row = f.slice(r * n..(r + 1) * n);
